@@ -1,0 +1,237 @@
+//! Configuration: one TOML file, then `PGROLES_*` environment overrides; any secret may also
+//! come from a file named by `<VAR>_FILE`. Unknown keys are rejected with their name.
+//!
+//! This module owns the shape of the configuration and its validation. It performs no network
+//! I/O; secrets are held as `SecretString` so they never reach Debug output or logs.
+
+use crate::model::Names;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Names of the role model (roles, database, schema).
+    pub model: Names,
+    /// Options of `pgroles apply`.
+    pub apply: ApplyConfig,
+    /// How the bot and verify connect to PostgreSQL (as the password broker).
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub slack: SlackConfig,
+    pub access: AccessConfig,
+    pub aws: AwsConfig,
+    pub server: ServerConfig,
+}
+
+/// `pgroles apply`: the bootstrap DBA connection and Aurora options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApplyConfig {
+    /// Bootstrap DBA connection (the Aurora master) to the maintenance database, as a
+    /// libpq-style URL or key=value string. May carry a password: treat as a secret.
+    pub bootstrap_url: Option<SecretString>,
+    /// Aurora mode: `auto` (detect the `rds_*` roles), `aurora` or `vanilla`.
+    pub mode: AuroraMode,
+    /// Roles that get `rds_iam` in Aurora mode: any of `broker`, `app`, `migrator`.
+    pub iam_roles: Vec<String>,
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        ApplyConfig { bootstrap_url: None, mode: AuroraMode::Auto, iam_roles: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuroraMode {
+    Auto,
+    Aurora,
+    Vanilla,
+}
+
+/// The broker's connection to the application database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub host: String,
+    pub port: u16,
+    /// Defaults to the model's database.
+    pub dbname: Option<String>,
+    /// Defaults to the model's broker role.
+    pub user: Option<String>,
+    /// Where the broker's credential comes from.
+    pub auth: DbAuth,
+    /// Static password for `auth = "password"` (local use and tests).
+    pub password: Option<SecretString>,
+    /// Secrets Manager secret id for `auth = "secrets-manager"` (RDS JSON format).
+    pub secret_id: Option<String>,
+    /// `disable`, `require` or `verify-full`.
+    pub sslmode: SslMode,
+    /// CA bundle (PEM) for verify-full, e.g. the RDS global bundle.
+    pub ca_file: Option<PathBuf>,
+    /// Pool size.
+    pub pool_size: usize,
+    /// Host name firefighters should use in their psql string (defaults to `host`).
+    pub public_host: Option<String>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            dbname: None,
+            user: None,
+            auth: DbAuth::Password,
+            password: None,
+            secret_id: None,
+            sslmode: SslMode::VerifyFull,
+            ca_file: None,
+            pool_size: 4,
+            public_host: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbAuth {
+    Password,
+    SecretsManager,
+    Iam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Require,
+    VerifyFull,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    pub url: String,
+    /// Prefix of every key the bot writes (so replicas of one bot share it, tests isolate).
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig { url: "redis://127.0.0.1:6379".into(), key_prefix: "pgroles:".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    pub bot_token: Option<SecretString>,
+    pub signing_secret: Option<SecretString>,
+    /// App-level token for Socket Mode.
+    pub app_token: Option<SecretString>,
+    pub socket_mode: bool,
+    /// Web API base URL, ending in `/` (tests point it at the fake Slack).
+    pub api_url: String,
+    /// Channel id of the audit channel.
+    pub audit_channel: String,
+    /// Emoji names (without colons).
+    pub approve_emoji: String,
+    pub deny_emoji: String,
+    /// Users or channels allowed to run `/pgroles verify`.
+    pub verify_users: Vec<String>,
+    pub verify_channels: Vec<String>,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            bot_token: None,
+            signing_secret: None,
+            app_token: None,
+            socket_mode: false,
+            api_url: "https://slack.com/api/".into(),
+            audit_channel: String::new(),
+            approve_emoji: "white_check_mark".into(),
+            deny_emoji: "x".into(),
+            verify_users: Vec::new(),
+            verify_channels: Vec::new(),
+        }
+    }
+}
+
+/// Who may approve what, and for how long access lasts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessConfig {
+    /// Incident id pattern (a regular expression anchored at both ends).
+    pub incident_pattern: String,
+    /// Example shown to users when the id does not match.
+    pub incident_example: String,
+    /// Slack user ids allowed to approve.
+    pub approvers: Vec<String>,
+    /// Slack user group id whose members may approve (resolved via usergroups.users.list).
+    pub approver_group: Option<String>,
+    /// Slack user ids allowed to revoke any grant.
+    pub admins: Vec<String>,
+    pub approvals_ro: u32,
+    pub approvals_rw: u32,
+    /// Default and maximum grant duration, in seconds (the database cap is 2 h).
+    pub default_duration_secs: u64,
+    pub max_duration_secs: u64,
+    /// How long a request waits for approvals.
+    pub approval_window_secs: u64,
+    /// Reminder before expiry.
+    pub reminder_before_secs: u64,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig {
+            incident_pattern: "INC-[0-9]{1,8}".into(),
+            incident_example: "INC-1234".into(),
+            approvers: Vec::new(),
+            approver_group: None,
+            admins: Vec::new(),
+            approvals_ro: 1,
+            approvals_rw: 2,
+            default_duration_secs: 7200,
+            max_duration_secs: 7200,
+            approval_window_secs: 900,
+            reminder_before_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    pub region: Option<String>,
+    /// Endpoint override (tests point it at moto on loopback).
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: "0.0.0.0:3000".into() }
+    }
+}
+
+impl Config {
+    /// Parses a TOML document; unknown keys are errors that name the key.
+    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let cfg: Config = toml::from_str(text)?;
+        cfg.model.validate().map_err(anyhow::Error::msg)?;
+        Ok(cfg)
+    }
+}
