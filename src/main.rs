@@ -1,1 +1,18 @@
-fn main() {}
+//! The `pgroles` binary: parse arguments, run, map errors to exit codes. Everything else lives
+//! in the library.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = pgroles::cli::Cli::parse();
+    match pgroles::cli::run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pgroles: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,6 +1,11 @@
 //! The role model: names of the managed roles and objects, the embedded `sql/` scripts and
-//! their rendering, and the privileges each role is expected to hold (read by `verify`).
+//! their rendering, applying them to a live cluster, and the privileges each role is expected
+//! to hold (read by `verify`).
 
+pub mod apply;
 pub mod names;
+pub mod render;
+pub mod script;
 
 pub use names::{Level, Names};
+pub use render::RenderOptions;

@@ -1,0 +1,132 @@
+//! Command-line interface: argument parsing and dispatch to the library. Each command is a thin
+//! wrapper over a library function, so tests drive the same code the binary runs.
+
+use crate::config::{AuroraMode, Config};
+use crate::model::{self, Names, RenderOptions};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "pgroles", version, about = "Least-privilege PostgreSQL role model and just-in-time firefighter access over Slack")]
+pub struct Cli {
+    /// Configuration file (TOML). `PGROLES_*` environment variables override it.
+    #[arg(long, short, global = true, env = "PGROLES_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the role model's SQL, rendered with the configured names.
+    Sql(TargetArgs),
+    /// Create or converge the role model on a live cluster as the bootstrap DBA.
+    Apply(ApplyArgs),
+}
+
+/// Names of the database to manage (design section 12: another database later).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Application database (default from config: my-pg-db).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Owner role of that database (default: <prefix>owner).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Application schema (default from config: my-pg-db-schema).
+    #[arg(long)]
+    pub schema: Option<String>,
+}
+
+impl TargetArgs {
+    fn names(&self, base: &Names) -> Names {
+        let mut n = base.clone();
+        if let Some(d) = &self.database {
+            n.database = d.clone();
+        }
+        if let Some(o) = &self.owner {
+            n.owner = Some(o.clone());
+        }
+        if let Some(s) = &self.schema {
+            n.schema = s.clone();
+        }
+        n
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Bootstrap DBA connection (URL or key=value) to a maintenance database; overrides
+    /// `apply.bootstrap_url`. Prefer the environment variable: it keeps passwords out of `ps`.
+    #[arg(long, env = "PGROLES_APPLY_BOOTSTRAP_URL", hide_env_values = true)]
+    pub bootstrap_url: Option<String>,
+    /// Show the plan; execute nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Config::from_toml(&text).with_context(|| format!("{}", p.display()))
+        }
+        None => Ok(Config::default()),
+    }
+}
+
+fn render_options(cfg: &Config) -> RenderOptions {
+    RenderOptions { mode: cfg.apply.mode, iam_roles: cfg.apply.iam_roles.clone() }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&cli.config)?;
+    match cli.command {
+        Command::Sql(target) => {
+            let names = target.names(&cfg.model);
+            let rendered = model::render::render(&names, &render_options(&cfg))?;
+            print!("{}", model::render::to_sql_text(&rendered, &names));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply(args) => {
+            let names = args.target.names(&cfg.model);
+            let opts = render_options(&cfg);
+            if args.dry_run {
+                for line in model::apply::plan(&names, &opts)? {
+                    println!("{line}");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let url = match (&args.bootstrap_url, &cfg.apply.bootstrap_url) {
+                (Some(u), _) => u.clone(),
+                (None, Some(u)) => u.expose_secret().to_string(),
+                (None, None) => anyhow::bail!("no bootstrap connection: set apply.bootstrap_url or PGROLES_APPLY_BOOTSTRAP_URL"),
+            };
+            let pg: tokio_postgres::Config = url.parse().context("apply.bootstrap_url is not a valid connection string")?;
+            let report = model::apply::apply(&pg, tokio_postgres::NoTls, &names, &opts).await?;
+            println!("mode: {}", if report.aurora && cfg.apply.mode != AuroraMode::Vanilla { "aurora (rds_* roles present)" } else { "vanilla PostgreSQL" });
+            if report.is_noop() {
+                println!("nothing to change: the model is in place");
+            } else {
+                println!("changed:");
+                for c in &report.changes {
+                    println!("  {c}");
+                }
+            }
+            if !report.refused.is_empty() {
+                eprintln!("REFUSED by the server (the model is NOT fully in place):");
+                for r in &report.refused {
+                    eprintln!("  {r}");
+                }
+                return Ok(ExitCode::from(3));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
