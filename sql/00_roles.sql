@@ -66,11 +66,12 @@ END
 $g2$;
 
 -- The bootstrap DBA runs the later files under SET ROLE admin (G1), so it needs membership in
--- admin. A superuser needs nothing.
+-- admin with SET (on 16+ creating admin gave it ADMIN OPTION only). A superuser needs nothing.
 DO $boot$
 BEGIN
   IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-     AND NOT pg_catalog.pg_has_role(current_user, current_setting('pgroles.admin'), 'MEMBER') THEN
+     AND NOT pg_catalog.pg_has_role(current_user, current_setting('pgroles.admin'),
+               CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
     EXECUTE format('GRANT %I TO %I', current_setting('pgroles.admin'), current_user);
   END IF;
 END
@@ -93,7 +94,7 @@ BEGIN
     RETURN;
   END IF;
   v_grants := v_grants || ARRAY[['rds_password', current_setting('pgroles.admin')]];
-  FOREACH v_role IN ARRAY string_to_array(nullif(current_setting('pgroles.iam_roles'), ''), ',')
+  FOREACH v_role IN ARRAY coalesce(string_to_array(nullif(current_setting('pgroles.iam_roles'), ''), ','), '{}')
   LOOP
     v_grants := v_grants || ARRAY[['rds_iam', btrim(v_role)]];
   END LOOP;
