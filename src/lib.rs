@@ -4,9 +4,17 @@
 //! Module map:
 //! - [`config`]: layered configuration (TOML, `PGROLES_*` env, `*_FILE` secrets).
 //! - [`model`]: role names, the embedded `sql/` scripts and their rendering, expected privileges.
+//! - [`access`]: pure request/approval domain: ids, command grammar, state machine, user text.
 //! - [`slack`]: the Slack Web API client adapter and a strict local fake Slack (tests, demo).
+//! - [`broker`]: temporary passwords, SCRAM verifiers, the `db_admin` calls over a pool.
+//! - [`aws`]: Secrets Manager (the broker's password) and RDS IAM auth tokens.
+//! - [`timers`]: Redis: the timer queue, versioned request/grant documents, idempotency keys.
 
+pub mod access;
+pub mod aws;
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod model;
 pub mod slack;
+pub mod timers;

@@ -1,0 +1,189 @@
+//! The slash-command grammar: `/firefighter ro|rw <incident> [duration]`, `status`,
+//! `revoke ro|rw`, `resend`, `help`; `/pgroles verify [post]`, `/pgroles help`.
+//!
+//! Keywords are case-insensitive, any run of whitespace separates words, extra words are
+//! refused, and text over 200 characters is refused before anything else. This module parses
+//! only: it decides nothing about who may do what, and performs no I/O.
+
+use super::duration::{GrantDuration, DATABASE_CAP_SECS};
+use super::ids::{IncidentId, IncidentPattern};
+use super::rejection::{AccessConfigError, Rejection, SlashCommand};
+use super::text;
+use crate::config::AccessConfig;
+use crate::model::Level;
+use std::time::Duration;
+
+/// Longest accepted command text, in characters.
+pub const MAX_COMMAND_CHARS: usize = 200;
+
+/// A parsed slash command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/firefighter ro|rw <incident> [duration]`; the configured default fills in `duration`.
+    Request {
+        level: Level,
+        incident: IncidentId,
+        duration: GrantDuration,
+    },
+    Status,
+    Revoke {
+        level: Level,
+    },
+    Resend,
+    Help,
+    /// `/pgroles verify [post]`: `post` shares the report in the channel.
+    Verify {
+        post: bool,
+    },
+    PgrolesHelp,
+}
+
+/// What parsing needs from `AccessConfig`, compiled once.
+#[derive(Debug, Clone)]
+pub struct CommandRules {
+    pattern: IncidentPattern,
+    default_duration: GrantDuration,
+    cap: Duration,
+    help: String,
+}
+
+impl CommandRules {
+    pub fn from_config(cfg: &AccessConfig) -> Result<CommandRules, AccessConfigError> {
+        let pattern = IncidentPattern::from_config(cfg)?;
+        let bad_duration = AccessConfigError::Duration {
+            default_secs: cfg.default_duration_secs,
+            max_secs: cfg.max_duration_secs,
+            limit_secs: DATABASE_CAP_SECS,
+        };
+        if cfg.max_duration_secs > DATABASE_CAP_SECS {
+            return Err(bad_duration);
+        }
+        let cap = Duration::from_secs(cfg.max_duration_secs);
+        let default_duration =
+            GrantDuration::from_secs(cfg.default_duration_secs, cap).map_err(|_| bad_duration)?;
+        Ok(CommandRules { pattern, default_duration, cap, help: text::firefighter_help(cfg) })
+    }
+
+    pub fn pattern(&self) -> &IncidentPattern {
+        &self.pattern
+    }
+
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+}
+
+impl Command {
+    /// Parses a slash command with rules compiled from `cfg` (see [`Command::parse_with`] to
+    /// compile them once).
+    pub fn parse(command: &str, text: &str, cfg: &AccessConfig) -> Result<Command, Rejection> {
+        check_length(text)?;
+        let rules = CommandRules::from_config(cfg).map_err(|_| Rejection::Misconfigured)?;
+        Self::parse_with(command, text, &rules)
+    }
+
+    pub fn parse_with(
+        command: &str,
+        text: &str,
+        rules: &CommandRules,
+    ) -> Result<Command, Rejection> {
+        check_length(text)?;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match command.trim().to_ascii_lowercase().as_str() {
+            "/firefighter" => firefighter(&words, rules),
+            "/pgroles" => pgroles(&words),
+            _ => Err(Rejection::UnknownCommand),
+        }
+    }
+}
+
+fn check_length(text: &str) -> Result<(), Rejection> {
+    // Bytes bound chars from above: skip counting for short text, never slice.
+    if text.len() > MAX_COMMAND_CHARS && text.chars().count() > MAX_COMMAND_CHARS {
+        return Err(Rejection::TextTooLong { max: MAX_COMMAND_CHARS });
+    }
+    Ok(())
+}
+
+fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
+    let Some((first, rest)) = words.split_first() else { return Ok(Command::Help) };
+    let keyword = first.to_ascii_lowercase();
+    let simple = |cmd: Command, usage: &str| no_more(rest, usage).map(|()| cmd);
+    match keyword.as_str() {
+        "ro" => request(Level::Ro, rest, rules),
+        "rw" => request(Level::Rw, rest, rules),
+        "status" => simple(Command::Status, "/firefighter status"),
+        "resend" => simple(Command::Resend, "/firefighter resend"),
+        "help" => simple(Command::Help, "/firefighter help"),
+        "revoke" => {
+            let usage = "/firefighter revoke ro|rw";
+            let Some((level, rest)) = rest.split_first() else {
+                return Err(Rejection::MissingArgument { usage: usage.into() });
+            };
+            let level = Level::parse(level)
+                .ok_or_else(|| Rejection::InvalidLevel { usage: usage.into() })?;
+            no_more(rest, usage).map(|()| Command::Revoke { level })
+        }
+        _ => Err(Rejection::UnknownSubcommand {
+            command: SlashCommand::Firefighter,
+            given: echo_word(first),
+            help: rules.help.clone(),
+        }),
+    }
+}
+
+fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
+    let usage = format!("/firefighter {level} {} [duration]", rules.pattern.example());
+    match args {
+        [] => Err(Rejection::MissingArgument { usage }),
+        [incident] => Ok(Command::Request {
+            level,
+            incident: IncidentId::parse(incident, &rules.pattern)?,
+            duration: rules.default_duration,
+        }),
+        [incident, duration] => Ok(Command::Request {
+            level,
+            incident: IncidentId::parse(incident, &rules.pattern)?,
+            duration: GrantDuration::parse(duration, rules.cap)?,
+        }),
+        _ => Err(Rejection::UnexpectedArgument { usage }),
+    }
+}
+
+fn pgroles(words: &[&str]) -> Result<Command, Rejection> {
+    let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+    match lower.as_slice() {
+        [] | ["help"] => Ok(Command::PgrolesHelp),
+        ["verify"] => Ok(Command::Verify { post: false }),
+        ["verify", "post"] => Ok(Command::Verify { post: true }),
+        ["help", ..] => Err(Rejection::UnexpectedArgument { usage: "/pgroles help".into() }),
+        ["verify", ..] => {
+            Err(Rejection::UnexpectedArgument { usage: "/pgroles verify [post]".into() })
+        }
+        _ => Err(Rejection::UnknownSubcommand {
+            command: SlashCommand::Pgroles,
+            given: words.first().and_then(|w| echo_word(w)),
+            help: text::pgroles_help(),
+        }),
+    }
+}
+
+fn no_more(rest: &[&str], usage: &str) -> Result<(), Rejection> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejection::UnexpectedArgument { usage: usage.into() })
+    }
+}
+
+/// The word as typed, if it is safe to show back (short, plain ASCII, no markup characters).
+fn echo_word(word: &str) -> Option<String> {
+    let safe = (1..=24).contains(&word.len())
+        && word.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    safe.then(|| word.to_owned())
+}
+
+#[cfg(test)]
+#[path = "command_tests.rs"]
+mod tests;

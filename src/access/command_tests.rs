@@ -1,0 +1,241 @@
+use super::*;
+use crate::access::IncidentProblem;
+
+fn cfg() -> AccessConfig {
+    AccessConfig::default()
+}
+
+fn ff(text: &str) -> Result<Command, Rejection> {
+    Command::parse("/firefighter", text, &cfg())
+}
+
+fn pg(text: &str) -> Result<Command, Rejection> {
+    Command::parse("/pgroles", text, &cfg())
+}
+
+fn secs(c: &Result<Command, Rejection>) -> u64 {
+    match c {
+        Ok(Command::Request { duration, .. }) => duration.as_secs(),
+        other => panic!("not a request: {other:?}"),
+    }
+}
+
+#[test]
+fn ro_with_an_incident_uses_the_default_duration() {
+    let cmd = ff("ro INC-42");
+    assert!(matches!(
+        &cmd,
+        Ok(Command::Request { level: Level::Ro, incident, .. }) if incident.as_str() == "INC-42"
+    ));
+    assert_eq!(secs(&cmd), 7200);
+}
+
+#[test]
+fn rw_with_a_duration_uses_it() {
+    let cmd = ff("rw INC-42 90m");
+    assert!(matches!(&cmd, Ok(Command::Request { level: Level::Rw, .. })));
+    assert_eq!(secs(&cmd), 5400);
+}
+
+#[test]
+fn ro_also_accepts_a_duration() {
+    assert_eq!(secs(&ff("ro INC-42 45s")), 45);
+}
+
+#[test]
+fn keywords_are_case_insensitive_and_extra_whitespace_is_tolerated() {
+    assert_eq!(secs(&ff("  RW \t INC-42   1H30M  ")), 5400);
+    assert_eq!(ff(" STATUS "), Ok(Command::Status));
+    assert_eq!(ff("Revoke RW"), Ok(Command::Revoke { level: Level::Rw }));
+    assert_eq!(Command::parse("/FireFighter", "help", &cfg()), Ok(Command::Help));
+}
+
+#[test]
+fn empty_text_shows_help() {
+    assert_eq!(ff(""), Ok(Command::Help));
+    assert_eq!(ff("   "), Ok(Command::Help));
+    assert_eq!(ff("help"), Ok(Command::Help));
+}
+
+#[test]
+fn status_resend_and_revoke_parse() {
+    assert_eq!(ff("status"), Ok(Command::Status));
+    assert_eq!(ff("resend"), Ok(Command::Resend));
+    assert_eq!(ff("revoke ro"), Ok(Command::Revoke { level: Level::Ro }));
+}
+
+#[test]
+fn unknown_subcommand_includes_the_help_text() {
+    let err = ff("grant INC-42").unwrap_err();
+    assert!(matches!(err, Rejection::UnknownSubcommand { given: Some(ref g), .. } if g == "grant"));
+    let msg = err.user_message();
+    assert!(msg.contains("\"grant\""), "{msg}");
+    assert!(msg.contains("/firefighter ro INC-1234 [duration]"), "{msg}");
+}
+
+#[test]
+fn unknown_subcommand_with_markup_is_not_echoed() {
+    let err = ff("<!channel>").unwrap_err();
+    assert!(matches!(err, Rejection::UnknownSubcommand { given: None, .. }));
+    assert!(!err.user_message().contains("<!channel>"));
+}
+
+#[test]
+fn a_missing_incident_shows_the_usage() {
+    let err = ff("rw").unwrap_err();
+    assert_eq!(
+        err,
+        Rejection::MissingArgument { usage: "/firefighter rw INC-1234 [duration]".into() }
+    );
+    assert!(matches!(ff("revoke"), Err(Rejection::MissingArgument { .. })));
+}
+
+#[test]
+fn extra_arguments_are_rejected() {
+    for text in ["ro INC-42 1h extra", "status now", "resend me", "help me", "revoke rw now"] {
+        assert!(matches!(ff(text), Err(Rejection::UnexpectedArgument { .. })), "{text}");
+    }
+    assert!(matches!(pg("verify post now"), Err(Rejection::UnexpectedArgument { .. })));
+    assert!(matches!(pg("help me"), Err(Rejection::UnexpectedArgument { .. })));
+}
+
+#[test]
+fn revoke_of_an_unknown_level_is_rejected() {
+    assert!(matches!(ff("revoke admin"), Err(Rejection::InvalidLevel { .. })));
+}
+
+#[test]
+fn an_invalid_incident_is_rejected_with_the_incident_message() {
+    assert!(matches!(
+        ff("rw INC-4\u{200B}2"),
+        Err(Rejection::InvalidIncident { problem: IncidentProblem::Invisible, .. })
+    ));
+    assert!(matches!(
+        ff("rw \"INC-42\""),
+        Err(Rejection::InvalidIncident { problem: IncidentProblem::Quote, .. })
+    ));
+}
+
+#[test]
+fn a_duration_over_the_cap_is_rejected() {
+    assert_eq!(ff("rw INC-42 3h"), Err(Rejection::DurationOverCap { cap_secs: 7200 }));
+}
+
+#[test]
+fn text_longer_than_200_characters_is_rejected() {
+    let long = format!("ro INC-42 {}", "x".repeat(200));
+    assert_eq!(ff(&long), Err(Rejection::TextTooLong { max: 200 }));
+    // 200 multi-byte characters are still within the limit.
+    let wide = "é".repeat(200);
+    assert!(!matches!(ff(&wide), Err(Rejection::TextTooLong { .. })));
+    assert_eq!(ff(&"é".repeat(201)), Err(Rejection::TextTooLong { max: 200 }));
+}
+
+#[test]
+fn pgroles_verify_and_help_parse() {
+    assert_eq!(pg("verify"), Ok(Command::Verify { post: false }));
+    assert_eq!(pg("Verify POST"), Ok(Command::Verify { post: true }));
+    assert_eq!(pg(""), Ok(Command::PgrolesHelp));
+    assert_eq!(pg("help"), Ok(Command::PgrolesHelp));
+    let err = pg("apply").unwrap_err();
+    assert!(err.user_message().contains("/pgroles verify post"), "{}", err.user_message());
+}
+
+#[test]
+fn an_unknown_slash_command_is_rejected() {
+    assert_eq!(Command::parse("/deploy", "ro INC-1", &cfg()), Err(Rejection::UnknownCommand));
+}
+
+#[test]
+fn a_broken_config_is_reported_as_misconfigured_not_as_the_users_fault() {
+    let bad = AccessConfig { incident_pattern: "(".into(), ..AccessConfig::default() };
+    assert_eq!(Command::parse("/firefighter", "ro INC-1", &bad), Err(Rejection::Misconfigured));
+}
+
+#[test]
+fn a_cap_above_the_database_limit_is_a_config_error() {
+    let bad = AccessConfig { max_duration_secs: 3 * 3600, ..AccessConfig::default() };
+    assert!(matches!(CommandRules::from_config(&bad), Err(AccessConfigError::Duration { .. })));
+}
+
+#[test]
+fn a_configured_shorter_cap_and_default_are_used() {
+    let c = AccessConfig {
+        default_duration_secs: 1800,
+        max_duration_secs: 3600,
+        ..AccessConfig::default()
+    };
+    let rules = CommandRules::from_config(&c).unwrap();
+    assert_eq!(secs(&Command::parse_with("/firefighter", "ro INC-1", &rules)), 1800);
+    assert_eq!(
+        Command::parse_with("/firefighter", "ro INC-1 2h", &rules),
+        Err(Rejection::DurationOverCap { cap_secs: 3600 })
+    );
+}
+
+#[test]
+fn the_parser_does_not_panic_on_awkward_input() {
+    let samples = [
+        "\u{0}",
+        "ro \u{10FFFF}",
+        "rw 👩‍🚒 1h",
+        "ro INC-1 \u{301}",
+        "ro INC-1 1h\u{200B}",
+        "revoke \u{202E}wr",
+        "\u{3000}ro\u{3000}INC-1",
+        "ro INC-1 99999999999999999999999999h",
+        "ro INC-1 -",
+        "ro INC-1 h",
+    ];
+    for s in samples {
+        let _ = ff(s);
+        let _ = pg(s);
+        let _ = Command::parse(s, s, &cfg());
+    }
+}
+
+#[test]
+fn every_short_string_over_tricky_characters_parses_without_panicking() {
+    let alphabet = [
+        "ro",
+        "rw",
+        " ",
+        "\t",
+        "1",
+        "0",
+        "h",
+        "m",
+        "s",
+        "-",
+        ".",
+        "INC-1",
+        "\u{200B}",
+        "é",
+        "👩‍🚒",
+        "\u{202E}",
+        "\"",
+        "revoke",
+        "verify",
+        "post",
+        "\u{0}",
+    ];
+    let rules = CommandRules::from_config(&cfg()).unwrap();
+    let cap = std::time::Duration::from_secs(7200);
+    for a in alphabet {
+        for b in alphabet {
+            for c in alphabet {
+                let text = format!("{a}{b}{c}");
+                let spaced = format!("{a} {b} {c}");
+                for t in [&text, &spaced] {
+                    let _ = Command::parse_with("/firefighter", t, &rules);
+                    let _ = Command::parse_with("/pgroles", t, &rules);
+                    let _ = GrantDuration::parse(t, cap);
+                    let _ = IncidentId::parse(t, rules.pattern());
+                    if let Err(r) = Command::parse_with("/firefighter", t, &rules) {
+                        let _ = r.user_message();
+                    }
+                }
+            }
+        }
+    }
+}

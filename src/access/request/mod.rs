@@ -1,0 +1,388 @@
+//! The access-request state machine. Every event (reaction added or removed, timer, issue,
+//! failure, expiry, revocation) is a method taking the time as an argument and returning a
+//! [`Decision`]: either nothing changes, or a new `Request` with `version + 1` and the
+//! [`Transition`] the caller must act on. The caller stores the new value with compare-and-swap
+//! on `version`, so a retried Slack event or a double reaction is a no-op.
+//!
+//! ```text
+//! Pending --approvals reach threshold--> Approved --on_issued--> Issued --on_expired--> Expired
+//!    |--deny by an approver--> Denied        |--on_issue_failed--> Failed   |--on_revoked--> Revoked
+//!    |--deny by the requester--> Cancelled
+//!    '--deadline passes--> TimedOut
+//! ```
+//!
+//! No I/O, no clock reads, no Slack types: message coordinates are opaque strings. The
+//! post-approval events (issue, failure, expiry, revocation) live in `issue.rs`.
+
+use super::duration::GrantDuration;
+use super::ids::{IncidentId, RequestId, SlackUserId};
+use super::policy::{ApprovalPolicy, Reaction, ReactionEmojis};
+use super::rejection::Rejection;
+use crate::model::Level;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One approver's approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub by: SlackUserId,
+    pub at: DateTime<Utc>,
+}
+
+/// Where the request was posted, as the messaging layer reports it (channel id, message ts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub channel: String,
+    pub ts: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RequestState {
+    Pending,
+    Approved {
+        at: DateTime<Utc>,
+    },
+    Denied {
+        by: SlackUserId,
+        at: DateTime<Utc>,
+    },
+    Cancelled {
+        by: SlackUserId,
+        at: DateTime<Utc>,
+    },
+    TimedOut {
+        at: DateTime<Utc>,
+    },
+    Issued {
+        granted_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
+    /// `reason` is for the audit trail, never shown to users.
+    Failed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Expired {
+        at: DateTime<Utc>,
+    },
+    Revoked {
+        by: SlackUserId,
+        at: DateTime<Utc>,
+    },
+}
+
+impl RequestState {
+    /// Short name for logs and metrics labels.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Approved { .. } => "approved",
+            RequestState::Denied { .. } => "denied",
+            RequestState::Cancelled { .. } => "cancelled",
+            RequestState::TimedOut { .. } => "timed_out",
+            RequestState::Issued { .. } => "issued",
+            RequestState::Failed { .. } => "failed",
+            RequestState::Expired { .. } => "expired",
+            RequestState::Revoked { .. } => "revoked",
+        }
+    }
+
+    /// No further event changes a request in a final state.
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            RequestState::Pending | RequestState::Approved { .. } | RequestState::Issued { .. }
+        )
+    }
+}
+
+/// What happened, for the caller to act on (post, DM, schedule, audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    ApprovalRecorded {
+        count: u32,
+        needed: u32,
+    },
+    ApprovalWithdrawn {
+        count: u32,
+        needed: u32,
+    },
+    /// The threshold was reached: issue the password.
+    Approved,
+    Denied {
+        by: SlackUserId,
+    },
+    Cancelled {
+        by: SlackUserId,
+    },
+    TimedOut,
+    Issued {
+        expires_at: DateTime<Utc>,
+    },
+    Failed,
+    Expired,
+    Revoked {
+        by: SlackUserId,
+    },
+    MessageAttached,
+}
+
+/// Why an event changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// Neither the approve nor the deny emoji.
+    OtherEmoji,
+    DuplicateApproval,
+    NoApprovalToWithdraw,
+    /// The request is no longer waiting for approvals.
+    NotPending,
+    NotApproved,
+    NotIssued,
+    /// A timer fired early (e.g. clock skew between replicas).
+    NotDue,
+}
+
+/// The outcome of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Store `next` with compare-and-swap on the old version, then act on `transition`.
+    Changed {
+        next: Box<Request>,
+        transition: Transition,
+    },
+    Ignored(Ignored),
+}
+
+/// What the requester asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub id: RequestId,
+    pub level: Level,
+    pub incident: IncidentId,
+    pub requester: SlackUserId,
+    pub duration: GrantDuration,
+}
+
+/// One access request and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    id: RequestId,
+    level: Level,
+    incident: IncidentId,
+    requester: SlackUserId,
+    duration: GrantDuration,
+    /// Approvals needed, fixed when the request was opened.
+    needed: u32,
+    created_at: DateTime<Utc>,
+    approval_deadline: DateTime<Utc>,
+    state: RequestState,
+    approvals: Vec<Approval>,
+    message: Option<MessageRef>,
+    version: u64,
+}
+
+impl Request {
+    /// Opens a pending request; the threshold and deadline come from `policy` now.
+    pub fn open(new: NewRequest, policy: &ApprovalPolicy, now: DateTime<Utc>) -> Request {
+        let approval_deadline =
+            now.checked_add_signed(policy.approval_window()).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        Request {
+            needed: policy.threshold(new.level),
+            id: new.id,
+            level: new.level,
+            incident: new.incident,
+            requester: new.requester,
+            duration: new.duration,
+            created_at: now,
+            approval_deadline,
+            state: RequestState::Pending,
+            approvals: Vec::new(),
+            message: None,
+            version: 0,
+        }
+    }
+
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+    pub fn level(&self) -> Level {
+        self.level
+    }
+    pub fn incident(&self) -> &IncidentId {
+        &self.incident
+    }
+    pub fn requester(&self) -> &SlackUserId {
+        &self.requester
+    }
+    pub fn duration(&self) -> GrantDuration {
+        self.duration
+    }
+    pub fn needed(&self) -> u32 {
+        self.needed
+    }
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    pub fn approval_deadline(&self) -> DateTime<Utc> {
+        self.approval_deadline
+    }
+    pub fn state(&self) -> &RequestState {
+        &self.state
+    }
+    pub fn approvals(&self) -> &[Approval] {
+        &self.approvals
+    }
+    pub fn message(&self) -> Option<&MessageRef> {
+        self.message.as_ref()
+    }
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.state == RequestState::Pending
+    }
+
+    /// Whether this request was posted as message `ts` in `channel`.
+    pub fn is_message(&self, channel: &str, ts: &str) -> bool {
+        self.message.as_ref().is_some_and(|m| m.channel == channel && m.ts == ts)
+    }
+
+    /// Records where the request message was posted.
+    pub fn attach_message(&self, message: MessageRef) -> Decision {
+        let mut next = self.bumped();
+        next.message = Some(message);
+        changed(next, Transition::MessageAttached)
+    }
+
+    /// A reaction was added to the request message.
+    pub fn on_reaction_added(
+        &self,
+        by: &SlackUserId,
+        emoji: &str,
+        policy: &ApprovalPolicy,
+        emojis: &ReactionEmojis,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, Rejection> {
+        let reaction = emojis.classify(emoji);
+        if reaction == Reaction::Other {
+            return Ok(Decision::Ignored(Ignored::OtherEmoji));
+        }
+        if !self.is_pending() {
+            return Ok(Decision::Ignored(Ignored::NotPending));
+        }
+        if now >= self.approval_deadline {
+            return Ok(self.time_out(now));
+        }
+        if reaction == Reaction::Deny {
+            return if by == &self.requester {
+                Ok(self.with_state(RequestState::Cancelled { by: by.clone(), at: now }, || {
+                    Transition::Cancelled { by: by.clone() }
+                }))
+            } else if policy.is_approver(by) {
+                Ok(self.with_state(RequestState::Denied { by: by.clone(), at: now }, || {
+                    Transition::Denied { by: by.clone() }
+                }))
+            } else {
+                Err(Rejection::NotApprover)
+            };
+        }
+        if by == &self.requester {
+            return Err(Rejection::SelfApproval);
+        }
+        if !policy.is_approver(by) {
+            return Err(Rejection::NotApprover);
+        }
+        if self.approvals.iter().any(|a| &a.by == by) {
+            return Ok(Decision::Ignored(Ignored::DuplicateApproval));
+        }
+        let mut next = self.bumped();
+        next.approvals.push(Approval { by: by.clone(), at: now });
+        let count = next.approval_count();
+        if count >= self.needed {
+            next.state = RequestState::Approved { at: now };
+            Ok(changed(next, Transition::Approved))
+        } else {
+            Ok(changed(next, Transition::ApprovalRecorded { count, needed: self.needed }))
+        }
+    }
+
+    /// A reaction was removed: before the threshold, an approver withdraws their approval.
+    pub fn on_reaction_removed(
+        &self,
+        by: &SlackUserId,
+        emoji: &str,
+        emojis: &ReactionEmojis,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        if emojis.classify(emoji) != Reaction::Approve {
+            return Decision::Ignored(Ignored::OtherEmoji);
+        }
+        if !self.is_pending() {
+            return Decision::Ignored(Ignored::NotPending);
+        }
+        if now >= self.approval_deadline {
+            return self.time_out(now);
+        }
+        let Some(pos) = self.approvals.iter().position(|a| &a.by == by) else {
+            return Decision::Ignored(Ignored::NoApprovalToWithdraw);
+        };
+        let mut next = self.bumped();
+        next.approvals.remove(pos);
+        let count = next.approval_count();
+        changed(next, Transition::ApprovalWithdrawn { count, needed: self.needed })
+    }
+
+    /// The approval timer fired.
+    pub fn on_timeout(&self, now: DateTime<Utc>) -> Decision {
+        if !self.is_pending() {
+            Decision::Ignored(Ignored::NotPending)
+        } else if now < self.approval_deadline {
+            Decision::Ignored(Ignored::NotDue)
+        } else {
+            self.time_out(now)
+        }
+    }
+
+    /// The requester withdraws a pending request (e.g. `/firefighter` cancel or deny reaction).
+    pub fn on_cancel(&self, by: &SlackUserId, now: DateTime<Utc>) -> Result<Decision, Rejection> {
+        if by != &self.requester {
+            return Err(Rejection::NotAllowedToCancel);
+        }
+        if !self.is_pending() {
+            return Ok(Decision::Ignored(Ignored::NotPending));
+        }
+        Ok(self.with_state(RequestState::Cancelled { by: by.clone(), at: now }, || {
+            Transition::Cancelled { by: by.clone() }
+        }))
+    }
+
+    fn approval_count(&self) -> u32 {
+        u32::try_from(self.approvals.len()).unwrap_or(u32::MAX)
+    }
+
+    fn time_out(&self, now: DateTime<Utc>) -> Decision {
+        self.with_state(RequestState::TimedOut { at: now }, || Transition::TimedOut)
+    }
+
+    fn bumped(&self) -> Request {
+        let mut next = self.clone();
+        next.version = self.version.saturating_add(1);
+        next
+    }
+
+    fn with_state(&self, state: RequestState, transition: impl FnOnce() -> Transition) -> Decision {
+        let mut next = self.bumped();
+        next.state = state;
+        changed(next, transition())
+    }
+}
+
+fn changed(next: Request, transition: Transition) -> Decision {
+    Decision::Changed { next: Box::new(next), transition }
+}
+
+mod issue;
+#[cfg(test)]
+mod tests;
