@@ -1,0 +1,396 @@
+//! Web API method semantics of the fake: parameter checks, Slack's limits, and the changes
+//! each call makes to the [`Workspace`].
+//!
+//! Owns the rules (which error code for which mistake). It must not do I/O or know about HTTP;
+//! `server` hands it parsed parameters and turns the result into a response.
+//! Stricter than Slack in one place: a `thread_ts` that names no message is `thread_not_found`
+//! (Slack would post a stray message).
+
+use super::state::{EphemeralSource, FakeEphemeral, FakeMessage, Workspace};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+
+/// Slack's limits, as documented for chat.postMessage and Block Kit.
+pub const MAX_TEXT_CHARS: usize = 40_000;
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_SECTION_TEXT_CHARS: usize = 3_000;
+pub const MAX_SECTION_FIELD_CHARS: usize = 2_000;
+pub const MAX_SECTION_FIELDS: usize = 10;
+pub const MAX_HEADER_CHARS: usize = 150;
+pub const MAX_CONTEXT_ELEMENTS: usize = 10;
+pub const MAX_BLOCK_ID_CHARS: usize = 255;
+
+const BLOCK_TYPES: &[&str] = &[
+    "section",
+    "header",
+    "context",
+    "divider",
+    "actions",
+    "image",
+    "rich_text",
+    "input",
+    "markdown",
+    "file",
+    "video",
+];
+
+/// A Slack `ok:false` answer: the code and, for block errors, Slack-style detail lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub code: String,
+    pub errors: Vec<String>,
+}
+
+fn fail(code: &str) -> ApiFailure {
+    ApiFailure {
+        code: code.to_string(),
+        errors: Vec::new(),
+    }
+}
+
+type Params = Map<String, Value>;
+type Outcome = Result<Value, ApiFailure>;
+
+fn param<'p>(p: &'p Params, name: &str) -> Option<&'p str> {
+    p.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Runs one method against the workspace.
+pub fn dispatch(ws: &mut Workspace, method: &str, p: &Params) -> Outcome {
+    match method {
+        "auth.test" => Ok(json!({
+            "url": "https://fake-workspace.slack.com/", "team": "Fake Workspace",
+            "user": "pgroles", "team_id": ws.team_id, "user_id": ws.bot_user_id,
+            "bot_id": ws.bot_id, "is_enterprise_install": false,
+        })),
+        "chat.postMessage" => post_message(ws, p),
+        "chat.update" => update(ws, p),
+        "chat.postEphemeral" => post_ephemeral(ws, p),
+        "chat.getPermalink" => permalink(ws, p),
+        "conversations.open" => open(ws, p),
+        "usergroups.users.list" => {
+            let group = param(p, "usergroup").ok_or_else(|| fail("invalid_arguments"))?;
+            let users = ws
+                .groups
+                .get(group)
+                .ok_or_else(|| fail("no_such_subteam"))?;
+            Ok(json!({ "users": users }))
+        }
+        _ => Err(fail("unknown_method")),
+    }
+}
+
+/// Resolves a `channel` parameter to a channel id the bot may post in. A user id means the
+/// bot's DM with that user, as in Slack.
+fn writable_channel(ws: &mut Workspace, p: &Params) -> Result<String, ApiFailure> {
+    let requested = param(p, "channel").ok_or_else(|| fail("channel_not_found"))?;
+    let id = if ws.users.contains(requested) {
+        ws.dm_of(requested).0
+    } else {
+        requested.into()
+    };
+    let channel = ws
+        .channels
+        .get(&id)
+        .ok_or_else(|| fail("channel_not_found"))?;
+    if !channel.bot_member {
+        return Err(fail("not_in_channel"));
+    }
+    Ok(id)
+}
+
+/// Checks `text` and `blocks` the way Slack does; returns them for storing.
+pub fn content(p: &Params) -> Result<(Option<String>, Option<Value>), ApiFailure> {
+    let text = param(p, "text").map(str::to_string);
+    let blocks = match p.get("blocks") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => {
+            Some(serde_json::from_str(s).map_err(|_| fail("invalid_blocks_format"))?)
+        }
+        Some(v) => Some(v.clone()),
+    };
+    if let Some(blocks) = &blocks {
+        validate_blocks(blocks)?;
+    }
+    let has_blocks = blocks
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|b| !b.is_empty());
+    if text.is_none() && !has_blocks {
+        return Err(fail("no_text"));
+    }
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+    {
+        return Err(fail("msg_too_long"));
+    }
+    Ok((text, blocks))
+}
+
+fn chars(v: &Value, pointer: &str) -> usize {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map_or(0, |s| s.chars().count())
+}
+
+/// Block Kit limits that Slack enforces with `invalid_blocks`.
+pub fn validate_blocks(blocks: &Value) -> Result<(), ApiFailure> {
+    let list = blocks
+        .as_array()
+        .ok_or_else(|| fail("invalid_blocks_format"))?;
+    let mut errors = Vec::new();
+    if list.len() > MAX_BLOCKS {
+        errors.push(format!(
+            "no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
+        ));
+    }
+    let mut ids = BTreeSet::new();
+    for (i, b) in list.iter().enumerate() {
+        let at = |path: &str| format!("[json-pointer:/blocks/{i}{path}]");
+        let kind = b.get("type").and_then(Value::as_str).unwrap_or_default();
+        if !BLOCK_TYPES.contains(&kind) {
+            errors.push(format!("unsupported type: {kind} {}", at("/type")));
+            continue;
+        }
+        if let Some(id) = b.get("block_id").and_then(Value::as_str) {
+            if id.chars().count() > MAX_BLOCK_ID_CHARS || !ids.insert(id.to_string()) {
+                errors.push(format!("invalid or duplicate block_id {}", at("/block_id")));
+            }
+        }
+        match kind {
+            "section" => section_errors(b, &at, &mut errors),
+            "header" => {
+                if b.pointer("/text/type").and_then(Value::as_str) != Some("plain_text") {
+                    errors.push(format!("must be a plain_text object {}", at("/text")));
+                }
+                if chars(b, "/text/text") == 0 || chars(b, "/text/text") > MAX_HEADER_CHARS {
+                    errors.push(format!(
+                        "must be 1 to {MAX_HEADER_CHARS} characters {}",
+                        at("/text/text")
+                    ));
+                }
+            }
+            "context" => {
+                let n = b
+                    .get("elements")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                if n == 0 || n > MAX_CONTEXT_ELEMENTS {
+                    errors.push(format!(
+                        "must have 1 to {MAX_CONTEXT_ELEMENTS} elements {}",
+                        at("/elements")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiFailure {
+            code: "invalid_blocks".into(),
+            errors,
+        })
+    }
+}
+
+fn section_errors(b: &Value, at: &dyn Fn(&str) -> String, errors: &mut Vec<String>) {
+    let fields = b.get("fields").and_then(Value::as_array);
+    if b.get("text").is_none() && fields.is_none() {
+        errors.push(format!("must provide text or fields {}", at("")));
+    }
+    if let Some(text) = b.get("text") {
+        let kind = text.get("type").and_then(Value::as_str);
+        if !matches!(kind, Some("plain_text" | "mrkdwn")) {
+            errors.push(format!("must be a text object {}", at("/text")));
+        }
+        let n = chars(b, "/text/text");
+        if n == 0 || n > MAX_SECTION_TEXT_CHARS {
+            errors.push(format!(
+                "must be 1 to {MAX_SECTION_TEXT_CHARS} characters {}",
+                at("/text/text")
+            ));
+        }
+    }
+    if let Some(fields) = fields {
+        if fields.len() > MAX_SECTION_FIELDS {
+            errors.push(format!(
+                "no more than {MAX_SECTION_FIELDS} items {}",
+                at("/fields")
+            ));
+        }
+        for (j, f) in fields.iter().enumerate() {
+            if chars(f, "/text") > MAX_SECTION_FIELD_CHARS {
+                errors.push(format!(
+                    "must be at most {MAX_SECTION_FIELD_CHARS} characters {}",
+                    at(&format!("/fields/{j}/text"))
+                ));
+            }
+        }
+    }
+}
+
+fn post_message(ws: &mut Workspace, p: &Params) -> Outcome {
+    let channel = writable_channel(ws, p)?;
+    let (text, blocks) = content(p)?;
+    let thread_ts = match param(p, "thread_ts") {
+        None => None,
+        Some(t) => {
+            let parent = ws
+                .message(&channel, t)
+                .ok_or_else(|| fail("thread_not_found"))?;
+            // A reply to a reply lands in the parent's thread, as in Slack.
+            Some(parent.thread_ts.unwrap_or(parent.ts))
+        }
+    };
+    let ts = ws.next_ts();
+    let msg = FakeMessage {
+        channel: channel.clone(),
+        ts: ts.clone(),
+        thread_ts,
+        text,
+        blocks,
+        user: ws.bot_user_id.clone(),
+        edits: 0,
+    };
+    let body = json!({ "channel": channel, "ts": ts, "message": message_json(ws, &msg) });
+    ws.messages.push(msg);
+    Ok(body)
+}
+
+fn message_json(ws: &Workspace, m: &FakeMessage) -> Value {
+    let mut v = json!({
+        "type": "message", "user": m.user, "bot_id": ws.bot_id, "ts": m.ts,
+        "text": m.text.clone().unwrap_or_default(), "team": ws.team_id,
+    });
+    if let Some(b) = &m.blocks {
+        v["blocks"] = b.clone();
+    }
+    if let Some(t) = &m.thread_ts {
+        v["thread_ts"] = Value::String(t.clone());
+    }
+    v
+}
+
+fn update(ws: &mut Workspace, p: &Params) -> Outcome {
+    let channel = param(p, "channel")
+        .ok_or_else(|| fail("channel_not_found"))?
+        .to_string();
+    if !ws.channels.contains_key(&channel) {
+        return Err(fail("channel_not_found"));
+    }
+    let ts = param(p, "ts")
+        .ok_or_else(|| fail("message_not_found"))?
+        .to_string();
+    let (text, blocks) = content(p)?;
+    let bot = ws.bot_user_id.clone();
+    let msg = ws
+        .messages
+        .iter_mut()
+        .find(|m| m.channel == channel && m.ts == ts)
+        .ok_or_else(|| fail("message_not_found"))?;
+    if msg.user != bot {
+        return Err(fail("cant_update_message"));
+    }
+    // Slack keeps the old blocks when none are sent, and the old text likewise.
+    if text.is_some() {
+        msg.text = text;
+    }
+    if blocks.is_some() {
+        msg.blocks = blocks;
+    }
+    msg.edits += 1;
+    let msg = msg.clone();
+    let message = message_json(ws, &msg);
+    Ok(json!({
+        "channel": channel, "ts": ts, "text": msg.text.unwrap_or_default(), "message": message,
+    }))
+}
+
+fn post_ephemeral(ws: &mut Workspace, p: &Params) -> Outcome {
+    let channel = writable_channel(ws, p)?;
+    let user = param(p, "user")
+        .ok_or_else(|| fail("user_not_in_channel"))?
+        .to_string();
+    let visible = ws
+        .channels
+        .get(&channel)
+        .is_some_and(|c| ws.is_member(c, &user));
+    if !visible {
+        return Err(fail("user_not_in_channel"));
+    }
+    let (text, blocks) = content(p)?;
+    let thread_ts = param(p, "thread_ts").map(str::to_string);
+    ws.ephemerals.push(FakeEphemeral {
+        channel,
+        user,
+        text,
+        blocks,
+        thread_ts,
+        source: EphemeralSource::PostEphemeral,
+    });
+    Ok(json!({ "message_ts": ws.next_ts() }))
+}
+
+fn permalink(ws: &mut Workspace, p: &Params) -> Outcome {
+    let channel = param(p, "channel").ok_or_else(|| fail("channel_not_found"))?;
+    if !ws.channels.contains_key(channel) {
+        return Err(fail("channel_not_found"));
+    }
+    let ts = param(p, "message_ts").ok_or_else(|| fail("message_not_found"))?;
+    let msg = ws
+        .message(channel, ts)
+        .ok_or_else(|| fail("message_not_found"))?;
+    let mut link = format!(
+        "https://fake-workspace.slack.com/archives/{channel}/p{}",
+        msg.ts.replace('.', "")
+    );
+    if let Some(parent) = &msg.thread_ts {
+        link.push_str(&format!("?thread_ts={parent}&cid={channel}"));
+    }
+    Ok(json!({ "channel": channel, "permalink": link }))
+}
+
+fn open(ws: &mut Workspace, p: &Params) -> Outcome {
+    let users: Vec<String> = match p.get("users") {
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if users.is_empty() {
+        let channel = param(p, "channel").ok_or_else(|| fail("users_list_not_supplied"))?;
+        if !ws.dms.values().any(|d| d == channel) {
+            return Err(fail("channel_not_found"));
+        }
+        return Ok(json!({ "channel": { "id": channel }, "no_op": true, "already_open": true }));
+    }
+    if users.len() > 1 {
+        // Group DMs are not modelled: the bot only opens one-to-one DMs.
+        return Err(fail("not_modelled_by_fake_slack"));
+    }
+    let user = &users[0];
+    if !ws.users.contains(user) {
+        return Err(fail("user_not_found"));
+    }
+    let (id, existed) = ws.dm_of(user);
+    let mut body = json!({ "channel": { "id": id } });
+    if existed {
+        body["no_op"] = Value::Bool(true);
+        body["already_open"] = Value::Bool(true);
+    }
+    Ok(body)
+}
