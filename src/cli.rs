@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "pgroles", version, about = "Least-privilege PostgreSQL role model and just-in-time firefighter access over Slack")]
+#[command(
+    name = "pgroles",
+    version,
+    about = "Least-privilege PostgreSQL role model and just-in-time firefighter access over Slack"
+)]
 pub struct Cli {
     /// Configuration file (TOML). `PGROLES_*` environment variables override it.
     #[arg(long, short, global = true, env = "PGROLES_CONFIG")]
@@ -73,7 +77,8 @@ pub struct ApplyArgs {
 fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     match path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Config::from_toml(&text).with_context(|| format!("{}", p.display()))
         }
         None => Ok(Config::default()),
@@ -81,7 +86,10 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
 }
 
 fn render_options(cfg: &Config) -> RenderOptions {
-    RenderOptions { mode: cfg.apply.mode, iam_roles: cfg.apply.iam_roles.clone() }
+    RenderOptions {
+        mode: cfg.apply.mode,
+        iam_roles: cfg.apply.iam_roles.clone(),
+    }
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -108,9 +116,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, Some(u)) => u.expose_secret().to_string(),
                 (None, None) => anyhow::bail!("no bootstrap connection: set apply.bootstrap_url or PGROLES_APPLY_BOOTSTRAP_URL"),
             };
-            let pg: tokio_postgres::Config = url.parse().context("apply.bootstrap_url is not a valid connection string")?;
+            let pg: tokio_postgres::Config = url
+                .parse()
+                .context("apply.bootstrap_url is not a valid connection string")?;
             let report = model::apply::apply(&pg, tokio_postgres::NoTls, &names, &opts).await?;
-            println!("mode: {}", if report.aurora && cfg.apply.mode != AuroraMode::Vanilla { "aurora (rds_* roles present)" } else { "vanilla PostgreSQL" });
+            println!(
+                "mode: {}",
+                if report.aurora && cfg.apply.mode != AuroraMode::Vanilla {
+                    "aurora (rds_* roles present)"
+                } else {
+                    "vanilla PostgreSQL"
+                }
+            );
             if report.is_noop() {
                 println!("nothing to change: the model is in place");
             } else {

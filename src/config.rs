@@ -3,6 +3,20 @@
 //!
 //! This module owns the shape of the configuration and its validation. It performs no network
 //! I/O; secrets are held as `SecretString` so they never reach Debug output or logs.
+//!
+//! - [`keys`]: the registry of every key, its type and its `PGROLES_*` variable (single source
+//!   for env overrides, unknown-key checks, the docs and the example file tests).
+//! - [`load`]: layering (defaults, TOML file, env, `*_FILE`), the [`Env`] source.
+//! - [`validate`]: per-command checks (`validate_for_serve`, `validate_for_apply`).
+//! - [`error`]: [`ConfigError`], one line per problem, naming the key and its variable.
+
+pub mod error;
+pub mod keys;
+pub mod load;
+pub mod validate;
+
+pub use error::ConfigError;
+pub use load::{Env, Loaded, ProcessEnv};
 
 use crate::model::Names;
 use secrecy::SecretString;
@@ -113,18 +127,75 @@ pub enum SslMode {
     VerifyFull,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
+    /// `redis://host:port/db`, or `rediss://` for TLS (ElastiCache in-transit encryption).
+    /// Keep the password out of it: use `password`.
     pub url: String,
     /// Prefix of every key the bot writes (so replicas of one bot share it, tests isolate).
     pub key_prefix: String,
+    /// AUTH password / ElastiCache auth token; overrides any password inside `url`.
+    pub password: Option<SecretString>,
 }
 
 impl Default for RedisConfig {
     fn default() -> Self {
-        RedisConfig { url: "redis://127.0.0.1:6379".into(), key_prefix: "pgroles:".into() }
+        RedisConfig {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "pgroles:".into(),
+            password: None,
+        }
     }
+}
+
+impl std::fmt::Debug for RedisConfig {
+    /// Shows the URL with any embedded password replaced, so a misplaced secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &redact_url_password(&self.url))
+            .field("key_prefix", &self.key_prefix)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+impl RedisConfig {
+    /// Connection info for the `redis` crate: `url` plus `password` (which wins when both are set).
+    pub fn connection_info(&self) -> anyhow::Result<redis::ConnectionInfo> {
+        use anyhow::Context as _;
+        use redis::IntoConnectionInfo as _;
+        use secrecy::ExposeSecret as _;
+        let info = self
+            .url
+            .as_str()
+            .into_connection_info()
+            .with_context(|| format!("invalid redis.url {}", redact_url_password(&self.url)))?;
+        Ok(match &self.password {
+            Some(p) => {
+                let settings = info.redis_settings().clone().set_password(p.expose_secret());
+                info.set_redis_settings(settings)
+            }
+            None => info,
+        })
+    }
+}
+
+/// `scheme://user:secret@host` -> `scheme://user:***@host`; other strings unchanged.
+pub(crate) fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    if user == userinfo {
+        return url.to_string();
+    }
+    format!("{scheme}://{user}:***@{host}{tail}")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -228,10 +299,36 @@ impl Default for ServerConfig {
 }
 
 impl Config {
-    /// Parses a TOML document; unknown keys are errors that name the key.
-    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
-        let cfg: Config = toml::from_str(text)?;
-        cfg.model.validate().map_err(anyhow::Error::msg)?;
-        Ok(cfg)
+    /// Parses a TOML document (no env overrides); unknown keys are errors that name the key.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        load::from_toml_text(text, "pgroles.toml")
+    }
+
+    /// The database the broker connects to: `database.dbname`, else `model.database`.
+    pub fn database_name(&self) -> String {
+        self.database.dbname.clone().unwrap_or_else(|| self.model.database.clone())
+    }
+
+    /// The login the broker uses: `database.user`, else the model's broker role.
+    pub fn database_user(&self) -> String {
+        self.database.user.clone().unwrap_or_else(|| self.model.broker())
+    }
+
+    /// The host firefighters put in their psql string: `database.public_host`, else `host`.
+    pub fn public_host(&self) -> String {
+        self.database.public_host.clone().unwrap_or_else(|| self.database.host.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url_password;
+
+    #[test]
+    fn url_passwords_are_redacted_but_the_rest_is_kept() {
+        assert_eq!(redact_url_password("redis://:s3cret@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url_password("rediss://u:p@w@h/1"), "rediss://u:***@h/1");
+        assert_eq!(redact_url_password("redis://h:6379"), "redis://h:6379");
+        assert_eq!(redact_url_password("redis://user@h"), "redis://user@h");
     }
 }

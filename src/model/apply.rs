@@ -3,7 +3,7 @@
 //! before and after), what was refused (every server WARNING: a REVOKE by a non-owner only
 //! warns, so a warning is never trusted to mean success), and whether Aurora was detected.
 
-use super::render::{self, Rendered, RenderOptions, Target, SNAPSHOT_CLUSTER, SNAPSHOT_DATABASE};
+use super::render::{self, RenderOptions, Rendered, Target, SNAPSHOT_CLUSTER, SNAPSHOT_DATABASE};
 use super::script::Step;
 use super::Names;
 use anyhow::Context;
@@ -64,25 +64,41 @@ impl Session {
         while let Ok(n) = self.notices.try_recv() {
             match n.severity() {
                 "WARNING" => report.refused.push(format!("{file}: {}", n.message())),
-                _ if n.message().starts_with("pgroles:") => {
-                    report.notices.push(n.message().trim_start_matches("pgroles: ").to_string())
-                }
+                _ if n.message().starts_with("pgroles:") => report
+                    .notices
+                    .push(n.message().trim_start_matches("pgroles: ").to_string()),
                 _ => {}
             }
         }
     }
 
-    async fn run(&mut self, file: &str, steps: &[Step], report: &mut ApplyReport) -> anyhow::Result<()> {
+    async fn run(
+        &mut self,
+        file: &str,
+        steps: &[Step],
+        report: &mut ApplyReport,
+    ) -> anyhow::Result<()> {
         for step in steps {
             match step {
-                Step::Sql(sql) => self.client.batch_execute(sql).await.map_err(|e| describe(file, sql, e))?,
+                Step::Sql(sql) => self
+                    .client
+                    .batch_execute(sql)
+                    .await
+                    .map_err(|e| describe(file, sql, e))?,
                 Step::Gexec(query) => {
-                    let rows = self.client.simple_query(query).await.map_err(|e| describe(file, query, e))?;
+                    let rows = self
+                        .client
+                        .simple_query(query)
+                        .await
+                        .map_err(|e| describe(file, query, e))?;
                     for row in rows {
                         if let tokio_postgres::SimpleQueryMessage::Row(row) = row {
                             for i in 0..row.len() {
                                 if let Some(stmt) = row.get(i) {
-                                    self.client.batch_execute(stmt).await.map_err(|e| describe(file, stmt, e))?;
+                                    self.client
+                                        .batch_execute(stmt)
+                                        .await
+                                        .map_err(|e| describe(file, stmt, e))?;
                                 }
                             }
                         }
@@ -94,16 +110,36 @@ impl Session {
         Ok(())
     }
 
-    async fn snapshot(&self, query: &str, a: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> anyhow::Result<BTreeMap<String, String>> {
-        let rows = self.client.query(query, a).await.context("reading the catalog snapshot")?;
-        Ok(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1).unwrap_or_default())).collect())
+    async fn snapshot(
+        &self,
+        query: &str,
+        a: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> anyhow::Result<BTreeMap<String, String>> {
+        let rows = self
+            .client
+            .query(query, a)
+            .await
+            .context("reading the catalog snapshot")?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, String>(0),
+                    r.get::<_, Option<String>>(1).unwrap_or_default(),
+                )
+            })
+            .collect())
     }
 }
 
 fn describe(file: &str, sql: &str, e: tokio_postgres::Error) -> anyhow::Error {
     let first = sql.lines().next().unwrap_or("");
     match e.as_db_error() {
-        Some(db) => anyhow::anyhow!("{file}: {} ({}) in: {first}", db.message(), db.code().code()),
+        Some(db) => anyhow::anyhow!(
+            "{file}: {} ({}) in: {first}",
+            db.message(),
+            db.code().code()
+        ),
         None => anyhow::anyhow!("{file}: {e} in: {first}"),
     }
 }
@@ -120,7 +156,14 @@ pub fn plan(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> 
         out.push(format!("{} ({} steps, on the {db})", r.name, r.steps.len()));
         for s in &r.steps {
             let first = s.text().lines().next().unwrap_or("");
-            out.push(format!("  {}{first}", if matches!(s, Step::Gexec(_)) { "gexec " } else { "" }));
+            out.push(format!(
+                "  {}{first}",
+                if matches!(s, Step::Gexec(_)) {
+                    "gexec "
+                } else {
+                    ""
+                }
+            ));
         }
     }
     Ok(out)
@@ -128,7 +171,12 @@ pub fn plan(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> 
 
 /// Applies the model. `bootstrap` points at the maintenance database as the bootstrap DBA; the
 /// application database is reached with the same settings and a different dbname.
-pub async fn apply<T>(bootstrap: &tokio_postgres::Config, tls: T, names: &Names, opts: &RenderOptions) -> anyhow::Result<ApplyReport>
+pub async fn apply<T>(
+    bootstrap: &tokio_postgres::Config,
+    tls: T,
+    names: &Names,
+    opts: &RenderOptions,
+) -> anyhow::Result<ApplyReport>
 where
     T: MakeTlsConnect<Socket> + Clone + 'static,
     T::Stream: Send + 'static,
@@ -137,17 +185,27 @@ where
 {
     let rendered: Vec<Rendered> = render::render(names, opts)?;
     let mut report = ApplyReport::default();
-    let mut maint = Session::open(bootstrap, tls.clone()).await.context("connecting as the bootstrap DBA")?;
+    let mut maint = Session::open(bootstrap, tls.clone())
+        .await
+        .context("connecting as the bootstrap DBA")?;
     let roles = names.all_roles();
     report.aurora = maint
         .client
-        .query_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_password')", &[])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'rds_password')",
+            &[],
+        )
         .await?
         .get(0);
-    let before_cluster = maint.snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database]).await?;
+    let before_cluster = maint
+        .snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database])
+        .await?;
     let db_exists: bool = maint
         .client
-        .query_one("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1)", &[&names.database])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1)",
+            &[&names.database],
+        )
         .await?
         .get(0);
 
@@ -157,13 +215,22 @@ where
 
     let mut db_cfg = bootstrap.clone();
     db_cfg.dbname(&names.database);
-    let mut db = Session::open(&db_cfg, tls).await.with_context(|| format!("connecting to database {:?}", names.database))?;
-    let schema_args: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&names.schema, &names.admin_schema];
-    let before_db = if db_exists { db.snapshot(SNAPSHOT_DATABASE, &schema_args).await? } else { BTreeMap::new() };
+    let mut db = Session::open(&db_cfg, tls)
+        .await
+        .with_context(|| format!("connecting to database {:?}", names.database))?;
+    let schema_args: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+        [&names.schema, &names.admin_schema];
+    let before_db = if db_exists {
+        db.snapshot(SNAPSHOT_DATABASE, &schema_args).await?
+    } else {
+        BTreeMap::new()
+    };
     for r in rendered.iter().filter(|r| r.target == Target::Database) {
         db.run(r.name, &r.steps, &mut report).await?;
     }
-    let after_cluster = maint.snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database]).await?;
+    let after_cluster = maint
+        .snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database])
+        .await?;
     let after_db = db.snapshot(SNAPSHOT_DATABASE, &schema_args).await?;
     report.changes = diff(&before_cluster, &after_cluster);
     report.changes.extend(diff(&before_db, &after_db));

@@ -26,14 +26,46 @@ pub struct ScriptFile {
 
 /// The scripts in apply order (the same order as `sql/apply.psql`).
 pub const FILES: &[ScriptFile] = &[
-    ScriptFile { name: "00_roles.sql", target: Target::Maintenance, text: include_str!("../../sql/00_roles.sql") },
-    ScriptFile { name: "05_owner.sql", target: Target::Maintenance, text: include_str!("../../sql/05_owner.sql") },
-    ScriptFile { name: "10_database.sql", target: Target::Maintenance, text: include_str!("../../sql/10_database.sql") },
-    ScriptFile { name: "60_guardrails.sql", target: Target::Maintenance, text: include_str!("../../sql/60_guardrails.sql") },
-    ScriptFile { name: "20_schemas.sql", target: Target::Database, text: include_str!("../../sql/20_schemas.sql") },
-    ScriptFile { name: "30_grants.sql", target: Target::Database, text: include_str!("../../sql/30_grants.sql") },
-    ScriptFile { name: "40_default_privileges.sql", target: Target::Database, text: include_str!("../../sql/40_default_privileges.sql") },
-    ScriptFile { name: "50_broker.sql", target: Target::Database, text: include_str!("../../sql/50_broker.sql") },
+    ScriptFile {
+        name: "00_roles.sql",
+        target: Target::Maintenance,
+        text: include_str!("../../sql/00_roles.sql"),
+    },
+    ScriptFile {
+        name: "05_owner.sql",
+        target: Target::Maintenance,
+        text: include_str!("../../sql/05_owner.sql"),
+    },
+    ScriptFile {
+        name: "10_database.sql",
+        target: Target::Maintenance,
+        text: include_str!("../../sql/10_database.sql"),
+    },
+    ScriptFile {
+        name: "60_guardrails.sql",
+        target: Target::Maintenance,
+        text: include_str!("../../sql/60_guardrails.sql"),
+    },
+    ScriptFile {
+        name: "20_schemas.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/20_schemas.sql"),
+    },
+    ScriptFile {
+        name: "30_grants.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/30_grants.sql"),
+    },
+    ScriptFile {
+        name: "40_default_privileges.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/40_default_privileges.sql"),
+    },
+    ScriptFile {
+        name: "50_broker.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/50_broker.sql"),
+    },
 ];
 
 /// Catalog snapshot queries used to report what `apply` changed.
@@ -50,7 +82,10 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { mode: AuroraMode::Auto, iam_roles: Vec::new() }
+        RenderOptions {
+            mode: AuroraMode::Auto,
+            iam_roles: Vec::new(),
+        }
     }
 }
 
@@ -71,7 +106,9 @@ pub fn variables(names: &Names, opts: &RenderOptions) -> anyhow::Result<BTreeMap
             "broker" => names.broker(),
             "app" => names.app(),
             "migrator" => names.migrator(),
-            other => anyhow::bail!("apply.iam_roles: unknown role {other:?} (expected broker, app or migrator)"),
+            other => anyhow::bail!(
+                "apply.iam_roles: unknown role {other:?} (expected broker, app or migrator)"
+            ),
         });
     }
     let mode = match opts.mode {
@@ -107,7 +144,11 @@ pub fn render(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<Rendere
     FILES
         .iter()
         .map(|f| {
-            Ok(Rendered { name: f.name, target: f.target, steps: script::parse(f.name, f.text, &vars)? })
+            Ok(Rendered {
+                name: f.name,
+                target: f.target,
+                steps: script::parse(f.name, f.text, &vars)?,
+            })
         })
         .collect()
 }
@@ -120,7 +161,10 @@ pub fn to_sql_text(rendered: &[Rendered], names: &Names) -> String {
             Target::Maintenance => "the maintenance database".to_string(),
             Target::Database => script::quote_ident(&names.database),
         };
-        out.push_str(&format!("-- {} (connected to {db} as the bootstrap DBA)\n", r.name));
+        out.push_str(&format!(
+            "-- {} (connected to {db} as the bootstrap DBA)\n",
+            r.name
+        ));
         for s in &r.steps {
             match s {
                 Step::Sql(t) => out.push_str(&format!("{t}\n")),
@@ -141,14 +185,25 @@ mod tests {
         let rendered = render(&Names::default(), &RenderOptions::default()).unwrap();
         assert_eq!(rendered.len(), FILES.len());
         let text = to_sql_text(&rendered, &Names::default());
-        assert!(text.contains("CREATE SCHEMA IF NOT EXISTS \"my-pg-db-schema\" AUTHORIZATION \"my_pg_owner\""));
-        assert!(text.contains("SET search_path = \"my-pg-db-schema\", public"), "G4 fix rendered");
-        assert!(!text.contains(":'") && !text.contains(":\""), "no variable left unrendered");
+        assert!(text.contains(
+            "CREATE SCHEMA IF NOT EXISTS \"my-pg-db-schema\" AUTHORIZATION \"my_pg_owner\""
+        ));
+        assert!(
+            text.contains("SET search_path = \"my-pg-db-schema\", public"),
+            "G4 fix rendered"
+        );
+        assert!(
+            !text.contains(":'") && !text.contains(":\""),
+            "no variable left unrendered"
+        );
     }
 
     #[test]
     fn unknown_iam_role_is_rejected_by_name() {
-        let opts = RenderOptions { mode: AuroraMode::Auto, iam_roles: vec!["firefighter".into()] };
+        let opts = RenderOptions {
+            mode: AuroraMode::Auto,
+            iam_roles: vec!["firefighter".into()],
+        };
         let err = render(&Names::default(), &opts).unwrap_err().to_string();
         assert!(err.contains("firefighter"), "{err}");
     }

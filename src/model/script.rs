@@ -50,19 +50,28 @@ pub enum ScriptError {
 }
 
 /// Renders `text` with `vars` and splits it into steps.
-pub fn parse(file: &str, text: &str, vars: &BTreeMap<String, String>) -> Result<Vec<Step>, ScriptError> {
+pub fn parse(
+    file: &str,
+    text: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<Vec<Step>, ScriptError> {
     let chars: Vec<char> = text.chars().collect();
     let mut steps = Vec::new();
     let mut cur = String::new();
     let mut i = 0;
     let mut at_line_start = true;
-    let err_unterminated = || ScriptError::Unterminated { file: file.to_string() };
+    let err_unterminated = || ScriptError::Unterminated {
+        file: file.to_string(),
+    };
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
         // psql meta-command: a backslash at the start of a line (after optional blanks).
         if c == '\\' && at_line_start {
-            let end = chars[i..].iter().position(|&ch| ch == '\n').map_or(chars.len(), |p| i + p);
+            let end = chars[i..]
+                .iter()
+                .position(|&ch| ch == '\n')
+                .map_or(chars.len(), |p| i + p);
             let line: String = chars[i + 1..end].iter().collect();
             let command = line.split_whitespace().next().unwrap_or("").to_string();
             if command == "gexec" {
@@ -74,7 +83,10 @@ pub fn parse(file: &str, text: &str, vars: &BTreeMap<String, String>) -> Result<
                 i = end;
                 continue;
             }
-            return Err(ScriptError::UnsupportedMeta { file: file.to_string(), command });
+            return Err(ScriptError::UnsupportedMeta {
+                file: file.to_string(),
+                command,
+            });
         }
         if !c.is_whitespace() {
             at_line_start = false;
@@ -162,11 +174,17 @@ pub fn parse(file: &str, text: &str, vars: &BTreeMap<String, String>) -> Result<
                     continue;
                 }
                 let name: String = chars[name_start..name_end].iter().collect();
-                let value = vars.get(&name).ok_or_else(|| ScriptError::MissingVariable {
-                    file: file.to_string(),
-                    name: name.clone(),
-                })?;
-                cur.push_str(&if quote == '\'' { quote_literal(value) } else { quote_ident(value) });
+                let value = vars
+                    .get(&name)
+                    .ok_or_else(|| ScriptError::MissingVariable {
+                        file: file.to_string(),
+                        name: name.clone(),
+                    })?;
+                cur.push_str(&if quote == '\'' {
+                    quote_literal(value)
+                } else {
+                    quote_ident(value)
+                });
                 i = name_end + 1;
             }
             ';' => {
@@ -221,7 +239,12 @@ mod tests {
 
     #[test]
     fn variables_are_quoted_as_identifiers_and_literals() {
-        let steps = parse("t", "GRANT CONNECT ON DATABASE :\"db\" TO x; SELECT :'role';", &vars()).unwrap();
+        let steps = parse(
+            "t",
+            "GRANT CONNECT ON DATABASE :\"db\" TO x; SELECT :'role';",
+            &vars(),
+        )
+        .unwrap();
         assert_eq!(
             steps,
             vec![
@@ -240,7 +263,12 @@ mod tests {
 
     #[test]
     fn gexec_turns_the_preceding_query_into_a_gexec_step() {
-        let steps = parse("t", "SET ROLE x;\nSELECT 'CREATE DATABASE a'\n\\gexec\nRESET ROLE;", &vars()).unwrap();
+        let steps = parse(
+            "t",
+            "SET ROLE x;\nSELECT 'CREATE DATABASE a'\n\\gexec\nRESET ROLE;",
+            &vars(),
+        )
+        .unwrap();
         assert_eq!(
             steps,
             vec![
@@ -253,9 +281,18 @@ mod tests {
 
     #[test]
     fn other_meta_commands_and_missing_variables_are_errors() {
-        assert!(matches!(parse("t", "\\connect x\n", &vars()), Err(ScriptError::UnsupportedMeta { .. })));
-        assert!(matches!(parse("t", "SELECT :'nope';", &vars()), Err(ScriptError::MissingVariable { .. })));
-        assert!(matches!(parse("t", "SELECT 'open", &vars()), Err(ScriptError::Unterminated { .. })));
+        assert!(matches!(
+            parse("t", "\\connect x\n", &vars()),
+            Err(ScriptError::UnsupportedMeta { .. })
+        ));
+        assert!(matches!(
+            parse("t", "SELECT :'nope';", &vars()),
+            Err(ScriptError::MissingVariable { .. })
+        ));
+        assert!(matches!(
+            parse("t", "SELECT 'open", &vars()),
+            Err(ScriptError::Unterminated { .. })
+        ));
     }
 
     #[test]

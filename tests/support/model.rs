@@ -30,9 +30,7 @@ impl Model {
 
     /// Applies as the cluster's superuser (plain PostgreSQL).
     pub async fn apply(&self) -> ApplyReport {
-        self.apply_as(&self.bootstrap_url, AuroraMode::Vanilla, &[])
-            .await
-            .expect("apply")
+        self.apply_as(&self.bootstrap_url, AuroraMode::Vanilla, &[]).await.expect("apply")
     }
 
     pub async fn apply_as(
@@ -42,10 +40,7 @@ impl Model {
         iam: &[&str],
     ) -> anyhow::Result<ApplyReport> {
         let cfg = Config::from_str(url)?;
-        let opts = RenderOptions {
-            mode,
-            iam_roles: iam.iter().map(|s| s.to_string()).collect(),
-        };
+        let opts = RenderOptions { mode, iam_roles: iam.iter().map(|s| s.to_string()).collect() };
         apply::apply(&cfg, NoTls, &self.names, &opts).await
     }
 
@@ -58,15 +53,10 @@ impl Model {
     pub async fn login_as(&self, role: &str) -> Client {
         let password = super::random_alnum(40);
         let su = pg::superuser(&self.pg, "postgres").await;
-        su.batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD '{password}'",
-            pg::ident(role)
-        ))
-        .await
-        .expect("set password");
-        pg::login(&self.pg, &self.names.database, role, &password)
+        su.batch_execute(&format!("ALTER ROLE {} PASSWORD '{password}'", pg::ident(role)))
             .await
-            .expect("login")
+            .expect("set password");
+        pg::login(&self.pg, &self.names.database, role, &password).await.expect("login")
     }
 
     /// Creates `orders` the way a migration does: migrator, SET ROLE owner, DDL.
@@ -100,9 +90,7 @@ impl Model {
 
 /// The server's message of a failed statement.
 pub fn db_message(e: &tokio_postgres::Error) -> String {
-    e.as_db_error()
-        .map(|d| d.message().to_string())
-        .unwrap_or_else(|| e.to_string())
+    e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string())
 }
 
 /// Runs `sql` and returns the server's error message, panicking if it succeeded.

@@ -1,0 +1,47 @@
+//! AWS access: the shared SDK configuration, Secrets Manager (the broker's own password) and
+//! RDS IAM authentication tokens.
+//!
+//! Owns the AWS HTTP client (rustls with ring, no aws-lc, no native-tls) and credential loading
+//! through the default provider chain. Must not talk to PostgreSQL or know about Slack.
+
+pub mod iam_token;
+pub mod secrets;
+
+use crate::config::AwsConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+pub use iam_token::IamTokenSource;
+pub use secrets::{RdsSecret, SecretsManagerSource};
+
+/// Loads the SDK configuration: default credential chain (env, profile, web identity, IMDS),
+/// the configured region and optional endpoint override (tests point it at moto over http).
+///
+/// The HTTP client is built explicitly with rustls + ring: the crate's AWS dependencies have
+/// their default features off so that no aws-lc or second rustls is compiled.
+pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
+    sdk_config_with(cfg, None).await
+}
+
+/// As [`sdk_config`], with explicit credentials instead of the default chain (tests against
+/// moto, or a caller that already holds credentials).
+pub async fn sdk_config_with(
+    cfg: &AwsConfig,
+    credentials: Option<SharedCredentialsProvider>,
+) -> SdkConfig {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(region) = &cfg.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &cfg.endpoint_url {
+        loader = loader.endpoint_url(url.clone());
+    }
+    if let Some(c) = credentials {
+        loader = loader.credentials_provider(c);
+    }
+    loader.load().await
+}

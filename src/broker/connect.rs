@@ -1,0 +1,237 @@
+//! The broker's pooled PostgreSQL connection.
+//!
+//! Owns a custom deadpool [`Manager`](deadpool::managed::Manager): every new connection asks the
+//! [`CredentialSource`] for the current credential (a cached secret or IAM token), and when the
+//! login fails with SQLSTATE 28P01/28000 it refreshes the credential once and retries. We chose
+//! this over "recreate the pool on refresh" because IAM tokens expire every 15 minutes while
+//! pooled connections live on: only *new* logins need a fresh credential, and the manager is the
+//! one place that makes them. (deadpool-postgres' own `Connect` hook cannot report a credential
+//! error, hence a manager of our own.) Must not run broker SQL: that is `calls.rs`.
+
+use super::credential::{CredentialSource, DbCredential};
+use super::error::{classify, is_auth_failure, BrokerError};
+use super::tls;
+use crate::config::DatabaseConfig;
+use crate::model::Names;
+use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
+use deadpool::Runtime;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// How long a login may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a pooled connection (including a login and credential fetch).
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A live connection; its I/O task stops when it is dropped.
+pub struct PgConn {
+    client: tokio_postgres::Client,
+    task: JoinHandle<()>,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = tokio_postgres::Client;
+    fn deref(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("could not obtain the broker's database credential")]
+    Credential(#[source] anyhow::Error),
+    #[error("could not log in to PostgreSQL")]
+    Postgres(#[source] tokio_postgres::Error),
+}
+
+/// Creates broker connections with a fresh credential each time.
+pub struct BrokerManager {
+    /// Host, port, database, TLS mode; no user or password.
+    base: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+    credentials: Arc<CredentialSource>,
+}
+
+impl BrokerManager {
+    /// `names` supplies the default database (the model's) when `db.dbname` is not set.
+    pub fn new(
+        db: &DatabaseConfig,
+        names: &Names,
+        credentials: Arc<CredentialSource>,
+    ) -> anyhow::Result<BrokerManager> {
+        let tls = tls::client_config(db)?.map(MakeRustlsConnect::new);
+        let mut base = tokio_postgres::Config::new();
+        base.host(&db.host)
+            .port(db.port)
+            .dbname(db.dbname.as_deref().unwrap_or(&names.database))
+            .application_name("pgroles-broker")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .ssl_mode(if tls.is_some() { PgSslMode::Require } else { PgSslMode::Disable });
+        Ok(BrokerManager { base, tls, credentials })
+    }
+
+    /// The `tokio_postgres` configuration without credentials (for tests and diagnostics).
+    pub fn base_config(&self) -> &tokio_postgres::Config {
+        &self.base
+    }
+
+    pub fn uses_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    async fn login(&self, cred: &DbCredential) -> Result<PgConn, tokio_postgres::Error> {
+        let mut cfg = self.base.clone();
+        cfg.user(&cred.user).password(cred.password.expose_secret());
+        Ok(match &self.tls {
+            None => {
+                let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+                PgConn { client, task: spawn_connection(conn) }
+            }
+            Some(tls) => {
+                let (client, conn) = cfg.connect(tls.clone()).await?;
+                PgConn { client, task: spawn_connection(conn) }
+            }
+        })
+    }
+}
+
+fn spawn_connection<F>(conn: F) -> JoinHandle<()>
+where
+    F: std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::warn!(error = %e, "broker database connection ended with an error");
+        }
+    })
+}
+
+impl managed::Manager for BrokerManager {
+    type Type = PgConn;
+    type Error = ConnectError;
+
+    async fn create(&self) -> Result<PgConn, ConnectError> {
+        let cred = self.credentials.current().await.map_err(ConnectError::Credential)?;
+        match self.login(&cred).await {
+            Ok(c) => Ok(c),
+            Err(e) if is_auth_failure(&e) && self.credentials.can_refresh() => {
+                tracing::warn!(
+                    user = %cred.user,
+                    "broker login refused; refreshing the credential and retrying once"
+                );
+                let cred = self.credentials.refresh().await.map_err(ConnectError::Credential)?;
+                self.login(&cred).await.map_err(ConnectError::Postgres)
+            }
+            Err(e) => Err(ConnectError::Postgres(e)),
+        }
+    }
+
+    async fn recycle(&self, conn: &mut PgConn, _: &Metrics) -> RecycleResult<ConnectError> {
+        if conn.client.is_closed() {
+            return Err(RecycleError::message("connection closed"));
+        }
+        Ok(())
+    }
+}
+
+/// The pool of broker connections.
+pub type Pool = managed::Pool<BrokerManager>;
+/// A connection borrowed from the [`Pool`].
+pub type PooledConn = managed::Object<BrokerManager>;
+
+/// Builds the pool; no connection is made until the first call.
+pub fn build_pool(manager: BrokerManager, size: usize) -> anyhow::Result<Pool> {
+    Ok(Pool::builder(manager)
+        .max_size(size.max(1))
+        .runtime(Runtime::Tokio1)
+        .timeouts(Timeouts {
+            wait: Some(POOL_TIMEOUT),
+            create: Some(POOL_TIMEOUT),
+            recycle: Some(Duration::from_secs(5)),
+        })
+        .build()?)
+}
+
+/// Borrows a connection, mapping failures to [`BrokerError::Unavailable`] (or another class for
+/// server errors other than login failures).
+pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
+    pool.get().await.map_err(|e| match e {
+        PoolError::Backend(ConnectError::Postgres(pg)) => match classify(&pg, &[]) {
+            BrokerError::Refused { message } => {
+                BrokerError::Unavailable(anyhow::anyhow!("login refused: {message}"))
+            }
+            other => other,
+        },
+        PoolError::Backend(ConnectError::Credential(c)) => BrokerError::Unavailable(c),
+        PoolError::Timeout(t) => {
+            BrokerError::Unavailable(anyhow::anyhow!("timed out waiting for a connection ({t:?})"))
+        }
+        other => BrokerError::Unavailable(anyhow::anyhow!("connection pool: {other}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SslMode;
+    use secrecy::SecretString;
+
+    fn manager(db: &DatabaseConfig) -> BrokerManager {
+        let creds = CredentialSource::Static(DbCredential {
+            user: "u".into(),
+            password: SecretString::from("p"),
+        });
+        BrokerManager::new(db, &Names::with_prefix("t_wiring"), Arc::new(creds)).unwrap()
+    }
+
+    #[test]
+    fn require_mode_connects_with_tls_required_to_the_model_database() {
+        let db = DatabaseConfig {
+            host: "db.example".into(),
+            port: 6432,
+            sslmode: SslMode::Require,
+            ..DatabaseConfig::default()
+        };
+        let m = manager(&db);
+        assert!(m.uses_tls());
+        let c = m.base_config();
+        assert_eq!(c.get_ssl_mode(), PgSslMode::Require);
+        assert_eq!(c.get_dbname(), Some("t-wiring-db"));
+        assert_eq!(c.get_ports(), &[6432]);
+        assert_eq!(c.get_application_name(), Some("pgroles-broker"));
+        // Credentials are added per login, never stored in the base configuration.
+        assert_eq!(c.get_user(), None);
+        assert_eq!(c.get_password(), None);
+    }
+
+    #[test]
+    fn disable_mode_uses_plain_tcp_and_an_explicit_dbname_wins() {
+        let db = DatabaseConfig {
+            sslmode: SslMode::Disable,
+            dbname: Some("other".into()),
+            ..DatabaseConfig::default()
+        };
+        let m = manager(&db);
+        assert!(!m.uses_tls());
+        assert_eq!(m.base_config().get_ssl_mode(), PgSslMode::Disable);
+        assert_eq!(m.base_config().get_dbname(), Some("other"));
+    }
+
+    #[test]
+    fn verify_full_is_the_default_and_uses_tls() {
+        let m = manager(&DatabaseConfig::default());
+        assert!(m.uses_tls());
+        assert_eq!(m.base_config().get_ssl_mode(), PgSslMode::Require);
+    }
+}

@@ -1,0 +1,52 @@
+//! The password broker: temporary passwords, their SCRAM verifiers, and the calls to the
+//! `db_admin` functions over the broker's own pooled, credential-refreshing connection.
+//!
+//! Module map:
+//! - [`password`]: `TempPassword` (CSPRNG, redacted, zeroized) and `ScramVerifier`.
+//! - [`credential`]: the broker's login: static password, Secrets Manager or IAM token.
+//! - [`tls`]: `sslmode` -> rustls (ring) client configuration.
+//! - [`connect`]: the deadpool manager that logs in with a fresh credential, retrying once.
+//! - [`calls`]: `Broker::{issue, expire, terminate_sessions, sessions, role_valid_until}`.
+//! - [`error`]: `BrokerError` (`Unavailable`, `Refused`, `Unexpected`) and its user text.
+//!
+//! This module must not decide policy (who may approve, how long): callers do.
+
+pub mod calls;
+pub mod connect;
+pub mod credential;
+pub mod error;
+pub mod password;
+pub mod tls;
+
+pub use calls::{ActionAudit, Broker, FirefighterSession, IssueAudit, Issued};
+pub use credential::{CredentialSource, DbCredential};
+pub use error::BrokerError;
+pub use password::{ScramVerifier, TempPassword};
+
+use crate::config::{AwsConfig, DatabaseConfig};
+use crate::model::Names;
+use std::sync::Arc;
+
+impl Broker {
+    /// Builds the broker from configuration: credential source by `db.auth`, TLS by
+    /// `db.sslmode`, a pool of `db.pool_size`. Connects lazily (first call).
+    pub async fn from_config(
+        db: &DatabaseConfig,
+        aws: &AwsConfig,
+        names: &Names,
+    ) -> anyhow::Result<Broker> {
+        let creds = CredentialSource::from_config(db, aws, &names.broker()).await?;
+        Broker::with_credentials(db, names, creds)
+    }
+
+    /// As [`from_config`](Self::from_config) with an explicit credential source.
+    pub fn with_credentials(
+        db: &DatabaseConfig,
+        names: &Names,
+        creds: CredentialSource,
+    ) -> anyhow::Result<Broker> {
+        let manager = connect::BrokerManager::new(db, names, Arc::new(creds))?;
+        let pool = connect::build_pool(manager, db.pool_size)?;
+        Ok(Broker::new(pool, names.clone()))
+    }
+}

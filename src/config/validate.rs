@@ -1,0 +1,166 @@
+//! Per-command validation: what `serve` (the bot) and `apply` need before they start.
+//!
+//! Each check returns the FIRST problem as one [`ConfigError`] naming the key and its
+//! `PGROLES_*` variable. Pure: no I/O except checking that a configured CA file exists.
+
+use super::keys;
+use super::{Config, ConfigError, DbAuth, SslMode};
+use secrecy::{ExposeSecret, SecretString};
+use std::net::{IpAddr, SocketAddr};
+
+/// The database's cap on a firefighter password's validity (`p_hours` is at most 2).
+pub const MAX_GRANT_SECS: u64 = 2 * 3600;
+
+fn env_of(dotted: &str) -> String {
+    keys::find(dotted).map(|k| k.env_hint()).unwrap_or_default()
+}
+
+fn missing(dotted: &str, why: &str) -> ConfigError {
+    ConfigError::Missing { key: dotted.into(), env: env_of(dotted), why: why.into() }
+}
+
+fn invalid(dotted: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: dotted.into(), env: env_of(dotted), message: message.into() }
+}
+
+fn has_secret(s: &Option<SecretString>) -> bool {
+    s.as_ref().is_some_and(|s| !s.expose_secret().trim().is_empty())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.starts_with('/') // a Unix socket directory
+}
+
+/// `redis://` or `rediss://` with a host, or a `unix://` / `redis+unix://` socket path.
+fn check_redis_url(raw: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| invalid("redis.url", why.to_string());
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    match url.scheme() {
+        "redis" | "rediss" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        "redis" | "rediss" => Err(bad("has no host")),
+        "unix" | "redis+unix" if !url.path().is_empty() => Ok(()),
+        _ => Err(bad("expected redis://, rediss:// or unix://")),
+    }
+}
+
+impl Config {
+    /// Everything the bot (`pgroles serve` / `worker`) needs; security-critical keys first.
+    pub fn validate_for_serve(&self) -> Result<(), ConfigError> {
+        let slack = &self.slack;
+        if slack.socket_mode {
+            if !has_secret(&slack.app_token) {
+                return Err(missing("slack.app_token", "Socket Mode needs an app-level token"));
+            }
+        } else if !has_secret(&slack.signing_secret) {
+            return Err(missing(
+                "slack.signing_secret",
+                "without it no Slack request can be authenticated",
+            ));
+        }
+        if !has_secret(&slack.bot_token) {
+            return Err(missing("slack.bot_token", "the bot cannot post or send DMs"));
+        }
+        if slack.audit_channel.trim().is_empty() {
+            return Err(missing("slack.audit_channel", "every grant is announced there"));
+        }
+        if !slack.api_url.ends_with('/') {
+            return Err(invalid("slack.api_url", "must end with '/'"));
+        }
+        let access = &self.access;
+        if access.approvers.is_empty() && access.approver_group.is_none() {
+            return Err(missing(
+                "access.approvers",
+                "or access.approver_group / PGROLES_ACCESS_APPROVER_GROUP; without either nobody can approve",
+            ));
+        }
+        if access.approvals_ro < 1 {
+            return Err(invalid("access.approvals_ro", "must be at least 1"));
+        }
+        if access.approvals_rw < 1 {
+            return Err(invalid("access.approvals_rw", "must be at least 1"));
+        }
+        if access.max_duration_secs < 1 || access.max_duration_secs > MAX_GRANT_SECS {
+            return Err(invalid(
+                "access.max_duration_secs",
+                format!("must be 1..={MAX_GRANT_SECS} (the database caps a password at 2 h)"),
+            ));
+        }
+        if access.default_duration_secs < 1
+            || access.default_duration_secs > access.max_duration_secs
+        {
+            return Err(invalid(
+                "access.default_duration_secs",
+                "must be at least 1 and at most access.max_duration_secs",
+            ));
+        }
+        if access.approval_window_secs < 1 {
+            return Err(invalid("access.approval_window_secs", "must be at least 1"));
+        }
+        if access.incident_pattern.trim().is_empty() {
+            return Err(missing("access.incident_pattern", "incident ids must be checked"));
+        }
+        if self.redis.url.trim().is_empty() {
+            return Err(missing("redis.url", "timers and requests live in Redis"));
+        }
+        check_redis_url(&self.redis.url)?;
+        self.validate_database()?;
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return Err(invalid("server.listen", "expected host:port, e.g. 0.0.0.0:3000"));
+        }
+        Ok(())
+    }
+
+    /// The broker's database connection: auth complete, TLS unless on loopback.
+    pub fn validate_database(&self) -> Result<(), ConfigError> {
+        let db = &self.database;
+        if db.host.trim().is_empty() {
+            return Err(missing("database.host", ""));
+        }
+        match db.auth {
+            DbAuth::Password if !has_secret(&db.password) => {
+                return Err(missing("database.password", "database.auth is \"password\""));
+            }
+            DbAuth::SecretsManager if db.secret_id.as_deref().unwrap_or("").trim().is_empty() => {
+                return Err(missing("database.secret_id", "database.auth is \"secrets-manager\""));
+            }
+            DbAuth::Iam if db.sslmode == SslMode::Disable => {
+                return Err(invalid("database.sslmode", "IAM authentication requires TLS"));
+            }
+            _ => {}
+        }
+        if db.sslmode == SslMode::Disable && !is_loopback(&db.host) {
+            return Err(invalid(
+                "database.sslmode",
+                format!("\"disable\" is allowed only for a loopback host, not {:?}", db.host),
+            ));
+        }
+        if let Some(ca) = &db.ca_file {
+            if !ca.is_file() {
+                return Err(invalid("database.ca_file", format!("{} is not a file", ca.display())));
+            }
+        }
+        if db.pool_size < 1 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// What `pgroles apply` needs: the bootstrap connection and valid IAM role names.
+    pub fn validate_for_apply(&self) -> Result<(), ConfigError> {
+        if !has_secret(&self.apply.bootstrap_url) {
+            return Err(missing("apply.bootstrap_url", "the Aurora master or a DBA connection"));
+        }
+        for role in &self.apply.iam_roles {
+            if !["broker", "app", "migrator"].contains(&role.as_str()) {
+                return Err(invalid(
+                    "apply.iam_roles",
+                    format!("'{role}' is not one of broker, app, migrator"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! Names of the bot's Redis keys, after the configured prefix (see the table in [`super`]).
+//!
+//! Owns the naming only. [`DocStore`](super::DocStore) and [`Idempotency`](super::Idempotency)
+//! take these relative names and add the prefix; nothing here talks to Redis.
+
+/// ZSET of scheduled timer ids, scored by due time (unix ms).
+pub const TIMERS_DUE: &str = "timers:due";
+/// ZSET of claimed timer ids, scored by lease deadline (unix ms).
+pub const TIMERS_INFLIGHT: &str = "timers:inflight";
+/// HASH timer id -> JSON body.
+pub const TIMERS_BODY: &str = "timers:body";
+/// HASH timer id -> token of its current claim.
+pub const TIMERS_CLAIMS: &str = "timers:claims";
+/// ZSET of open request ids (a [`DocStore`](super::DocStore) index).
+pub const ACTIVE_REQUESTS: &str = "req:active";
+
+/// A request document.
+pub fn request(request_id: &str) -> String {
+    format!("req:{request_id}")
+}
+
+/// Pointer from a Slack message (where approvals are collected) to its request id.
+pub fn request_by_message(channel: &str, ts: &str) -> String {
+    format!("req:by_msg:{channel}:{ts}")
+}
+
+/// The active grant document of an access level (`ro`, `rw`).
+pub fn grant(level: &str) -> String {
+    format!("grant:{level}")
+}
+
+/// Idempotency key of a Slack Events API delivery (`event_id`, stable across Slack's retries).
+pub fn slack_event(event_id: &str) -> String {
+    format!("event:{event_id}")
+}
+
+/// Idempotency key of a slash command or interaction (`trigger_id`, unique per invocation).
+pub fn slack_trigger(trigger_id: &str) -> String {
+    format!("trigger:{trigger_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_keys_share_the_req_namespace() {
+        assert_eq!(request("r1"), "req:r1");
+        assert_eq!(
+            request_by_message("C1", "1700000000.000100"),
+            "req:by_msg:C1:1700000000.000100"
+        );
+        assert_eq!(grant("rw"), "grant:rw");
+        assert_eq!(slack_event("Ev1"), "event:Ev1");
+    }
+}

@@ -1,0 +1,42 @@
+//! Shared support for the integration tests: real services, started by `scripts/test-services`.
+//!
+//! Include it from a test file with `mod support;`. Each test binary uses a subset, hence the
+//! `dead_code` allowance. Owns: finding and connecting to the test PostgreSQL clusters
+//! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), and a local moto server ([`moto`]).
+//! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
+//! anything outside the repository.
+#![allow(dead_code)]
+
+pub mod model;
+pub mod moto;
+pub mod pg;
+pub mod redis;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A loopback TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Waits (blocking, at most `timeout`) until something accepts TCP connections on
+/// `127.0.0.1:port`. Blocking keeps it usable from sync and async tests alike.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// `len` random characters from `[a-z0-9]`.
+pub fn random_alnum(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
