@@ -29,6 +29,11 @@ pub enum Command {
     Sql(TargetArgs),
     /// Create or converge the role model on a live cluster as the bootstrap DBA.
     Apply(ApplyArgs),
+    /// Exit 0 if the bot's health endpoint answers 200 (for container HEALTHCHECKs).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:3000/healthz")]
+        url: String,
+    },
 }
 
 /// Names of the database to manage (design section 12: another database later).
@@ -66,8 +71,10 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Bootstrap DBA connection (URL or key=value) to a maintenance database; overrides
-    /// `apply.bootstrap_url`. Prefer the environment variable: it keeps passwords out of `ps`.
-    #[arg(long, env = "PGROLES_APPLY_BOOTSTRAP_URL", hide_env_values = true)]
+    /// `apply.bootstrap_url`. Prefer PGROLES_APPLY_BOOTSTRAP_URL(_FILE): it keeps passwords out
+    /// of `ps`. TLS: `sslmode=require` in the URL; the chain is checked against
+    /// `database.ca_file` (e.g. the RDS bundle) or the webpki roots.
+    #[arg(long)]
     pub bootstrap_url: Option<String>,
     /// Show the plan; execute nothing.
     #[arg(long)]
@@ -102,48 +109,73 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", model::render::to_sql_text(&rendered, &names));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Apply(args) => {
-            let names = args.target.names(&cfg.model);
-            let opts = render_options(&cfg);
-            if args.dry_run {
-                for line in model::apply::plan(&names, &opts)? {
-                    println!("{line}");
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let url = match (&args.bootstrap_url, &cfg.apply.bootstrap_url) {
-                (Some(u), _) => u.clone(),
-                (None, Some(u)) => u.expose_secret().to_string(),
-                (None, None) => anyhow::bail!("no bootstrap connection: set apply.bootstrap_url or PGROLES_APPLY_BOOTSTRAP_URL"),
-            };
-            let pg: tokio_postgres::Config = url
-                .parse()
-                .context("apply.bootstrap_url is not a valid connection string")?;
-            let report = model::apply::apply(&pg, tokio_postgres::NoTls, &names, &opts).await?;
-            println!(
-                "mode: {}",
-                if report.aurora && cfg.apply.mode != AuroraMode::Vanilla {
-                    "aurora (rds_* roles present)"
-                } else {
-                    "vanilla PostgreSQL"
-                }
-            );
-            if report.is_noop() {
-                println!("nothing to change: the model is in place");
-            } else {
-                println!("changed:");
-                for c in &report.changes {
-                    println!("  {c}");
-                }
-            }
-            if !report.refused.is_empty() {
-                eprintln!("REFUSED by the server (the model is NOT fully in place):");
-                for r in &report.refused {
-                    eprintln!("  {r}");
-                }
-                return Ok(ExitCode::from(3));
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::Apply(args) => apply(&cfg, args).await,
+        Command::Healthcheck { url } => healthcheck(&url).await,
+    }
+}
+
+async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let names = args.target.names(&cfg.model);
+    let opts = render_options(cfg);
+    if args.dry_run {
+        for line in model::apply::plan(&names, &opts)? {
+            println!("{line}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let url = match (&args.bootstrap_url, &cfg.apply.bootstrap_url) {
+        (Some(u), _) => u.clone(),
+        (None, Some(u)) => u.expose_secret().to_string(),
+        (None, None) => anyhow::bail!(
+            "no bootstrap connection: set apply.bootstrap_url or PGROLES_APPLY_BOOTSTRAP_URL"
+        ),
+    };
+    let pg: tokio_postgres::Config =
+        url.parse().context("the bootstrap URL is not a valid connection string")?;
+    let tls_cfg = crate::config::DatabaseConfig {
+        sslmode: crate::config::SslMode::VerifyFull,
+        ca_file: cfg.database.ca_file.clone(),
+        ..Default::default()
+    };
+    let report = match crate::broker::tls::client_config(&tls_cfg)? {
+        Some(tls) => {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+            model::apply::apply(&pg, tls, &names, &opts).await?
+        }
+        None => model::apply::apply(&pg, tokio_postgres::NoTls, &names, &opts).await?,
+    };
+    let vanilla = !report.aurora || cfg.apply.mode == AuroraMode::Vanilla;
+    println!("mode: {}", if vanilla { "vanilla PostgreSQL" } else { "aurora (rds_* roles present)" });
+    if report.is_noop() {
+        println!("nothing to change: the model is in place");
+    } else {
+        println!("changed:");
+        for c in &report.changes {
+            println!("  {c}");
         }
     }
+    if !report.refused.is_empty() {
+        eprintln!("REFUSED by the server (the model is NOT fully in place):");
+        for r in &report.refused {
+            eprintln!("  {r}");
+        }
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A minimal HTTP/1.0 GET to our own health endpoint (the runtime image has no curl).
+async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").context("healthcheck URL must start with http://")?;
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+    let connect = tokio::net::TcpStream::connect(authority);
+    let mut stream = tokio::time::timeout(std::time::Duration::from_secs(3), connect).await??;
+    let req = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
+    stream.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(3), stream.read_to_end(&mut buf)).await??;
+    let head = String::from_utf8_lossy(&buf);
+    let ok = head.lines().next().is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

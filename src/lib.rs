@@ -18,3 +18,4 @@ pub mod config;
 pub mod model;
 pub mod slack;
 pub mod timers;
+pub mod telemetry;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    pgroles::broker::tls::install_crypto_provider();
+    pgroles::telemetry::init();
     let cli = pgroles::cli::Cli::parse();
     match pgroles::cli::run(cli).await {
         Ok(code) => code,
