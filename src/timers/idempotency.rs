@@ -17,18 +17,13 @@ pub struct Idempotency {
 
 impl std::fmt::Debug for Idempotency {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idempotency")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("Idempotency").field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
 
 impl Idempotency {
     pub fn new(conn: ConnectionManager, prefix: &str) -> Idempotency {
-        Idempotency {
-            conn,
-            prefix: format!("{prefix}idem:"),
-        }
+        Idempotency { conn, prefix: format!("{prefix}idem:") }
     }
 
     /// Returns true exactly once per `key` within `ttl` (`SET NX PX`), however many replicas

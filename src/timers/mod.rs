@@ -84,10 +84,7 @@ impl TimerError {
     }
 
     pub(crate) fn bad_data(key: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        TimerError::BadData {
-            key: key.into(),
-            reason: reason.to_string(),
-        }
+        TimerError::BadData { key: key.into(), reason: reason.to_string() }
     }
 }
 
@@ -110,14 +107,8 @@ impl From<RedisError> for TimerError {
             );
         if unavailable {
             TimerError::Unavailable(err)
-        } else if matches!(
-            err.kind(),
-            ErrorKind::UnexpectedReturnType | ErrorKind::Parse
-        ) {
-            TimerError::BadData {
-                key: String::new(),
-                reason: err.to_string(),
-            }
+        } else if matches!(err.kind(), ErrorKind::UnexpectedReturnType | ErrorKind::Parse) {
+            TimerError::BadData { key: String::new(), reason: err.to_string() }
         } else {
             TimerError::Rejected(err)
         }
@@ -149,9 +140,7 @@ impl Default for ConnectOptions {
 /// connection.
 pub async fn connect(cfg: &RedisConfig) -> Result<ConnectionManager, TimerError> {
     // The config's message names the URL with its password redacted.
-    let info = cfg
-        .connection_info()
-        .map_err(|e| TimerError::InvalidUrl(format!("{e:#}")))?;
+    let info = cfg.connection_info().map_err(|e| TimerError::InvalidUrl(format!("{e:#}")))?;
     connect_with(info, ConnectOptions::default()).await
 }
 

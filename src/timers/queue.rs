@@ -80,12 +80,7 @@ impl Timer {
         due_at: DateTime<Utc>,
         payload: TimerPayload,
     ) -> Timer {
-        Timer {
-            id: id.into(),
-            kind,
-            due_at,
-            payload,
-        }
+        Timer { id: id.into(), kind, due_at, payload }
     }
 
     fn due_ms(&self) -> i64 {
@@ -124,11 +119,7 @@ pub struct Claimed {
 impl Claimed {
     /// 1 for the first delivery, 2+ when re-claimed after a lease ran out.
     pub fn attempt(&self) -> u32 {
-        self.token
-            .split(':')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1)
+        self.token.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(1)
     }
 
     /// The claim token (`<attempt>:<batch uuid>`); not a secret, only a fencing value.
@@ -154,9 +145,7 @@ pub struct TimerQueue {
 
 impl std::fmt::Debug for TimerQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TimerQueue")
-            .field("due", &self.keys.due)
-            .finish_non_exhaustive()
+        f.debug_struct("TimerQueue").field("due", &self.keys.due).finish_non_exhaustive()
     }
 }
 
@@ -168,10 +157,7 @@ impl TimerQueue {
             body: format!("{prefix}{}", keys::TIMERS_BODY),
             claims: format!("{prefix}{}", keys::TIMERS_CLAIMS),
         };
-        TimerQueue {
-            conn,
-            keys: Arc::new(keys),
-        }
+        TimerQueue { conn, keys: Arc::new(keys) }
     }
 
     /// Schedules a timer, or re-schedules it if the id exists: its body and due time are
@@ -249,7 +235,11 @@ impl TimerQueue {
                 continue;
             };
             match serde_json::from_str::<Timer>(&body) {
-                Ok(timer) => out.push(Claimed { timer, token }),
+                Ok(timer) if timer.id == id => out.push(Claimed { timer, token }),
+                Ok(_) => tracing::warn!(
+                    timer_id = %id,
+                    "timer body names another id; leaving it claimed until its lease ends"
+                ),
                 Err(err) => tracing::warn!(
                     timer_id = %id,
                     error = %err,
@@ -310,10 +300,8 @@ impl TimerQueue {
     /// Unreadable bodies are logged and skipped. Meant for `pgroles status` and the reconciler:
     /// it reads the whole body hash, which holds a handful of timers in practice.
     pub async fn pending(&self) -> Result<Vec<Timer>, TimerError> {
-        let bodies: Vec<String> = redis::cmd("HVALS")
-            .arg(&self.keys.body)
-            .query_async(&mut self.conn.clone())
-            .await?;
+        let bodies: Vec<String> =
+            redis::cmd("HVALS").arg(&self.keys.body).query_async(&mut self.conn.clone()).await?;
         let mut timers: Vec<Timer> = bodies
             .iter()
             .filter_map(|b| match serde_json::from_str::<Timer>(b) {
@@ -342,10 +330,7 @@ impl TimerQueue {
     /// Whether an expiry is scheduled for this database role (the reconciler expires roles
     /// that hold a password but have none).
     pub async fn has_pending_expire(&self, role: &str) -> Result<bool, TimerError> {
-        Ok(!self
-            .pending_for(TimerKind::Expire, TimerKey::Role(role))
-            .await?
-            .is_empty())
+        Ok(!self.pending_for(TimerKind::Expire, TimerKey::Role(role)).await?.is_empty())
     }
 
     /// Number of timers waiting (due or not) and claimed, for metrics.
@@ -362,12 +347,7 @@ impl TimerQueue {
 
 /// Stand-in body for a claimed id whose body vanished, used only to ack it away.
 fn placeholder(id: &str) -> Timer {
-    Timer::new(
-        id,
-        TimerKind::Reminder,
-        DateTime::<Utc>::UNIX_EPOCH,
-        TimerPayload::default(),
-    )
+    Timer::new(id, TimerKind::Reminder, DateTime::<Utc>::UNIX_EPOCH, TimerPayload::default())
 }
 
 #[cfg(test)]
@@ -380,10 +360,7 @@ mod tests {
             "expire:g1",
             TimerKind::ApprovalTimeout,
             DateTime::<Utc>::UNIX_EPOCH,
-            TimerPayload {
-                request_id: Some("r1".into()),
-                ..TimerPayload::default()
-            },
+            TimerPayload { request_id: Some("r1".into()), ..TimerPayload::default() },
         );
         let json = serde_json::to_string(&t).unwrap();
         assert!(json.contains("\"kind\":\"approval_timeout\""), "{json}");
@@ -393,19 +370,13 @@ mod tests {
 
     #[test]
     fn the_attempt_number_is_read_from_the_token() {
-        let c = Claimed {
-            timer: placeholder("x"),
-            token: "3:abc".into(),
-        };
+        let c = Claimed { timer: placeholder("x"), token: "3:abc".into() };
         assert_eq!(c.attempt(), 3);
     }
 
     #[test]
     fn a_timer_key_matches_only_its_own_field() {
-        let p = TimerPayload {
-            role: Some("ff_ro".into()),
-            ..TimerPayload::default()
-        };
+        let p = TimerPayload { role: Some("ff_ro".into()), ..TimerPayload::default() };
         assert!(TimerKey::Role("ff_ro").matches(&p));
         assert!(!TimerKey::Grant("ff_ro").matches(&p));
     }

@@ -25,18 +25,13 @@ pub struct DocStore {
 
 impl std::fmt::Debug for DocStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocStore")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("DocStore").field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
 
 impl DocStore {
     pub fn new(conn: ConnectionManager, prefix: &str) -> DocStore {
-        DocStore {
-            conn,
-            prefix: prefix.to_owned(),
-        }
+        DocStore { conn, prefix: prefix.to_owned() }
     }
 
     fn key(&self, key: &str) -> String {
@@ -49,10 +44,8 @@ impl DocStore {
         key: &str,
     ) -> Result<Option<(T, u64)>, TimerError> {
         let full = self.key(key);
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(&full)
-            .query_async(&mut self.conn.clone())
-            .await?;
+        let raw: Option<String> =
+            redis::cmd("GET").arg(&full).query_async(&mut self.conn.clone()).await?;
         raw.map(|raw| decode(&full, &raw)).transpose()
     }
 
@@ -95,8 +88,7 @@ impl DocStore {
 
     /// Deletes a document if its version is still `expected_version`.
     pub async fn delete_if(&self, key: &str, expected_version: u64) -> Result<bool, TimerError> {
-        self.swap(&self.key(key), expected_version, "", Duration::ZERO)
-            .await
+        self.swap(&self.key(key), expected_version, "", Duration::ZERO).await
     }
 
     async fn swap(
@@ -122,10 +114,8 @@ impl DocStore {
 
     /// Deletes any key of this store (document, pointer or index) unconditionally.
     pub async fn delete(&self, key: &str) -> Result<bool, TimerError> {
-        let n: i64 = redis::cmd("DEL")
-            .arg(self.key(key))
-            .query_async(&mut self.conn.clone())
-            .await?;
+        let n: i64 =
+            redis::cmd("DEL").arg(self.key(key)).query_async(&mut self.conn.clone()).await?;
         Ok(n > 0)
     }
 
@@ -150,10 +140,7 @@ impl DocStore {
 
     /// Reads a pointer.
     pub async fn get_pointer(&self, key: &str) -> Result<Option<String>, TimerError> {
-        Ok(redis::cmd("GET")
-            .arg(self.key(key))
-            .query_async(&mut self.conn.clone())
-            .await?)
+        Ok(redis::cmd("GET").arg(self.key(key)).query_async(&mut self.conn.clone()).await?)
     }
 
     /// Adds (or refreshes) `member` in an index until `until`; after that it is pruned.
@@ -212,12 +199,10 @@ fn encode<T: Serialize>(key: &str, version: u64, doc: &T) -> Result<String, Time
 }
 
 fn decode<T: DeserializeOwned>(key: &str, raw: &str) -> Result<(T, u64), TimerError> {
-    let (version, json) = raw
-        .split_once(':')
-        .ok_or_else(|| TimerError::bad_data(key, "no version prefix"))?;
-    let version: u64 = version
-        .parse()
-        .map_err(|_| TimerError::bad_data(key, "version is not a number"))?;
+    let (version, json) =
+        raw.split_once(':').ok_or_else(|| TimerError::bad_data(key, "no version prefix"))?;
+    let version: u64 =
+        version.parse().map_err(|_| TimerError::bad_data(key, "version is not a number"))?;
     let doc = serde_json::from_str(json).map_err(|e| TimerError::bad_data(key, e))?;
     Ok((doc, version))
 }

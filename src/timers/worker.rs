@@ -125,10 +125,7 @@ where
         if let Poll::Ready(()) = futures::poll!(shutdown.as_mut()) {
             break;
         }
-        let wait = match queue
-            .claim(clock.now().timestamp_millis(), lease_ms, batch_size)
-            .await
-        {
+        let wait = match queue.claim(clock.now().timestamp_millis(), lease_ms, batch_size).await {
             Err(err) => {
                 stats.redis_errors += 1;
                 tracing::warn!(error = %err, "claiming timers failed; retrying");
@@ -180,9 +177,7 @@ async fn run_one<H: TimerHandler>(queue: &TimerQueue, handler: &H, claimed: Clai
     let id = claimed.timer.id.clone();
     let kind = claimed.timer.kind.as_str();
     let attempt = claimed.attempt();
-    let run = AssertUnwindSafe(handler.handle(claimed.timer.clone()))
-        .catch_unwind()
-        .await;
+    let run = AssertUnwindSafe(handler.handle(claimed.timer.clone())).catch_unwind().await;
     match run {
         Ok(Ok(())) => {}
         Ok(Err(err)) => {
