@@ -13,10 +13,7 @@ use support::redis::OwnRedis;
 async fn role_count(server: &pg::PgServer, prefix: &str) -> i64 {
     let client = pg::superuser(server, "postgres").await;
     let row = client
-        .query_one(
-            "SELECT count(*) FROM pg_roles WHERE starts_with(rolname, $1)",
-            &[&prefix],
-        )
+        .query_one("SELECT count(*) FROM pg_roles WHERE starts_with(rolname, $1)", &[&prefix])
         .await
         .expect("count roles");
     row.get(0)
@@ -61,29 +58,19 @@ async fn expired_password_is_refused_and_valid_one_logs_in_on_every_cluster() {
 
         let refused = pg::login(&server, "postgres", &past, &password).await;
         let err = refused.err().unwrap_or_else(|| {
-            panic!(
-                "PostgreSQL {}: a password past VALID UNTIL was accepted",
-                server.version
-            )
+            panic!("PostgreSQL {}: a password past VALID UNTIL was accepted", server.version)
         });
         let code = err.as_db_error().map(|d| d.code().code().to_string());
         assert_eq!(code.as_deref(), Some("28P01"), "{err}");
 
         let wrong = pg::login(&server, "postgres", &future, "not-the-password").await;
-        assert!(
-            wrong.is_err(),
-            "PostgreSQL {}: wrong password accepted",
-            server.version
-        );
+        assert!(wrong.is_err(), "PostgreSQL {}: wrong password accepted", server.version);
 
-        let client = pg::login(&server, "postgres", &future, &password)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL {}: valid login refused: {e}", server.version));
-        let who: String = client
-            .query_one("SELECT current_user::text", &[])
-            .await
-            .expect("current_user")
-            .get(0);
+        let client = pg::login(&server, "postgres", &future, &password).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL {}: valid login refused: {}", server.version, pg::db_message(&e))
+        });
+        let who: String =
+            client.query_one("SELECT current_user::text", &[]).await.expect("current_user").get(0);
         assert_eq!(who, future);
         drop(client);
 
@@ -97,40 +84,43 @@ async fn aurora_master_can_grant_rds_password_but_noadmin_master_cannot_on_16_an
     for server in pg::versions() {
         let prefix = pg::unique_prefix("aurora");
         let master = pg::aurora_fixture(&server, &prefix).await;
-        let client = pg::login(&server, "postgres", &master.name, &master.password)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL {}: master login: {e}", server.version));
+        let client =
+            pg::login(&server, "postgres", &master.name, &master.password).await.unwrap_or_else(
+                |e| panic!("PostgreSQL {}: master login: {}", server.version, pg::db_message(&e)),
+            );
         let broker = pg::ident(&format!("{prefix}_broker"));
         let db = pg::ident(&format!("{}-db", prefix.replace('_', "-")));
         client
             .batch_execute(&format!(
-                "CREATE ROLE {broker} NOLOGIN; GRANT rds_password, rds_iam TO {broker}; \
-                 CREATE DATABASE {db};"
+                "CREATE ROLE {broker} NOLOGIN; GRANT rds_password, rds_iam TO {broker};"
             ))
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL {}: master grants: {e}", server.version));
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL {}: master grants: {}", server.version, pg::db_message(&e))
+            });
+        client
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL {}: {}", server.version, pg::db_message(&e)));
         drop(client);
 
         let noadmin_prefix = pg::unique_prefix("noadmin");
         let weak = pg::aurora_fixture_noadmin(&server, &noadmin_prefix).await;
-        let client = pg::login(&server, "postgres", &weak.name, &weak.password)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL {}: noadmin login: {e}", server.version));
+        let client =
+            pg::login(&server, "postgres", &weak.name, &weak.password).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL {}: noadmin login: {}", server.version, pg::db_message(&e))
+            });
         let target = pg::ident(&format!("{noadmin_prefix}_broker"));
         client
             .batch_execute(&format!("CREATE ROLE {target} NOLOGIN"))
             .await
             .expect("create role as noadmin master");
-        let granted = client
-            .batch_execute(&format!("GRANT rds_password TO {target}"))
-            .await;
+        let granted = client.batch_execute(&format!("GRANT rds_password TO {target}")).await;
         if server.version >= 16 {
             let err = granted.expect_err("noadmin master granted rds_password on 16+");
-            let msg = err.as_db_error().map(|d| d.message().to_string());
-            assert!(
-                msg.as_deref().unwrap_or_default().contains("ADMIN option"),
-                "{err:?}"
-            );
+            let db = err.as_db_error().unwrap_or_else(|| panic!("not a db error: {err:?}"));
+            assert_eq!(db.code().code(), "42501", "{err:?}");
+            assert!(db.detail().unwrap_or_default().contains("ADMIN option"), "{err:?}");
         } else {
             granted.expect("CREATEROLE grants any non-superuser role on 15");
         }
@@ -161,9 +151,7 @@ fn unique_prefixes_are_distinct_short_lowercase_identifiers() {
     for p in [&a, &b] {
         assert!(p.len() <= 30, "{p} is {} bytes", p.len());
         assert!(p.starts_with("t_someverylo_"), "{p}");
-        assert!(p
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert!(p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
         assert!(format!("{p}_firefighter_password_broker").len() <= 63);
     }
 }
@@ -188,10 +176,7 @@ async fn own_redis_can_be_stopped_and_started_again_on_the_same_port() {
     own.stop();
     assert!(!own.is_running());
     let down = tokio::time::timeout(Duration::from_secs(5), ping(&url)).await;
-    assert!(
-        matches!(down, Ok(Err(_)) | Err(_)),
-        "a stopped Redis answered"
-    );
+    assert!(matches!(down, Ok(Err(_)) | Err(_)), "a stopped Redis answered");
 
     own.start();
     assert_eq!(own.url(), url);
@@ -214,12 +199,10 @@ async fn moto_answers_secrets_manager_calls() {
             .body(body.to_string())
             .send()
     };
-    let created = call(
-        "CreateSecret",
-        serde_json::json!({"Name": "harness", "SecretString": "s3cret"}),
-    )
-    .await
-    .expect("CreateSecret");
+    let created =
+        call("CreateSecret", serde_json::json!({"Name": "harness", "SecretString": "s3cret"}))
+            .await
+            .expect("CreateSecret");
     assert!(created.status().is_success(), "{}", created.status());
     let got: serde_json::Value = call("GetSecretValue", serde_json::json!({"SecretId": "harness"}))
         .await

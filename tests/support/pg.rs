@@ -93,9 +93,12 @@ pub async fn superuser(pg: &PgServer, db: &str) -> Client {
     config.dbname(db);
     let (client, connection) = config.connect(NoTls).await.unwrap_or_else(|e| {
         panic!(
-            "PostgreSQL {} at {}:{} (db {db}) refused the superuser: {e}; \
+            "PostgreSQL {} at {}:{} (db {db}) refused the superuser: {}; \
              run scripts/test-services",
-            pg.version, pg.host, pg.port
+            pg.version,
+            pg.host,
+            pg.port,
+            db_message(&e)
         )
     });
     spawn_connection(connection);
@@ -157,6 +160,14 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).expect("ASCII digits")
 }
 
+/// A readable message for a PostgreSQL error (`Display` only says "db error").
+pub fn db_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => format!("{e:?}"),
+    }
+}
+
 /// Quotes an identifier for SQL (`"a""b"`).
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -214,7 +225,9 @@ async fn ensure_rds_roles(pg: &PgServer) {
         "#,
     )
     .await
-    .unwrap_or_else(|e| panic!("rds_* fixture roles on PostgreSQL {}: {e}", pg.version));
+    .unwrap_or_else(|e| {
+        panic!("rds_* fixture roles on PostgreSQL {}: {}", pg.version, db_message(&e))
+    });
     tx.commit().await.expect("commit rds_* fixture roles");
 }
 
@@ -230,7 +243,9 @@ async fn make_master(pg: &PgServer, prefix: &str, member_of: &str) -> AuroraMast
             n = ident(&name)
         ))
         .await
-        .unwrap_or_else(|e| panic!("create {name} on PostgreSQL {}: {e}", pg.version));
+        .unwrap_or_else(|e| {
+            panic!("create {name} on PostgreSQL {}: {}", pg.version, db_message(&e))
+        });
     let url = pg.login_url("postgres", &name, &password);
     AuroraMaster { name, password, url }
 }
@@ -254,7 +269,7 @@ pub async fn drop_model(pg: &PgServer, prefix: &str) {
     let dashed = prefix.replace('_', "-");
     let client = superuser(pg, "postgres").await;
     let report = |what: &str, e: tokio_postgres::Error| {
-        eprintln!("drop_model({prefix}) on PostgreSQL {}: {what}: {e}", pg.version)
+        eprintln!("drop_model({prefix}) on PostgreSQL {}: {what}: {}", pg.version, db_message(&e))
     };
     if let Err(e) = client
         .execute(
