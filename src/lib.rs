@@ -9,13 +9,23 @@
 //! - [`broker`]: temporary passwords, SCRAM verifiers, the `db_admin` calls over a pool.
 //! - [`aws`]: Secrets Manager (the broker's password) and RDS IAM auth tokens.
 //! - [`timers`]: Redis: the timer queue, versioned request/grant documents, idempotency keys.
+//! - [`verify`]: `pgroles verify`: drift of a live database from the role model.
+//! - [`grants`]: issuing and expiring firefighter grants (fail closed), the timer worker, the
+//!   reconciler.
+//! - [`workflow`]: the request workflow: load, decide (`access`), CAS-persist, act.
+//! - [`server`]: `pgroles serve`: the axum app (Slack routes, health, metrics) and the worker.
 
+#![recursion_limit = "256"]
 pub mod access;
 pub mod aws;
 pub mod broker;
 pub mod cli;
 pub mod config;
+pub mod grants;
 pub mod model;
+pub mod server;
 pub mod slack;
-pub mod timers;
 pub mod telemetry;
+pub mod timers;
+pub mod verify;
+pub mod workflow;

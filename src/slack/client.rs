@@ -55,13 +55,8 @@ impl Default for RetryPolicy {
 }
 
 /// Slack error codes that mean "try again later" even though the HTTP status was 200.
-const RETRYABLE_API_CODES: &[&str] = &[
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-];
+const RETRYABLE_API_CODES: &[&str] =
+    &["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
 
 /// The bot's Slack Web API client. Cheap to clone.
 #[derive(Clone)]
@@ -73,9 +68,7 @@ pub struct SlackApi {
 
 impl std::fmt::Debug for SlackApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackApi")
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+        f.debug_struct("SlackApi").field("retry", &self.retry).finish_non_exhaustive()
     }
 }
 
@@ -87,10 +80,7 @@ enum Step<T> {
 impl SlackApi {
     /// Builds the client from the `[slack]` configuration (`api_url`, `bot_token`).
     pub fn from_config(cfg: &SlackConfig) -> anyhow::Result<SlackApi> {
-        let token = cfg
-            .bot_token
-            .as_ref()
-            .context("slack.bot_token is not set")?;
+        let token = cfg.bot_token.as_ref().context("slack.bot_token is not set")?;
         SlackApi::new(&cfg.api_url, token)
     }
 
@@ -119,10 +109,7 @@ impl SlackApi {
 
     /// Replaces the retry policy (tests use short waits).
     pub fn with_retry(mut self, retry: RetryPolicy) -> SlackApi {
-        self.retry = RetryPolicy {
-            max_attempts: retry.max_attempts.max(1),
-            ..retry
-        };
+        self.retry = RetryPolicy { max_attempts: retry.max_attempts.max(1), ..retry };
         self
     }
 
@@ -139,10 +126,7 @@ impl SlackApi {
         let req = &req;
         let resp = self
             .call("chat.postMessage", || async move {
-                self.client
-                    .open_session(&self.token)
-                    .chat_post_message(req)
-                    .await
+                self.client.open_session(&self.token).chat_post_message(req).await
             })
             .await?;
         Ok(resp.ts.0)
@@ -178,10 +162,7 @@ impl SlackApi {
             content(text, blocks),
         );
         self.call("chat.postEphemeral", || async move {
-            self.client
-                .open_session(&self.token)
-                .chat_post_ephemeral(req)
-                .await
+            self.client.open_session(&self.token).chat_post_ephemeral(req).await
         })
         .await?;
         Ok(())
@@ -192,10 +173,7 @@ impl SlackApi {
         let req = &SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
         let resp = self
             .call("conversations.open", || async move {
-                self.client
-                    .open_session(&self.token)
-                    .conversations_open(req)
-                    .await
+                self.client.open_session(&self.token).conversations_open(req).await
             })
             .await?;
         Ok(resp.channel.id.0)
@@ -206,10 +184,7 @@ impl SlackApi {
         let req = &SlackApiUserGroupsUsersListRequest::new(group.into());
         let resp = self
             .call("usergroups.users.list", || async move {
-                self.client
-                    .open_session(&self.token)
-                    .usergroups_users_list(req)
-                    .await
+                self.client.open_session(&self.token).usergroups_users_list(req).await
             })
             .await?;
         Ok(resp.users.into_iter().map(|u| u.0).collect())
@@ -220,10 +195,7 @@ impl SlackApi {
         let req = &SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
         let resp = self
             .call("chat.getPermalink", || async move {
-                self.client
-                    .open_session(&self.token)
-                    .chat_get_permalink(req)
-                    .await
+                self.client.open_session(&self.token).chat_get_permalink(req).await
             })
             .await?;
         Ok(resp.permalink.to_string())
@@ -231,8 +203,8 @@ impl SlackApi {
 
     /// `auth.test`: the bot's own user id (to ignore its own reactions) and checks the token.
     pub async fn auth_test(&self) -> Result<String, SlackError> {
-        let resp = self
-            .call("auth.test", || async move {
+        let resp =
+            self.call("auth.test", || async move {
                 self.client.open_session(&self.token).auth_test().await
             })
             .await?;
@@ -273,33 +245,22 @@ impl SlackApi {
         attempt: u32,
         outcome: Result<Result<T, SlackClientError>, tokio::time::error::Elapsed>,
     ) -> Step<T> {
-        let backoff = self
-            .retry
-            .backoff
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(self.retry.max_wait);
+        let backoff =
+            self.retry.backoff.saturating_mul(1 << (attempt - 1).min(16)).min(self.retry.max_wait);
         let (code, wait) = match outcome {
             Ok(Ok(value)) => return Step::Done(Ok(value)),
             Err(_elapsed) => ("timeout".to_string(), Some(backoff)),
             Ok(Err(SlackClientError::RateLimitError(e))) => {
                 let asked = e.retry_after.unwrap_or(Duration::from_secs(1));
-                (
-                    "ratelimited".to_string(),
-                    Some(asked.min(self.retry.max_wait)),
-                )
+                ("ratelimited".to_string(), Some(asked.min(self.retry.max_wait)))
             }
             Ok(Err(SlackClientError::ApiError(e))) => {
-                let retry = RETRYABLE_API_CODES
-                    .contains(&e.code.as_str())
-                    .then_some(backoff);
+                let retry = RETRYABLE_API_CODES.contains(&e.code.as_str()).then_some(backoff);
                 (e.code, retry)
             }
             Ok(Err(SlackClientError::HttpError(e))) => {
                 let status = e.status_code;
-                (
-                    format!("http_{}", status.as_u16()),
-                    status.is_server_error().then_some(backoff),
-                )
+                (format!("http_{}", status.as_u16()), status.is_server_error().then_some(backoff))
             }
             Ok(Err(SlackClientError::HttpProtocolError(_)))
             | Ok(Err(SlackClientError::EndOfStream(_))) => {
@@ -310,11 +271,7 @@ impl SlackApi {
         };
         match wait {
             Some(wait) if attempt < self.retry.max_attempts => Step::Retry { code, wait },
-            _ => Step::Done(Err(SlackError {
-                method,
-                code,
-                attempts: attempt,
-            })),
+            _ => Step::Done(Err(SlackError { method, code, attempts: attempt })),
         }
     }
 }
@@ -333,9 +290,7 @@ fn content(text: &str, blocks: &[SlackBlock]) -> SlackMessageContent {
 fn https_connector(
 ) -> anyhow::Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>
 {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

@@ -42,19 +42,14 @@ pub struct ApiFailure {
 }
 
 fn fail(code: &str) -> ApiFailure {
-    ApiFailure {
-        code: code.to_string(),
-        errors: Vec::new(),
-    }
+    ApiFailure { code: code.to_string(), errors: Vec::new() }
 }
 
 type Params = Map<String, Value>;
 type Outcome = Result<Value, ApiFailure>;
 
 fn param<'p>(p: &'p Params, name: &str) -> Option<&'p str> {
-    p.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+    p.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// Runs one method against the workspace.
@@ -72,10 +67,7 @@ pub fn dispatch(ws: &mut Workspace, method: &str, p: &Params) -> Outcome {
         "conversations.open" => open(ws, p),
         "usergroups.users.list" => {
             let group = param(p, "usergroup").ok_or_else(|| fail("invalid_arguments"))?;
-            let users = ws
-                .groups
-                .get(group)
-                .ok_or_else(|| fail("no_such_subteam"))?;
+            let users = ws.groups.get(group).ok_or_else(|| fail("no_such_subteam"))?;
             Ok(json!({ "users": users }))
         }
         _ => Err(fail("unknown_method")),
@@ -86,15 +78,8 @@ pub fn dispatch(ws: &mut Workspace, method: &str, p: &Params) -> Outcome {
 /// bot's DM with that user, as in Slack.
 fn writable_channel(ws: &mut Workspace, p: &Params) -> Result<String, ApiFailure> {
     let requested = param(p, "channel").ok_or_else(|| fail("channel_not_found"))?;
-    let id = if ws.users.contains(requested) {
-        ws.dm_of(requested).0
-    } else {
-        requested.into()
-    };
-    let channel = ws
-        .channels
-        .get(&id)
-        .ok_or_else(|| fail("channel_not_found"))?;
+    let id = if ws.users.contains(requested) { ws.dm_of(requested).0 } else { requested.into() };
+    let channel = ws.channels.get(&id).ok_or_else(|| fail("channel_not_found"))?;
     if !channel.bot_member {
         return Err(fail("not_in_channel"));
     }
@@ -115,38 +100,26 @@ pub fn content(p: &Params) -> Result<(Option<String>, Option<Value>), ApiFailure
     if let Some(blocks) = &blocks {
         validate_blocks(blocks)?;
     }
-    let has_blocks = blocks
-        .as_ref()
-        .and_then(Value::as_array)
-        .is_some_and(|b| !b.is_empty());
+    let has_blocks = blocks.as_ref().and_then(Value::as_array).is_some_and(|b| !b.is_empty());
     if text.is_none() && !has_blocks {
         return Err(fail("no_text"));
     }
-    if text
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
-    {
+    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
         return Err(fail("msg_too_long"));
     }
     Ok((text, blocks))
 }
 
 fn chars(v: &Value, pointer: &str) -> usize {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .map_or(0, |s| s.chars().count())
+    v.pointer(pointer).and_then(Value::as_str).map_or(0, |s| s.chars().count())
 }
 
 /// Block Kit limits that Slack enforces with `invalid_blocks`.
 pub fn validate_blocks(blocks: &Value) -> Result<(), ApiFailure> {
-    let list = blocks
-        .as_array()
-        .ok_or_else(|| fail("invalid_blocks_format"))?;
+    let list = blocks.as_array().ok_or_else(|| fail("invalid_blocks_format"))?;
     let mut errors = Vec::new();
     if list.len() > MAX_BLOCKS {
-        errors.push(format!(
-            "no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
-        ));
+        errors.push(format!("no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"));
     }
     let mut ids = BTreeSet::new();
     for (i, b) in list.iter().enumerate() {
@@ -175,10 +148,7 @@ pub fn validate_blocks(blocks: &Value) -> Result<(), ApiFailure> {
                 }
             }
             "context" => {
-                let n = b
-                    .get("elements")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
+                let n = b.get("elements").and_then(Value::as_array).map_or(0, Vec::len);
                 if n == 0 || n > MAX_CONTEXT_ELEMENTS {
                     errors.push(format!(
                         "must have 1 to {MAX_CONTEXT_ELEMENTS} elements {}",
@@ -192,10 +162,7 @@ pub fn validate_blocks(blocks: &Value) -> Result<(), ApiFailure> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiFailure {
-            code: "invalid_blocks".into(),
-            errors,
-        })
+        Err(ApiFailure { code: "invalid_blocks".into(), errors })
     }
 }
 
@@ -219,10 +186,7 @@ fn section_errors(b: &Value, at: &dyn Fn(&str) -> String, errors: &mut Vec<Strin
     }
     if let Some(fields) = fields {
         if fields.len() > MAX_SECTION_FIELDS {
-            errors.push(format!(
-                "no more than {MAX_SECTION_FIELDS} items {}",
-                at("/fields")
-            ));
+            errors.push(format!("no more than {MAX_SECTION_FIELDS} items {}", at("/fields")));
         }
         for (j, f) in fields.iter().enumerate() {
             if chars(f, "/text") > MAX_SECTION_FIELD_CHARS {
@@ -241,9 +205,7 @@ fn post_message(ws: &mut Workspace, p: &Params) -> Outcome {
     let thread_ts = match param(p, "thread_ts") {
         None => None,
         Some(t) => {
-            let parent = ws
-                .message(&channel, t)
-                .ok_or_else(|| fail("thread_not_found"))?;
+            let parent = ws.message(&channel, t).ok_or_else(|| fail("thread_not_found"))?;
             // A reply to a reply lands in the parent's thread, as in Slack.
             Some(parent.thread_ts.unwrap_or(parent.ts))
         }
@@ -278,15 +240,11 @@ fn message_json(ws: &Workspace, m: &FakeMessage) -> Value {
 }
 
 fn update(ws: &mut Workspace, p: &Params) -> Outcome {
-    let channel = param(p, "channel")
-        .ok_or_else(|| fail("channel_not_found"))?
-        .to_string();
+    let channel = param(p, "channel").ok_or_else(|| fail("channel_not_found"))?.to_string();
     if !ws.channels.contains_key(&channel) {
         return Err(fail("channel_not_found"));
     }
-    let ts = param(p, "ts")
-        .ok_or_else(|| fail("message_not_found"))?
-        .to_string();
+    let ts = param(p, "ts").ok_or_else(|| fail("message_not_found"))?.to_string();
     let (text, blocks) = content(p)?;
     let bot = ws.bot_user_id.clone();
     let msg = ws
@@ -314,13 +272,8 @@ fn update(ws: &mut Workspace, p: &Params) -> Outcome {
 
 fn post_ephemeral(ws: &mut Workspace, p: &Params) -> Outcome {
     let channel = writable_channel(ws, p)?;
-    let user = param(p, "user")
-        .ok_or_else(|| fail("user_not_in_channel"))?
-        .to_string();
-    let visible = ws
-        .channels
-        .get(&channel)
-        .is_some_and(|c| ws.is_member(c, &user));
+    let user = param(p, "user").ok_or_else(|| fail("user_not_in_channel"))?.to_string();
+    let visible = ws.channels.get(&channel).is_some_and(|c| ws.is_member(c, &user));
     if !visible {
         return Err(fail("user_not_in_channel"));
     }
@@ -343,13 +296,9 @@ fn permalink(ws: &mut Workspace, p: &Params) -> Outcome {
         return Err(fail("channel_not_found"));
     }
     let ts = param(p, "message_ts").ok_or_else(|| fail("message_not_found"))?;
-    let msg = ws
-        .message(channel, ts)
-        .ok_or_else(|| fail("message_not_found"))?;
-    let mut link = format!(
-        "https://fake-workspace.slack.com/archives/{channel}/p{}",
-        msg.ts.replace('.', "")
-    );
+    let msg = ws.message(channel, ts).ok_or_else(|| fail("message_not_found"))?;
+    let mut link =
+        format!("https://fake-workspace.slack.com/archives/{channel}/p{}", msg.ts.replace('.', ""));
     if let Some(parent) = &msg.thread_ts {
         link.push_str(&format!("?thread_ts={parent}&cid={channel}"));
     }
@@ -358,17 +307,10 @@ fn permalink(ws: &mut Workspace, p: &Params) -> Outcome {
 
 fn open(ws: &mut Workspace, p: &Params) -> Outcome {
     let users: Vec<String> = match p.get("users") {
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(str::to_string)
-            .collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        Some(Value::String(s)) => {
+            s.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect()
+        }
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
         _ => Vec::new(),
     };
     if users.is_empty() {

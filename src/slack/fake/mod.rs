@@ -37,9 +37,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Workspace> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn bump(&self) {
@@ -76,10 +74,7 @@ impl FakeSlack {
 
     /// Starts a fake accepting only `token` (an `xoxb-` bot token).
     pub async fn start_with_token(token: &str) -> anyhow::Result<FakeSlack> {
-        anyhow::ensure!(
-            token.starts_with("xoxb-"),
-            "the fake accepts bot tokens (xoxb-) only"
-        );
+        anyhow::ensure!(token.starts_with("xoxb-"), "the fake accepts bot tokens (xoxb-) only");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -92,11 +87,7 @@ impl FakeSlack {
                 tracing::error!(error = %e, "fake Slack server stopped");
             }
         });
-        Ok(FakeSlack {
-            shared,
-            addr,
-            _task: Arc::new(ServerTask(task)),
-        })
+        Ok(FakeSlack { shared, addr, _task: Arc::new(ServerTask(task)) })
     }
 
     /// Web API base URL, ending in `/` (for `slack.api_url`).
@@ -126,10 +117,7 @@ impl FakeSlack {
 
     /// Registers a channel the bot is in, visible to every registered user.
     pub fn add_channel(&self, id: &str) {
-        let ch = Channel {
-            members: None,
-            bot_member: true,
-        };
+        let ch = Channel { members: None, bot_member: true };
         self.edit(|ws| {
             ws.channels.insert(id.to_string(), ch);
         });
@@ -138,10 +126,7 @@ impl FakeSlack {
     /// Registers a channel the bot is in, with exactly these members.
     pub fn add_channel_with_members(&self, id: &str, members: &[&str]) {
         let members: BTreeSet<String> = members.iter().map(|m| m.to_string()).collect();
-        let ch = Channel {
-            members: Some(members),
-            bot_member: true,
-        };
+        let ch = Channel { members: Some(members), bot_member: true };
         self.edit(|ws| {
             ws.channels.insert(id.to_string(), ch);
         });
@@ -149,10 +134,7 @@ impl FakeSlack {
 
     /// Registers a channel the bot has not joined (posting there is `not_in_channel`).
     pub fn add_channel_without_bot(&self, id: &str) {
-        let ch = Channel {
-            members: None,
-            bot_member: false,
-        };
+        let ch = Channel { members: None, bot_member: false };
         self.edit(|ws| {
             ws.channels.insert(id.to_string(), ch);
         });

@@ -50,9 +50,7 @@ impl SlackEventSender {
     }
 
     fn now() -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
     }
 
     /// POSTs a slash command to `/slack/commands`, signed now.
@@ -75,14 +73,8 @@ impl SlackEventSender {
 
     /// POSTs an Events API payload to `/slack/events`, signed now.
     pub async fn send_event(&self, payload: &Value) -> anyhow::Result<SentResponse> {
-        self.send_raw(
-            "/slack/events",
-            "application/json",
-            &payload.to_string(),
-            Self::now(),
-            &[],
-        )
-        .await
+        self.send_raw("/slack/events", "application/json", &payload.to_string(), Self::now(), &[])
+            .await
     }
 
     /// Re-delivers an event as Slack's retry number `retry_num` (1..=3) for `reason`
@@ -119,25 +111,16 @@ impl SlackEventSender {
     ) -> anyhow::Result<SentResponse> {
         let mut req = Request::post(format!("{}{path}", self.base_url))
             .header(header::CONTENT_TYPE, content_type)
-            .header(
-                header::USER_AGENT,
-                "Slackbot 1.0 (+https://api.slack.com/robots)",
-            );
+            .header(header::USER_AGENT, "Slackbot 1.0 (+https://api.slack.com/robots)");
         for (name, value) in self.signer.headers(timestamp, body) {
             req = req.header(name, value);
         }
         for (name, value) in extra {
             req = req.header(*name, value);
         }
-        let req = req
-            .body(Body::from(body.to_string()))
-            .context("building request to the bot")?;
+        let req = req.body(Body::from(body.to_string())).context("building request to the bot")?;
         let started = Instant::now();
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .context("sending to the bot")?;
+        let resp = self.client.request(req).await.context("sending to the bot")?;
         let status = resp.status().as_u16();
         let bytes = axum::body::to_bytes(Body::new(resp.into_body()), 1 << 20)
             .await

@@ -146,15 +146,11 @@ async fn api(
         )),
         Some(FakeFault::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Some((
-                format!("http_{code}"),
-                (status, "fake slack: injected failure").into_response(),
-            ))
+            Some((format!("http_{code}"), (status, "fake slack: injected failure").into_response()))
         }
-        Some(FakeFault::Error(code)) => Some((
-            code.clone(),
-            slack_json(StatusCode::OK, json!({ "ok": false, "error": code })),
-        )),
+        Some(FakeFault::Error(code)) => {
+            Some((code.clone(), slack_json(StatusCode::OK, json!({ "ok": false, "error": code }))))
+        }
         None => None,
     };
     let (outcome, response) = match early {

@@ -32,9 +32,7 @@ impl std::fmt::Debug for SlackSigner {
 
 impl SlackSigner {
     pub fn new(signing_secret: SecretString) -> SlackSigner {
-        SlackSigner {
-            secret: signing_secret,
-        }
+        SlackSigner { secret: signing_secret }
     }
 
     /// The `X-Slack-Signature` value for `body` sent at unix time `timestamp`.

@@ -124,15 +124,9 @@ impl Workspace {
 
     /// A new message ts: `secs.micros`, unique and strictly increasing.
     pub(crate) fn next_ts(&mut self) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
         self.last_ts_micros = now.max(self.last_ts_micros + 1);
-        format!(
-            "{}.{:06}",
-            self.last_ts_micros / 1_000_000,
-            self.last_ts_micros % 1_000_000
-        )
+        format!("{}.{:06}", self.last_ts_micros / 1_000_000, self.last_ts_micros % 1_000_000)
     }
 
     /// A new number for ids (DM ids, response URLs, event ids).
@@ -150,10 +144,7 @@ impl Workspace {
         self.dms.insert(user.to_string(), id.clone());
         self.channels.insert(
             id.clone(),
-            Channel {
-                members: Some(BTreeSet::from([user.to_string()])),
-                bot_member: true,
-            },
+            Channel { members: Some(BTreeSet::from([user.to_string()])), bot_member: true },
         );
         (id, false)
     }
@@ -183,10 +174,7 @@ impl Workspace {
 
     /// One message by channel and ts.
     pub fn message(&self, channel: &str, ts: &str) -> Option<FakeMessage> {
-        self.messages
-            .iter()
-            .find(|m| m.channel == channel && m.ts == ts)
-            .cloned()
+        self.messages.iter().find(|m| m.channel == channel && m.ts == ts).cloned()
     }
 
     /// Replies in the thread under `ts`, oldest first.
@@ -200,11 +188,7 @@ impl Workspace {
 
     /// Ephemeral messages shown to `user`, oldest first.
     pub fn ephemerals(&self, user: &str) -> Vec<FakeEphemeral> {
-        self.ephemerals
-            .iter()
-            .filter(|e| e.user == user)
-            .cloned()
-            .collect()
+        self.ephemerals.iter().filter(|e| e.user == user).cloned().collect()
     }
 
     /// The DM channel id with `user`, if one was opened.
@@ -214,19 +198,12 @@ impl Workspace {
 
     /// Messages in the bot's DM with `user` (empty if none was opened).
     pub fn dm_messages(&self, user: &str) -> Vec<FakeMessage> {
-        self.dms
-            .get(user)
-            .map(|d| self.messages(d))
-            .unwrap_or_default()
+        self.dms.get(user).map(|d| self.messages(d)).unwrap_or_default()
     }
 
     /// Every recorded call of `method`, oldest first.
     pub fn calls(&self, method: &str) -> Vec<RecordedCall> {
-        self.calls
-            .iter()
-            .filter(|c| c.method == method)
-            .cloned()
-            .collect()
+        self.calls.iter().filter(|c| c.method == method).cloned().collect()
     }
 
     /// Every recorded call, oldest first.
@@ -237,9 +214,6 @@ impl Workspace {
     /// Bodies posted to one response_url, oldest first.
     pub fn responses(&self, response_url: &str) -> Vec<Value> {
         let id = response_url.rsplit('/').next().unwrap_or_default();
-        self.hooks
-            .get(id)
-            .map(|h| h.posts.clone())
-            .unwrap_or_default()
+        self.hooks.get(id).map(|h| h.posts.clone()).unwrap_or_default()
     }
 }

@@ -1,0 +1,150 @@
+//! The bot's Prometheus metrics (prometheus-client registry, text exposition at `/metrics`).
+//!
+//! Owns the metric names and their labels. Labels are fixed, low-cardinality words (command,
+//! outcome, Slack method and error code): never a user id, an incident id or any secret.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::{Arc, Mutex};
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Every counter the bot keeps. Cheap to clone (all handles share their values).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Mutex<Registry>>,
+    requests: Family<Labels, Counter>,
+    approvals: Counter,
+    issues: Family<Labels, Counter>,
+    expiries: Counter,
+    sessions_ended: Counter,
+    timer_lag: Histogram,
+    slack_errors: Family<Labels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("pgroles");
+        let requests = Family::<Labels, Counter>::default();
+        let approvals = Counter::default();
+        let issues = Family::<Labels, Counter>::default();
+        let expiries = Counter::default();
+        let sessions_ended = Counter::default();
+        let timer_lag = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
+        let slack_errors = Family::<Labels, Counter>::default();
+        registry.register(
+            "slack_requests",
+            "Slack commands and events handled, by command and outcome",
+            requests.clone(),
+        );
+        registry.register("approvals", "Approvals recorded", approvals.clone());
+        registry.register("grants_issued", "Password issues, by outcome", issues.clone());
+        registry.register("grants_expired", "Grants that expired", expiries.clone());
+        registry.register(
+            "sessions_ended",
+            "Firefighter sessions ended at expiry or revocation",
+            sessions_ended.clone(),
+        );
+        registry.register(
+            "timer_lag_seconds",
+            "How late approval-timeout timers ran after their due time",
+            timer_lag.clone(),
+        );
+        registry.register(
+            "slack_api_errors",
+            "Slack Web API calls that failed for good, by method and code",
+            slack_errors.clone(),
+        );
+        Metrics {
+            registry: Arc::new(Mutex::new(registry)),
+            requests,
+            approvals,
+            issues,
+            expiries,
+            sessions_ended,
+            timer_lag,
+            slack_errors,
+        }
+    }
+
+    /// One handled command or event (`command`: `ro`, `status`, `reaction_added`, ...;
+    /// `outcome`: `ok`, `rejected`, `error`, `duplicate`, `ignored`).
+    pub fn request(&self, command: &str, outcome: &str) {
+        self.requests
+            .get_or_create(&vec![("command", command.to_owned()), ("outcome", outcome.to_owned())])
+            .inc();
+    }
+
+    pub fn approval(&self) {
+        self.approvals.inc();
+    }
+
+    /// `outcome`: `ok` or `failed`.
+    pub fn issue(&self, outcome: &str) {
+        self.issues.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
+    }
+
+    pub fn expiry(&self, sessions_ended: i32) {
+        self.expiries.inc();
+        self.sessions(sessions_ended);
+    }
+
+    pub fn sessions(&self, ended: i32) {
+        self.sessions_ended.inc_by(u64::try_from(ended).unwrap_or(0));
+    }
+
+    pub fn timer_lag(&self, seconds: f64) {
+        self.timer_lag.observe(seconds.max(0.0));
+    }
+
+    pub fn slack_error(&self, method: &str, code: &str) {
+        self.slack_errors
+            .get_or_create(&vec![("method", method.to_owned()), ("code", code.to_owned())])
+            .inc();
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        if encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_show_up_in_the_exposition_with_their_labels() {
+        let m = Metrics::new();
+        m.request("ro", "ok");
+        m.slack_error("chat.postMessage", "channel_not_found");
+        m.expiry(2);
+        let text = m.encode();
+        assert!(
+            text.contains("pgroles_slack_requests_total{command=\"ro\",outcome=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("code=\"channel_not_found\""), "{text}");
+        assert!(text.contains("pgroles_sessions_ended_total 2"), "{text}");
+    }
+}

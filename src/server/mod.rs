@@ -1,0 +1,267 @@
+//! `pgroles serve`: builds the bot from configuration and runs it: the axum app (Slack routes,
+//! `/healthz`, `/readyz`, `/metrics`) and the grants worker (expiry, reminders, the reconciler,
+//! and the bot's ApprovalTimeout timers), until shutdown.
+//!
+//! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
+//! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
+//! benchmarks run exactly what production runs. It must not hold request logic (that is
+//! [`crate::workflow`]) nor Slack parsing (that is [`crate::slack::listener`]).
+//!
+//! Not done: Socket Mode (`slack.socket_mode`) is refused at build with a clear error.
+
+mod health;
+pub mod metrics;
+
+use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
+use crate::broker::Broker;
+use crate::config::{Config, SslMode};
+use crate::grants::{self, GrantService, GrantSettings};
+use crate::slack::client::{RetryPolicy, SlackApi};
+use crate::slack::listener::{self, ListenerState};
+use crate::slack::notifier::{ConnectTemplate, SlackBot};
+use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
+use crate::workflow::approvers::Approvers;
+use crate::workflow::store::RequestStore;
+use crate::workflow::timeout::ApprovalTimeoutHandler;
+use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
+use anyhow::{bail, Context};
+use axum::routing::get;
+use axum::Router;
+use metrics::Metrics;
+use secrecy::ExposeSecret;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+type StopFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What [`Application::build`] takes besides the configuration: the seams tests and benchmarks
+/// replace. `Default` is production.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: Arc<dyn Clock>,
+    /// Retries of Slack Web API calls (tests use short waits).
+    pub slack_retry: RetryPolicy,
+    /// Tuning of the grants worker (tests poll faster); `None`: from `[access]`.
+    pub grant_settings: Option<GrantSettings>,
+    /// How long the approver group's members are cached.
+    pub approver_cache_ttl: Duration,
+    /// Run the timer worker in this process (off for a bench that only measures HTTP).
+    pub run_worker: bool,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Deps {
+            clock: Arc::new(SystemClock),
+            slack_retry: RetryPolicy::default(),
+            grant_settings: None,
+            approver_cache_ttl: Duration::from_secs(300),
+            run_worker: true,
+        }
+    }
+}
+
+/// The built bot, bound to its port, not yet serving.
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    router: Router,
+    workflow: Workflow,
+    queue: TimerQueue,
+    metrics: Metrics,
+    run_worker: bool,
+}
+
+impl Application {
+    /// Connects Redis, checks the Slack token (`auth.test`), prepares the broker (connects
+    /// lazily), and binds `server.listen`.
+    pub async fn build(cfg: Config, deps: Deps) -> anyhow::Result<Application> {
+        cfg.validate_for_serve()?;
+        crate::access::validate_config(&cfg.access)?;
+        if cfg.slack.socket_mode {
+            bail!("slack.socket_mode is not supported yet: use the Events API (HTTP) endpoints");
+        }
+        let signing_secret = cfg
+            .slack
+            .signing_secret
+            .as_ref()
+            .context("slack.signing_secret is not set")?
+            .expose_secret()
+            .to_owned();
+        let conn = timers::connect(&cfg.redis).await.context("connecting to Redis")?;
+        let prefix = cfg.redis.key_prefix.clone();
+        let docs = DocStore::new(conn.clone(), &prefix);
+        let queue = TimerQueue::new(conn.clone(), &prefix);
+        let idempotency = Idempotency::new(conn.clone(), &prefix);
+        let slack = SlackApi::from_config(&cfg.slack)?.with_retry(deps.slack_retry);
+        let bot_user = slack.auth_test().await.map_err(|e| {
+            anyhow::anyhow!("Slack auth.test failed ({}): check slack.bot_token", e.code)
+        })?;
+        let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model).await?;
+        let metrics = Metrics::new();
+        let access = Arc::new(cfg.access.clone());
+        let request_ttl =
+            Duration::from_secs(access.approval_window_secs + access.max_duration_secs + 24 * 3600);
+        let store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl);
+        let emojis = ReactionEmojis::from_config(&cfg.slack);
+        let connect = ConnectTemplate {
+            host: cfg.public_host(),
+            port: cfg.database.port,
+            dbname: cfg.database_name(),
+            sslmode: match cfg.database.sslmode {
+                SslMode::Disable => "disable",
+                SslMode::Require => "require",
+                SslMode::VerifyFull => "verify-full",
+            }
+            .into(),
+        };
+        let bot = SlackBot::new(
+            slack.clone(),
+            &cfg.slack.audit_channel,
+            metrics.clone(),
+            deps.clock.clone(),
+            emojis.clone(),
+            store.clone(),
+            connect,
+        )?;
+        let settings =
+            deps.grant_settings.clone().unwrap_or_else(|| GrantSettings::from_access(&cfg.access));
+        let grants = Arc::new(GrantService::new(
+            broker,
+            queue.clone(),
+            docs,
+            Arc::new(bot.clone()),
+            deps.clock.clone(),
+            settings,
+        ));
+        let approvers =
+            Approvers::new(access.clone(), slack, metrics.clone(), deps.approver_cache_ttl);
+        let workflow = Workflow::new(WorkflowParts {
+            settings: WorkflowSettings {
+                rules: CommandRules::from_config(&access)?,
+                emojis,
+                admins: parse_user_ids("admins", &access.admins)?,
+                verify_users: cfg.slack.verify_users.clone(),
+                verify_channels: cfg.slack.verify_channels.clone(),
+                access,
+                config: Arc::new(cfg.clone()),
+            },
+            bot,
+            store,
+            queue: queue.clone(),
+            grants: grants.clone(),
+            approvers,
+            clock: deps.clock.clone(),
+            metrics: metrics.clone(),
+            bot_user,
+        });
+        let state =
+            ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
+        let health = health::HealthState { redis: conn, grants, metrics: metrics.clone() };
+        let router = listener::routes(state, &signing_secret).merge(
+            Router::new()
+                .route("/healthz", get(health::healthz))
+                .route("/readyz", get(health::readyz))
+                .route("/metrics", get(health::metrics))
+                .with_state(health),
+        );
+        let listener = TcpListener::bind(&cfg.server.listen)
+            .await
+            .with_context(|| format!("binding server.listen {}", cfg.server.listen))?;
+        let port = listener.local_addr()?.port();
+        Ok(Application {
+            port,
+            listener,
+            router,
+            workflow,
+            queue,
+            metrics,
+            run_worker: deps.run_worker,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The request workflow (benchmarks drive it directly).
+    pub fn workflow(&self) -> &Workflow {
+        &self.workflow
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves and runs the timer worker until `shutdown` completes; in-flight requests and the
+    /// claimed timer batch are finished first.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| -> StopFuture {
+            Box::pin(async move {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+            })
+        };
+        let worker = self.run_worker.then(|| {
+            let grants = self.workflow.grants().clone();
+            let extra: Arc<dyn grants::ExtraTimerHandler> =
+                Arc::new(ApprovalTimeoutHandler(self.workflow.clone()));
+            tokio::spawn(grants::run(
+                grants,
+                self.queue.clone(),
+                wait_stop(stop_rx.clone()),
+                Some(extra),
+            ))
+        });
+        let server =
+            axum::serve(self.listener, self.router).with_graceful_shutdown(wait_stop(stop_rx));
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        server.await.context("serving HTTP")?;
+        if let Some(worker) = worker {
+            let stats = worker.await.context("the timer worker panicked")?;
+            tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped");
+        }
+        Ok(())
+    }
+}
+
+/// `pgroles serve`: build from `cfg` and run until a signal.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let app = Application::build(cfg, Deps::default()).await?;
+    tracing::info!(port = app.port(), "pgroles bot listening");
+    app.run_until_stopped().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,365 @@
+//! The bot's Slack effects: posting and updating the request message, notes in its thread (the
+//! audit trail), ephemeral replies (response_url, else `chat.postEphemeral`), and the
+//! [`Notifier`] the grant service calls: the password as an ephemeral message in the holder's
+//! DM, reminders, expiry and revocation notes.
+//!
+//! Owns how things reach Slack. It must not decide access: it reports what the workflow and the
+//! grant service decided. The password is rendered only in [`Notifier::deliver`] and sent only
+//! to the holder's DM; no log line or error here carries message text.
+
+use crate::access::text::{format_expiry, format_utc_time};
+use crate::access::{MessageRef, ReactionEmojis, Request, SlackUserId};
+use crate::broker::TempPassword;
+use crate::grants::{GrantEvent, GrantRecord, Notifier};
+use crate::server::metrics::Metrics;
+use crate::slack::client::{SlackApi, SlackError};
+use crate::slack::render::{self, ConnectInfo, Rendered};
+use crate::timers::Clock;
+use crate::workflow::store::{RequestStore, Updated};
+use anyhow::{anyhow, Context};
+use axum::body::Body;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a grant's audit trail goes, stored in [`GrantRecord::context`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantContext {
+    pub message: Option<MessageRef>,
+    pub request_id: Option<String>,
+}
+
+impl GrantContext {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    pub fn of(grant: &GrantRecord) -> GrantContext {
+        serde_json::from_value(grant.context.clone()).unwrap_or_default()
+    }
+}
+
+/// Connection parameters of the DM, without the role (taken from each grant).
+#[derive(Debug, Clone)]
+pub struct ConnectTemplate {
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub sslmode: String,
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Everything the bot says in Slack. Cheap to clone.
+#[derive(Clone)]
+pub struct SlackBot {
+    api: SlackApi,
+    audit_channel: String,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+    emojis: ReactionEmojis,
+    requests: RequestStore,
+    connect: ConnectTemplate,
+    http: Client<Https, Body>,
+}
+
+impl SlackBot {
+    pub fn new(
+        api: SlackApi,
+        audit_channel: &str,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+        emojis: ReactionEmojis,
+        requests: RequestStore,
+        connect: ConnectTemplate,
+    ) -> anyhow::Result<SlackBot> {
+        Ok(SlackBot {
+            api,
+            audit_channel: audit_channel.to_owned(),
+            metrics,
+            clock,
+            emojis,
+            requests,
+            connect,
+            http: Client::builder(TokioExecutor::new()).build(https_connector()?),
+        })
+    }
+
+    pub fn api(&self) -> &SlackApi {
+        &self.api
+    }
+
+    pub fn audit_channel(&self) -> &str {
+        &self.audit_channel
+    }
+
+    fn failed(&self, e: &SlackError) {
+        self.metrics.slack_error(e.method, &e.code);
+    }
+
+    /// Posts a new top-level message in the audit channel; returns its coordinates.
+    pub async fn post_audit(&self, msg: &Rendered) -> Result<MessageRef, SlackError> {
+        let ts = self
+            .api
+            .post_message(&self.audit_channel, &msg.text, &msg.blocks, None)
+            .await
+            .inspect_err(|e| self.failed(e))?;
+        Ok(MessageRef { channel: self.audit_channel.clone(), ts })
+    }
+
+    /// A note in the request's thread (the audit trail). Failures are logged and counted.
+    pub async fn thread(&self, at: &MessageRef, text: &str) {
+        let msg = Rendered::text(text);
+        if let Err(e) = self.api.post_message(&at.channel, &msg.text, &[], Some(&at.ts)).await {
+            self.failed(&e);
+            tracing::warn!(code = %e.code, "could not post a thread note");
+        }
+    }
+
+    /// A note in `context`'s thread, or top level in the audit channel without one.
+    async fn audit(&self, context: &GrantContext, text: &str) {
+        match &context.message {
+            Some(at) => self.thread(at, text).await,
+            None => {
+                if let Err(e) = self.post_audit(&Rendered::text(text)).await {
+                    tracing::warn!(code = %e.code, "could not post an audit note");
+                }
+            }
+        }
+    }
+
+    /// Re-renders the request message for the request's current state.
+    pub async fn show_request(&self, req: &Request, approvers_hint: &str) {
+        let Some(at) = req.message() else { return };
+        let msg = render::request_message(req, &self.emojis, approvers_hint, self.clock.now());
+        if let Err(e) = self.api.update_message(&at.channel, &at.ts, &msg.text, &msg.blocks).await {
+            self.failed(&e);
+            tracing::warn!(code = %e.code, "could not update the request message");
+        }
+    }
+
+    /// An ephemeral message to `user` in their DM with the bot.
+    pub async fn dm_ephemeral(&self, user: &str, msg: &Rendered) -> Result<(), SlackError> {
+        let dm = self.api.open_dm(user).await.inspect_err(|e| self.failed(e))?;
+        self.api
+            .post_ephemeral(&dm, user, &msg.text, &msg.blocks)
+            .await
+            .inspect_err(|e| self.failed(e))
+    }
+
+    /// Answers a slash command later: through its response_url, else `chat.postEphemeral` in
+    /// the channel it came from, else the user's DM.
+    pub async fn respond(&self, response_url: &str, channel: &str, user: &str, msg: &Rendered) {
+        match self.post_response_url(response_url, msg).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "response_url failed; trying chat.postEphemeral")
+            }
+        }
+        if self.api.post_ephemeral(channel, user, &msg.text, &msg.blocks).await.is_ok() {
+            return;
+        }
+        if let Err(e) = self.dm_ephemeral(user, msg).await {
+            tracing::warn!(code = %e.code, "could not answer the user at all");
+        }
+    }
+
+    async fn post_response_url(&self, url: &str, msg: &Rendered) -> anyhow::Result<()> {
+        let parsed = url::Url::parse(url).context("response_url is not a URL")?;
+        let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(anyhow!("response_url must use https"));
+        }
+        let body = serde_json::to_vec(&msg.response_json(false))?;
+        let req = axum::http::Request::post(url)
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))?;
+        let resp = tokio::time::timeout(Duration::from_secs(10), self.http.request(req))
+            .await
+            .context("response_url timed out")?
+            .context("posting to the response_url")?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(anyhow!("response_url answered HTTP {}", resp.status().as_u16()))
+        }
+    }
+
+    /// Applies a grant event to the request document (expired, revoked) and shows it.
+    async fn advance_request(
+        &self,
+        context: &GrantContext,
+        decide: impl Fn(&Request) -> crate::access::Decision,
+    ) {
+        let Some(id) = &context.request_id else { return };
+        match self.requests.update(id, |r| Ok::<_, std::convert::Infallible>(decide(r))).await {
+            Ok(Updated::Changed { request, .. }) => self.show_request(&request, "").await,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not record the grant event on its request"),
+        }
+    }
+}
+
+fn mention(user: &str) -> String {
+    SlackUserId::parse(user).map(|u| u.mention()).unwrap_or_else(|_| user.to_owned())
+}
+
+#[async_trait::async_trait]
+impl Notifier for SlackBot {
+    async fn deliver(&self, grant: &GrantRecord, password: &TempPassword) -> anyhow::Result<()> {
+        let holder = SlackUserId::parse(&grant.holder)
+            .map_err(|_| anyhow!("the holder is not a Slack user; no DM possible"))?;
+        let info = ConnectInfo {
+            host: self.connect.host.clone(),
+            port: self.connect.port,
+            dbname: self.connect.dbname.clone(),
+            role: grant.role.clone(),
+            sslmode: self.connect.sslmode.clone(),
+        };
+        let msg = render::credentials(
+            grant.level.as_str(),
+            &grant.incident,
+            &info,
+            password,
+            grant.expires_at,
+            self.clock.now(),
+        );
+        self.dm_ephemeral(holder.as_str(), &msg)
+            .await
+            .map_err(|e| anyhow!("Slack {} failed: {}", e.method, e.code))
+    }
+
+    async fn notify(&self, event: GrantEvent<'_>) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        match event {
+            GrantEvent::Reminder { grant } => {
+                let ctx = GrantContext::of(grant);
+                let when = format_expiry(grant.expires_at, now);
+                let text = format!(
+                    "Your {} access for {} ends at {when}. Request it again if you still need it.",
+                    grant.level, grant.incident
+                );
+                let sent = self.dm_ephemeral(&grant.holder, &Rendered::text(&text)).await;
+                let note = match sent {
+                    Ok(()) => format!(
+                        "Reminder sent to {}: access ends at {when}.",
+                        mention(&grant.holder)
+                    ),
+                    Err(e) => format!(
+                        "Could not remind {} by DM ({}); access ends at {when}.",
+                        mention(&grant.holder),
+                        e.code
+                    ),
+                };
+                self.audit(&ctx, &note).await;
+            }
+            GrantEvent::Expired { grant, sessions_ended } => {
+                self.metrics.expiry(sessions_ended);
+                let ctx = GrantContext::of(grant);
+                let text = format!(
+                    "Password expired: {} access of {} for {} ended at {}; {} ended.",
+                    grant.level,
+                    mention(&grant.holder),
+                    grant.incident,
+                    format_utc_time(now),
+                    sessions(sessions_ended)
+                );
+                self.audit(&ctx, &text).await;
+                // The request may end a moment after the grant; the grant's end is what counts.
+                self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
+            }
+            GrantEvent::Revoked { grant, by, sessions_ended } => {
+                self.metrics.sessions(sessions_ended);
+                let ctx = GrantContext::of(grant);
+                let text = format!(
+                    "Access revoked by {}: the {} password of {} expired; {} ended.",
+                    mention(by),
+                    grant.level,
+                    mention(&grant.holder),
+                    sessions(sessions_ended)
+                );
+                self.audit(&ctx, &text).await;
+                if let Ok(by) = SlackUserId::parse(by) {
+                    self.advance_request(&ctx, |r| r.on_revoked(&by, now)).await;
+                }
+            }
+            GrantEvent::TakenOver { previous, by } => {
+                let text = format!(
+                    "{} took {} over for {}; the previous password of {} no longer works.",
+                    mention(&by.holder),
+                    by.level,
+                    by.incident,
+                    mention(&previous.holder)
+                );
+                self.audit(&GrantContext::of(previous), &text).await;
+            }
+            GrantEvent::DeliveryFailed { grant, reason } => {
+                let text = format!(
+                    "The password could not be delivered to {} by DM ({reason}), so it was \
+                     expired again right away. Please request access again.",
+                    mention(&grant.holder)
+                );
+                self.audit(&GrantContext::of(grant), &text).await;
+            }
+            GrantEvent::ExpiryDelayed { grant, .. } => {
+                let text = format!(
+                    "The {} password of {} could not be expired yet (database unreachable); \
+                     retrying. The database itself caps it at {}.",
+                    grant.level,
+                    mention(&grant.holder),
+                    format_utc_time(grant.db_valid_until)
+                );
+                self.audit(&GrantContext::of(grant), &text).await;
+            }
+            GrantEvent::Restored { role, expires_at } => {
+                let text = format!(
+                    "Found {role} with a live password and no expiry timer; it will be expired at {}.",
+                    format_utc_time(expires_at)
+                );
+                self.audit(&GrantContext::default(), &text).await;
+            }
+            GrantEvent::OrphanSessionsEnded { role, sessions_ended } => {
+                let text = format!(
+                    "Ended {} of {role}, which holds no active grant.",
+                    sessions(sessions_ended)
+                );
+                self.audit(&GrantContext::default(), &text).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn request_end(r: &Request) -> chrono::DateTime<chrono::Utc> {
+    match r.state() {
+        crate::access::RequestState::Issued { expires_at, .. } => *expires_at,
+        _ => chrono::DateTime::<chrono::Utc>::MIN_UTC,
+    }
+}
+
+fn sessions(n: i32) -> String {
+    if n == 1 {
+        "1 session".into()
+    } else {
+        format!("{n} sessions")
+    }
+}
+
+fn https_connector() -> anyhow::Result<Https> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS configuration for response_urls")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build())
+}

@@ -1,0 +1,225 @@
+//! Block Kit assembly: turns the access domain's plain sentences into Slack messages (a `text`
+//! fallback plus blocks), cut to Slack's limits so that no post fails with `invalid_blocks` or
+//! `msg_too_long`.
+//!
+//! Owns layout and truncation only. The wording lives in [`crate::access::text`] (or is passed
+//! in by the workflow); this module must not decide anything, do I/O, or read the clock (times
+//! are passed in). Secrets appear only in [`credentials`], whose output goes to one ephemeral DM.
+
+use crate::access::text::{format_expiry, request_text};
+use crate::access::{ReactionEmojis, Request, RequestState};
+use crate::broker::TempPassword;
+use chrono::{DateTime, Utc};
+use slack_morphism::prelude::*;
+
+/// Slack's limits (chat.postMessage, Block Kit).
+pub const MAX_TEXT_CHARS: usize = 40_000;
+pub const MAX_SECTION_CHARS: usize = 3_000;
+pub const MAX_HEADER_CHARS: usize = 150;
+pub const MAX_CONTEXT_CHARS: usize = 2_000;
+pub const MAX_BLOCKS: usize = 50;
+
+/// A message ready for `chat.postMessage`/`chat.update`/`chat.postEphemeral`/a response_url.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// The notification and fallback text (always present).
+    pub text: String,
+    pub blocks: Vec<SlackBlock>,
+}
+
+impl Rendered {
+    /// Plain text only, no blocks.
+    pub fn text(text: &str) -> Rendered {
+        Rendered { text: truncate(text, MAX_TEXT_CHARS), blocks: Vec::new() }
+    }
+
+    /// The text, plus the same text as section blocks (split at line ends to fit).
+    pub fn sections(text: &str) -> Rendered {
+        Rendered { text: truncate(text, MAX_TEXT_CHARS), blocks: section_blocks(text) }
+    }
+
+    /// A slash-command answer body: `{"response_type": "ephemeral"|"in_channel", text, blocks}`.
+    pub fn response_json(&self, in_channel: bool) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "response_type": if in_channel { "in_channel" } else { "ephemeral" },
+            "text": self.text,
+        });
+        if !self.blocks.is_empty() {
+            body["blocks"] = serde_json::to_value(&self.blocks).unwrap_or_default();
+        }
+        body
+    }
+}
+
+/// Cuts `s` to at most `max` characters (never inside a character), ending with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max || s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep = max.saturating_sub(1);
+    let mut out: String = s.chars().take(keep).collect();
+    out.push('…');
+    out
+}
+
+/// Text as mrkdwn sections of at most [`MAX_SECTION_CHARS`], split at line ends when possible,
+/// at most [`MAX_BLOCKS`] blocks (the last one says that the rest was cut).
+pub fn section_blocks(text: &str) -> Vec<SlackBlock> {
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = truncate(line, MAX_SECTION_CHARS);
+        let needed = current.chars().count() + line.chars().count() + 1;
+        if !current.is_empty() && needed > MAX_SECTION_CHARS {
+            chunks.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&line);
+    }
+    if !current.trim().is_empty() {
+        chunks.push(current);
+    }
+    if chunks.len() > MAX_BLOCKS {
+        chunks.truncate(MAX_BLOCKS - 1);
+        chunks.push("(cut to fit Slack's limits)".into());
+    }
+    chunks.into_iter().filter(|c| !c.trim().is_empty()).map(|c| section(&c)).collect()
+}
+
+fn section(text: &str) -> SlackBlock {
+    let text = SlackBlockMarkDownText::new(truncate(text, MAX_SECTION_CHARS));
+    SlackBlock::Section(SlackSectionBlock::new().with_text(SlackBlockText::MarkDown(text)))
+}
+
+fn header(text: &str) -> SlackBlock {
+    let plain = SlackBlockPlainText::new(truncate(text, MAX_HEADER_CHARS));
+    SlackBlock::Header(SlackHeaderBlock::new(plain.into()))
+}
+
+fn context(text: &str) -> SlackBlock {
+    let el = SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(truncate(
+        text,
+        MAX_CONTEXT_CHARS,
+    )));
+    SlackBlock::Context(SlackContextBlock::new(vec![el]))
+}
+
+/// The request message in the audit channel, for the request's current state.
+pub fn request_message(
+    req: &Request,
+    emojis: &ReactionEmojis,
+    approvers_hint: &str,
+    now: DateTime<Utc>,
+) -> Rendered {
+    let body = request_text(req, emojis, now);
+    let title = format!("Firefighter {} access request: {}", req.level(), req.incident());
+    let mut blocks = vec![header(&title), section(&body)];
+    let footer = if matches!(req.state(), RequestState::Pending) {
+        format!("Who may approve: {approvers_hint}. Request id {}.", req.id())
+    } else {
+        format!("State: {}. Request id {}.", req.state().name(), req.id())
+    };
+    blocks.push(context(&footer));
+    Rendered { text: truncate(&body, MAX_TEXT_CHARS), blocks }
+}
+
+/// Where and how to connect: what the DM shows next to the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectInfo {
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub role: String,
+    /// `verify-full` in production.
+    pub sslmode: String,
+}
+
+impl ConnectInfo {
+    /// `psql "host=… port=… dbname=… user=… sslmode=…"` (no password in it).
+    pub fn psql(&self) -> String {
+        format!(
+            "psql \"host={} port={} dbname={} user={} sslmode={}\"",
+            self.host, self.port, self.dbname, self.role, self.sslmode
+        )
+    }
+}
+
+/// The ephemeral DM carrying the password: the psql string, the password on its own line, the
+/// expiry in UTC and relative. The only rendering that ever contains a secret.
+pub fn credentials(
+    level: &str,
+    incident: &str,
+    info: &ConnectInfo,
+    password: &TempPassword,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Rendered {
+    let text = format!(
+        "Your {level} access for {incident} is ready. It ends at {}.\n\
+         Connect with:\n```{}```\n\
+         Password: `{}`\n\
+         (paste it when psql asks, or put it in PGPASSWORD for this shell only). \
+         Do not share it; it stops working when the access ends.",
+        format_expiry(expires_at, now),
+        info.psql(),
+        password.expose_for_delivery(),
+    );
+    Rendered::sections(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_counts_characters_not_bytes() {
+        assert_eq!(truncate("héllo", 5), "héllo");
+        assert_eq!(truncate("héllo wörld", 6), "héllo…");
+        assert_eq!(truncate("", 3), "");
+    }
+
+    #[test]
+    fn long_text_is_split_into_sections_within_limits() {
+        let line = "x".repeat(1000);
+        let text = vec![line; 400].join("\n");
+        let blocks = section_blocks(&text);
+        assert!(blocks.len() <= MAX_BLOCKS);
+        let json = serde_json::to_value(&blocks).unwrap();
+        for b in json.as_array().unwrap() {
+            let n = b["text"]["text"].as_str().unwrap().chars().count();
+            assert!((1..=MAX_SECTION_CHARS).contains(&n), "{n}");
+        }
+    }
+
+    #[test]
+    fn one_very_long_line_is_cut_to_one_section() {
+        let blocks = section_blocks(&"y".repeat(10_000));
+        assert_eq!(blocks.len(), 1);
+    }
+
+    #[test]
+    fn response_json_is_ephemeral_unless_asked() {
+        let r = Rendered::sections("hello");
+        assert_eq!(r.response_json(false)["response_type"], "ephemeral");
+        assert_eq!(r.response_json(true)["response_type"], "in_channel");
+        assert_eq!(r.response_json(false)["blocks"][0]["type"], "section");
+    }
+
+    #[test]
+    fn psql_string_names_every_connection_parameter() {
+        let info = ConnectInfo {
+            host: "db.example".into(),
+            port: 5432,
+            dbname: "app".into(),
+            role: "pgroles_firefighter_ro".into(),
+            sslmode: "verify-full".into(),
+        };
+        assert_eq!(
+            info.psql(),
+            "psql \"host=db.example port=5432 dbname=app user=pgroles_firefighter_ro \
+             sslmode=verify-full\""
+        );
+    }
+}

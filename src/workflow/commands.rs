@@ -1,0 +1,204 @@
+//! Slash commands: parse, answer within Slack's 3 s, and run the slow part in a spawned task
+//! that replies through the command's response_url (`status`, `revoke`, `resend`, requests).
+//!
+//! Owns the sequencing of each command. Decisions come from [`crate::access`] (`Command`,
+//! `can_revoke`, rejections) and the grant service; wording from `access::text` and the errors'
+//! `user_message`.
+
+use super::{CommandInput, Workflow};
+use crate::access::text::{firefighter_help, format_expiry, pgroles_help};
+use crate::access::{can_revoke, Command, Grant, IncidentId, Rejection, RequestId, SlackUserId};
+use crate::grants::{GrantError, GrantRecord};
+use crate::model::Level;
+use crate::slack::render::Rendered;
+
+impl Workflow {
+    /// Handles a verified slash command; returns the immediate answer (an ephemeral message),
+    /// and continues slow work in the background.
+    pub async fn on_command(&self, input: CommandInput) -> Rendered {
+        let s = &self.inner.settings;
+        let parsed = Command::parse_with(&input.command, &input.text, &s.rules);
+        let cmd = match parsed {
+            Ok(cmd) => cmd,
+            Err(rejection) => {
+                self.inner.metrics.request("invalid", "rejected");
+                return Rendered::text(&rejection.user_message());
+            }
+        };
+        let Ok(user) = SlackUserId::parse(&input.user) else {
+            return Rendered::text(&Rejection::InvalidUserId.user_message());
+        };
+        let label = label(&cmd);
+        match cmd {
+            Command::Help => {
+                self.inner.metrics.request(label, "ok");
+                Rendered::sections(&firefighter_help(&s.access))
+            }
+            Command::PgrolesHelp => {
+                self.inner.metrics.request(label, "ok");
+                Rendered::sections(&pgroles_help())
+            }
+            Command::Verify { post } => {
+                let allowed = s.verify_users.iter().any(|u| u == user.as_str())
+                    || s.verify_channels.iter().any(|c| c == &input.channel);
+                if !allowed {
+                    self.inner.metrics.request(label, "rejected");
+                    return Rendered::text(&Rejection::NotAllowedToVerify.user_message());
+                }
+                let wf = self.clone();
+                tokio::spawn(async move { wf.verify(input, post).await });
+                Rendered::text("Checking the database against the role model…")
+            }
+            Command::Request { level, incident, duration } => {
+                let ack = format!(
+                    "Asking the approvers for {level} access for {incident} ({})…",
+                    crate::access::text::format_duration(duration.as_secs())
+                );
+                let wf = self.clone();
+                tokio::spawn(async move {
+                    wf.open_request(input, user, level, incident, duration).await;
+                });
+                Rendered::text(&ack)
+            }
+            Command::Status | Command::Revoke { .. } | Command::Resend => {
+                let wf = self.clone();
+                tokio::spawn(async move {
+                    let (outcome, reply) = match cmd {
+                        Command::Revoke { level } => wf.revoke(&user, level).await,
+                        Command::Resend => wf.resend(&user).await,
+                        _ => wf.status().await,
+                    };
+                    wf.inner.metrics.request(label, outcome);
+                    wf.reply(&input, &reply).await;
+                });
+                Rendered::text("Working on it…")
+            }
+        }
+    }
+
+    pub(super) async fn reply(&self, input: &CommandInput, text: &str) {
+        let msg = Rendered::sections(text);
+        self.inner.bot.respond(&input.response_url, &input.channel, &input.user, &msg).await;
+    }
+
+    async fn status(&self) -> (&'static str, String) {
+        let now = self.now();
+        let mut lines = Vec::new();
+        for level in [Level::Ro, Level::Rw] {
+            match self.inner.grants.active(level).await {
+                Ok(Some(g)) if g.is_active(now) => lines.push(format!(
+                    "{level}: held by {} for {} until {}",
+                    mention(&g.holder),
+                    g.incident,
+                    format_expiry(g.expires_at, now)
+                )),
+                Ok(_) => lines.push(format!("{level}: nobody holds it")),
+                Err(e) => return ("error", e.user_message()),
+            }
+        }
+        match self.inner.store.open_requests(now).await {
+            Ok(open) => {
+                for r in open {
+                    lines.push(format!(
+                        "{} requested by {} for {}: {} of {} approvals, waiting until {}",
+                        r.level(),
+                        r.requester().mention(),
+                        r.incident(),
+                        r.approvals().len(),
+                        r.needed(),
+                        format_expiry(r.approval_deadline(), now)
+                    ));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "listing open requests failed");
+                lines.push("(pending requests could not be listed: Redis is unavailable)".into());
+            }
+        }
+        ("ok", lines.join("\n"))
+    }
+
+    async fn revoke(&self, by: &SlackUserId, level: Level) -> (&'static str, String) {
+        let grant = match self.inner.grants.active(level).await {
+            Ok(Some(g)) => g,
+            Ok(None) => return ("rejected", Rejection::NothingToRevoke { level }.user_message()),
+            Err(e) => return ("error", e.user_message()),
+        };
+        let policy = match self.inner.approvers.policy().await {
+            Ok(p) => p,
+            Err(_) => return ("error", Rejection::Misconfigured.user_message()),
+        };
+        let allowed = match as_grant(&grant) {
+            Some(g) => can_revoke(by, &g, &policy, &self.inner.settings.admins),
+            // A grant issued outside Slack (`cli:` holder): approvers and admins only.
+            None if policy.is_approver(by) || self.inner.settings.admins.contains(by) => Ok(()),
+            None => {
+                let text = format!("Only an approver or an admin can revoke {level} here.");
+                return ("rejected", text);
+            }
+        };
+        if let Err(rejection) = allowed {
+            return ("rejected", rejection.user_message());
+        }
+        match self.inner.grants.revoke(level, by.as_str()).await {
+            Ok(n) => {
+                ("ok", format!("Revoked {level}: the password expired and {n} session(s) ended."))
+            }
+            Err(GrantError::NotActive) => {
+                ("rejected", Rejection::NothingToRevoke { level }.user_message())
+            }
+            Err(e) => ("error", e.user_message()),
+        }
+    }
+
+    async fn resend(&self, user: &SlackUserId) -> (&'static str, String) {
+        for level in [Level::Ro, Level::Rw] {
+            match self.inner.grants.active(level).await {
+                Ok(Some(g)) if g.holder == user.as_str() => {
+                    return match self.inner.grants.resend(level, user.as_str()).await {
+                        Ok(_) => (
+                            "ok",
+                            format!(
+                                "I sent a new {level} password to our DM; the previous one no \
+                                 longer works."
+                            ),
+                        ),
+                        Err(e) => ("error", e.user_message()),
+                    };
+                }
+                Ok(_) => {}
+                Err(e) => return ("error", e.user_message()),
+            }
+        }
+        ("rejected", Rejection::NothingToResend.user_message())
+    }
+}
+
+fn label(cmd: &Command) -> &'static str {
+    match cmd {
+        Command::Request { level: Level::Ro, .. } => "ro",
+        Command::Request { level: Level::Rw, .. } => "rw",
+        Command::Status => "status",
+        Command::Revoke { .. } => "revoke",
+        Command::Resend => "resend",
+        Command::Help => "help",
+        Command::Verify { .. } => "verify",
+        Command::PgrolesHelp => "pgroles_help",
+    }
+}
+
+pub(super) fn mention(user: &str) -> String {
+    SlackUserId::parse(user).map(|u| u.mention()).unwrap_or_else(|_| user.to_owned())
+}
+
+/// The access domain's view of a stored grant (None for holders that are not Slack users).
+pub(super) fn as_grant(g: &GrantRecord) -> Option<Grant> {
+    Some(Grant {
+        level: g.level,
+        holder: SlackUserId::parse(&g.holder).ok()?,
+        incident: IncidentId::try_from(g.incident.clone()).ok()?,
+        granted_at: g.granted_at,
+        expires_at: g.expires_at,
+        request_id: RequestId::parse(g.request_id.as_deref().unwrap_or(&g.id)).ok()?,
+    })
+}

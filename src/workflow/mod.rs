@@ -1,0 +1,126 @@
+//! The one place that sequences I/O for access requests: load the request, decide with the pure
+//! [`crate::access`] domain, store the decision with compare-and-swap ([`store`]), then act on
+//! it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
+//!
+//! It must not parse HTTP or verify signatures (that is [`crate::slack::listener`]), must not
+//! hold wording beyond short audit notes (user text comes from [`crate::access::text`] and the
+//! errors' `user_message`), and never sees a password: the grant service hands it straight to
+//! the notifier.
+//!
+//! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
+//! what follows), [`timeout`] (the ApprovalTimeout timer), `verify` (`/pgroles verify`),
+//! [`store`], [`approvers`].
+
+pub mod approvers;
+pub mod commands;
+pub mod open;
+pub mod reactions;
+pub mod store;
+pub mod timeout;
+mod verify;
+
+use crate::access::{CommandRules, ReactionEmojis, SlackUserId};
+use crate::config::AccessConfig;
+use crate::grants::GrantService;
+use crate::server::metrics::Metrics;
+use crate::slack::notifier::SlackBot;
+use crate::timers::{Clock, TimerQueue};
+use approvers::Approvers;
+use std::sync::Arc;
+use store::RequestStore;
+
+/// A slash command as the listener hands it over (already signature-checked).
+#[derive(Debug, Clone)]
+pub struct CommandInput {
+    pub command: String,
+    pub text: String,
+    pub user: String,
+    pub channel: String,
+    pub response_url: String,
+}
+
+/// A `reaction_added` / `reaction_removed` on a message.
+#[derive(Debug, Clone)]
+pub struct ReactionInput {
+    pub added: bool,
+    pub user: String,
+    pub reaction: String,
+    pub channel: String,
+    pub ts: String,
+}
+
+/// What the workflow needs from the configuration, compiled once.
+#[derive(Debug, Clone)]
+pub struct WorkflowSettings {
+    pub access: Arc<AccessConfig>,
+    pub rules: CommandRules,
+    pub emojis: ReactionEmojis,
+    pub admins: Vec<SlackUserId>,
+    pub verify_users: Vec<String>,
+    pub verify_channels: Vec<String>,
+    /// The whole configuration (verify opens its own broker connection).
+    pub config: Arc<crate::config::Config>,
+}
+
+/// The request workflow. Cheap to clone.
+#[derive(Clone)]
+pub struct Workflow {
+    inner: Arc<Inner>,
+}
+
+/// The parts of a [`Workflow`].
+pub struct WorkflowParts {
+    pub settings: WorkflowSettings,
+    pub bot: SlackBot,
+    pub store: RequestStore,
+    pub queue: TimerQueue,
+    pub grants: Arc<GrantService>,
+    pub approvers: Approvers,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+    /// The bot's own user id (its reactions are ignored).
+    pub bot_user: String,
+}
+
+struct Inner {
+    settings: WorkflowSettings,
+    bot: SlackBot,
+    store: RequestStore,
+    queue: TimerQueue,
+    grants: Arc<GrantService>,
+    approvers: Approvers,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+    bot_user: String,
+}
+
+impl Workflow {
+    pub fn new(p: WorkflowParts) -> Workflow {
+        Workflow {
+            inner: Arc::new(Inner {
+                settings: p.settings,
+                bot: p.bot,
+                store: p.store,
+                queue: p.queue,
+                grants: p.grants,
+                approvers: p.approvers,
+                clock: p.clock,
+                metrics: p.metrics,
+                bot_user: p.bot_user,
+            }),
+        }
+    }
+
+    pub fn grants(&self) -> &Arc<GrantService> {
+        &self.inner.grants
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+}
+
+/// Id of the ApprovalTimeout timer of a request.
+pub fn approval_timer_id(request_id: &str) -> String {
+    format!("approval_timeout:{request_id}")
+}

@@ -1,0 +1,171 @@
+//! Opening a request: refuse while the level is held or another request for it is pending,
+//! post the request to the audit channel, store it (CAS document + message pointer + open
+//! index), schedule its ApprovalTimeout timer, and tell the requester where it is.
+//!
+//! Every failure is answered to the requester with fixed text; a request whose message could
+//! not be posted or stored is discarded, so nothing half-done can be approved.
+
+use super::commands::mention;
+use super::{approval_timer_id, CommandInput, Workflow};
+use crate::access::text::format_duration;
+use crate::access::{
+    GrantDuration, IncidentId, MessageRef, NewRequest, Rejection, Request, RequestId, SlackUserId,
+};
+use crate::model::Level;
+use crate::slack::render;
+use crate::timers::{Timer, TimerError, TimerKind, TimerPayload};
+
+const REDIS_DOWN: &str = "The bot cannot reach its state store (Redis) right now, so it \
+    cannot take requests; no access was granted. Try again in a minute; if it persists, tell \
+    the platform team.";
+
+impl Workflow {
+    pub(super) async fn open_request(
+        &self,
+        input: CommandInput,
+        user: SlackUserId,
+        level: Level,
+        incident: IncidentId,
+        duration: GrantDuration,
+    ) {
+        let label = if level == Level::Ro { "ro" } else { "rw" };
+        let (outcome, text) = match self.try_open(&user, level, incident, duration).await {
+            Ok(text) => ("ok", text),
+            Err(Refusal::Rejected(text)) => ("rejected", text),
+            Err(Refusal::Failed(text)) => ("error", text),
+        };
+        self.inner.metrics.request(label, outcome);
+        self.reply(&input, &text).await;
+    }
+
+    async fn try_open(
+        &self,
+        user: &SlackUserId,
+        level: Level,
+        incident: IncidentId,
+        duration: GrantDuration,
+    ) -> Result<String, Refusal> {
+        let now = self.now();
+        match self.inner.grants.active(level).await {
+            Ok(Some(g)) if g.is_active(now) => {
+                let text = match super::commands::as_grant(&g) {
+                    Some(g) => Rejection::LevelHeld {
+                        level,
+                        holder: g.holder,
+                        incident: g.incident,
+                        until: g.expires_at,
+                    }
+                    .user_message(),
+                    None => format!("{level} is held by {} until it expires.", mention(&g.holder)),
+                };
+                return Err(Refusal::Rejected(text));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Refusal::Failed(e.user_message())),
+        }
+        let policy = self
+            .inner
+            .approvers
+            .policy()
+            .await
+            .map_err(|_| Refusal::Failed(Rejection::Misconfigured.user_message()))?;
+        if !policy.can_be_satisfied(level, user) {
+            return Err(Refusal::Rejected(format!(
+                "{level} needs {} approval(s) from approvers other than you, and not enough are \
+                 configured. Ask the platform team.",
+                policy.threshold(level)
+            )));
+        }
+        let window = policy.approval_window().to_std().unwrap_or_default();
+        if !self.inner.store.claim_level(level, window).await.map_err(redis)? {
+            return Err(self.already_pending(level).await);
+        }
+        let new = NewRequest {
+            id: RequestId::from_uuid(uuid::Uuid::new_v4()),
+            level,
+            incident,
+            requester: user.clone(),
+            duration,
+        };
+        let req = Request::open(new, &policy, now);
+        let stored = self.inner.store.create(&req).await;
+        if !matches!(stored, Ok(true)) {
+            let _ = self.inner.store.release_level(level).await;
+            return Err(Refusal::Failed(REDIS_DOWN.into()));
+        }
+        let hint = self.inner.approvers.hint().await;
+        let msg = render::request_message(&req, &self.inner.settings.emojis, &hint, now);
+        let at = match self.inner.bot.post_audit(&msg).await {
+            Ok(at) => at,
+            Err(e) => {
+                let _ = self.inner.store.discard(&req).await;
+                return Err(Refusal::Failed(format!(
+                    "I could not post your request to the approvers' channel (Slack said \
+                     {}), so nothing was requested. Please tell the platform team.",
+                    e.code
+                )));
+            }
+        };
+        if let Err(e) = self.record_posted(&req, &at).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "storing a posted request failed");
+            self.inner.bot.thread(&at, "This request could not be recorded, so it is void.").await;
+            let _ = self.inner.store.discard(&req).await;
+            return Err(Refusal::Failed(REDIS_DOWN.into()));
+        }
+        let link = self
+            .inner
+            .bot
+            .api()
+            .permalink(&at.channel, &at.ts)
+            .await
+            .unwrap_or_else(|_| "the approvers' channel".into());
+        Ok(format!(
+            "Your request for {level} access for {} ({}) is posted: {link}\nIt needs {} \
+             approval(s). Once approved, I will send you the password in a DM.",
+            req.incident(),
+            format_duration(duration.as_secs()),
+            req.needed()
+        ))
+    }
+
+    /// Attaches the message, points it at the request, lists it as open, schedules the timeout.
+    async fn record_posted(&self, req: &Request, at: &MessageRef) -> Result<(), TimerError> {
+        let id = req.id().as_str();
+        let at2 = at.clone();
+        self.inner.store.update(id, |r| Ok::<_, Rejection>(r.attach_message(at2.clone()))).await?;
+        let deadline = req.approval_deadline();
+        self.inner.store.link_message(req, &at.channel, &at.ts, deadline).await?;
+        let payload = TimerPayload {
+            level: Some(req.level().as_str().to_owned()),
+            request_id: Some(id.to_owned()),
+            incident: Some(req.incident().to_string()),
+            ..TimerPayload::default()
+        };
+        let timer =
+            Timer::new(approval_timer_id(id), TimerKind::ApprovalTimeout, deadline, payload);
+        self.inner.queue.schedule(&timer).await
+    }
+
+    async fn already_pending(&self, level: Level) -> Refusal {
+        let now = self.now();
+        let open = self.inner.store.open_requests(now).await.unwrap_or_default();
+        let pending = open.iter().find(|r| r.level() == level);
+        match crate::access::no_pending_request(level, pending, now) {
+            Err(rejection) => Refusal::Rejected(rejection.user_message()),
+            Ok(()) => Refusal::Rejected(format!(
+                "Another request for {level} is being opened or decided right now; try again in \
+                 a moment."
+            )),
+        }
+    }
+}
+
+enum Refusal {
+    Rejected(String),
+    Failed(String),
+}
+
+fn redis(e: TimerError) -> Refusal {
+    tracing::warn!(error = %e, "Redis failed while opening a request");
+    Refusal::Failed(REDIS_DOWN.into())
+}

@@ -1,0 +1,250 @@
+//! Reactions on request messages, and everything a decision sets off: thread notes (the audit
+//! trail), the request message update, closing the request, and issuing the password once the
+//! approvals are in.
+//!
+//! Reactions on other messages, the bot's own, and other emojis are ignored silently. Whether a
+//! reaction counts is decided by `Request::on_reaction_*`; a lost compare-and-swap is re-decided
+//! on the fresh request (see [`super::store::RequestStore::update`]).
+
+use super::commands::mention;
+use super::store::Updated;
+use super::{approval_timer_id, ReactionInput, Workflow};
+use crate::access::text::format_expiry;
+use crate::access::{Decision, Ignored, Reaction, Rejection, Request, SlackUserId, Transition};
+use crate::grants::{GrantError, IssueRequest};
+use crate::slack::notifier::GrantContext;
+use crate::slack::render::Rendered;
+use crate::timers::TimerError;
+
+impl Workflow {
+    /// Handles one reaction event (already de-duplicated by `event_id`).
+    pub async fn on_reaction(&self, input: ReactionInput) {
+        let kind = if input.added { "reaction_added" } else { "reaction_removed" };
+        let outcome = self.reaction(&input).await;
+        self.inner.metrics.request(kind, outcome);
+    }
+
+    async fn reaction(&self, input: &ReactionInput) -> &'static str {
+        if input.user == self.inner.bot_user {
+            return "ignored";
+        }
+        let Ok(user) = SlackUserId::parse(&input.user) else { return "ignored" };
+        let emojis = &self.inner.settings.emojis;
+        if emojis.classify(&input.reaction) == Reaction::Other {
+            return "ignored";
+        }
+        let req = match self.find_request(input).await {
+            Ok(Some(req)) => req,
+            Ok(None) => return "ignored",
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look up the reacted message");
+                return "error";
+            }
+        };
+        let Ok(policy) = self.inner.approvers.policy().await else { return "error" };
+        let now = self.now();
+        let id = req.id().as_str().to_owned();
+        let updated = if input.added {
+            self.inner
+                .store
+                .update(&id, |r| r.on_reaction_added(&user, &input.reaction, &policy, emojis, now))
+                .await
+        } else {
+            self.inner
+                .store
+                .update(&id, |r| Ok(r.on_reaction_removed(&user, &input.reaction, emojis, now)))
+                .await
+        };
+        let at = req.message().cloned();
+        match updated {
+            Err(e) => {
+                tracing::warn!(error = %e, request_id = %id, "could not record a reaction");
+                "error"
+            }
+            Ok(Updated::Missing) => "ignored",
+            Ok(Updated::Refused { error, .. }) => {
+                let note = match error {
+                    Rejection::SelfApproval => format!(
+                        "{} reacted to their own request; that does not count, another \
+                         approver has to approve.",
+                        user.mention()
+                    ),
+                    Rejection::NotApprover => format!(
+                        "{} is not an approver, so their reaction does not count.",
+                        user.mention()
+                    ),
+                    other => other.user_message(),
+                };
+                if let Some(at) = &at {
+                    self.inner.bot.thread(at, &note).await;
+                }
+                "rejected"
+            }
+            Ok(Updated::Unchanged { request, decision }) => {
+                if let (true, Decision::Ignored(Ignored::NotPending), Some(at)) =
+                    (input.added, &decision, &at)
+                {
+                    let note = format!(
+                        "{}'s reaction came after the request was {}; it does not count.",
+                        user.mention(),
+                        request.state().name().replace('_', " ")
+                    );
+                    self.inner.bot.thread(at, &note).await;
+                }
+                "ignored"
+            }
+            Ok(Updated::Changed { request, transition }) => {
+                Box::pin(self.after(request, transition, Some(&user))).await;
+                "ok"
+            }
+        }
+    }
+
+    /// The request posted as the reacted message. A reaction can beat the pointer, which is
+    /// stored just after the message is posted: in the audit channel, look again briefly.
+    async fn find_request(&self, input: &ReactionInput) -> Result<Option<Request>, TimerError> {
+        let in_audit = input.channel == self.inner.bot.audit_channel();
+        for attempt in 0..5 {
+            if let Some(req) = self.inner.store.by_message(&input.channel, &input.ts).await? {
+                return Ok(Some(req));
+            }
+            if !in_audit || attempt == 4 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(None)
+    }
+
+    /// Acts on a stored transition: audit note, message update, closing, issuing.
+    pub(super) async fn after(
+        &self,
+        req: Request,
+        transition: Transition,
+        actor: Option<&SlackUserId>,
+    ) {
+        let who = actor.map(SlackUserId::mention).unwrap_or_else(|| "someone".into());
+        let hint = self.inner.approvers.hint().await;
+        let note = match &transition {
+            Transition::ApprovalRecorded { count, needed } => {
+                self.inner.metrics.approval();
+                format!("{who} approved ({count} of {needed}).")
+            }
+            Transition::ApprovalWithdrawn { count, needed } => {
+                format!("{who} withdrew their approval ({count} of {needed}).")
+            }
+            Transition::Approved => {
+                self.inner.metrics.approval();
+                format!("{who} approved; all {} approval(s) are in. Issuing access…", req.needed())
+            }
+            Transition::Denied { by } => format!("Denied by {}.", by.mention()),
+            Transition::Cancelled { by } => format!("Cancelled by {}.", by.mention()),
+            Transition::TimedOut => {
+                "Timed out: not enough approvals arrived in time. Nothing was granted.".into()
+            }
+            _ => String::new(),
+        };
+        self.inner.bot.show_request(&req, &hint).await;
+        if let (Some(at), false) = (req.message(), note.is_empty()) {
+            self.inner.bot.thread(at, &note).await;
+        }
+        let final_or_approved = matches!(
+            transition,
+            Transition::Approved
+                | Transition::Denied { .. }
+                | Transition::Cancelled { .. }
+                | Transition::TimedOut
+        );
+        if final_or_approved {
+            if !matches!(transition, Transition::TimedOut) {
+                let _ = self.inner.queue.cancel(&approval_timer_id(req.id().as_str())).await;
+            }
+            if let Err(e) = self.inner.store.close(&req).await {
+                tracing::warn!(error = %e, "could not close a decided request");
+            }
+        }
+        if transition == Transition::Approved {
+            Box::pin(self.issue(req)).await;
+        }
+    }
+
+    /// Issues the password of an approved request; the notifier delivers it by DM.
+    async fn issue(&self, req: Request) {
+        let context = GrantContext {
+            message: req.message().cloned(),
+            request_id: Some(req.id().to_string()),
+        };
+        let issue = IssueRequest {
+            level: req.level(),
+            holder: req.requester().to_string(),
+            incident: req.incident().to_string(),
+            approvers: req.approvals().iter().map(|a| a.by.to_string()).collect(),
+            request_id: Some(req.id().to_string()),
+            duration: req.duration().as_std(),
+            context: context.to_json(),
+            takeover: false,
+        };
+        let id = req.id().as_str().to_owned();
+        match self.inner.grants.issue(issue).await {
+            Ok(grant) => {
+                self.inner.metrics.issue("ok");
+                let now = self.now();
+                // The grant's own start, so that the request ends exactly when the grant does.
+                let granted_at = grant.granted_at;
+                let stored = self
+                    .inner
+                    .store
+                    .update(&id, |r| Ok::<_, Rejection>(r.on_issued(granted_at)))
+                    .await;
+                if let Ok(Updated::Changed { request, .. }) = &stored {
+                    self.inner.bot.show_request(request, "").await;
+                }
+                let note = format!(
+                    "Access issued: {} holds {} for {} until {}. The password was sent to them \
+                     in a DM (visible only to them).",
+                    mention(&grant.holder),
+                    grant.level,
+                    grant.incident,
+                    format_expiry(grant.expires_at, now)
+                );
+                if let Some(at) = &context.message {
+                    self.inner.bot.thread(at, &note).await;
+                }
+            }
+            Err(e) => {
+                self.inner.metrics.issue("failed");
+                tracing::warn!(error = %e, request_id = %id, "issuing access failed");
+                let now = self.now();
+                let reason = e.to_string();
+                let stored = self
+                    .inner
+                    .store
+                    .update(&id, |r| Ok::<_, Rejection>(r.on_issue_failed(&reason, now)))
+                    .await;
+                if let Ok(Updated::Changed { request, .. }) = &stored {
+                    self.inner.bot.show_request(request, "").await;
+                }
+                if !matches!(e, GrantError::DeliveryFailed(_)) {
+                    let note = format!("Access could not be issued: {}", e.user_message());
+                    if let Some(at) = &context.message {
+                        self.inner.bot.thread(at, &note).await;
+                    }
+                }
+                let text = format!(
+                    "Your {} request for {} was approved, but no access was granted: {}",
+                    req.level(),
+                    req.incident(),
+                    e.user_message()
+                );
+                if let Err(err) = self
+                    .inner
+                    .bot
+                    .dm_ephemeral(req.requester().as_str(), &Rendered::text(&text))
+                    .await
+                {
+                    tracing::warn!(code = %err.code, "could not tell the requester");
+                }
+            }
+        }
+    }
+}

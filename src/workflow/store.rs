@@ -1,0 +1,144 @@
+//! Where requests live in Redis: the versioned request document (`req:<id>`), the pointer from
+//! the Slack request message (`req:by_msg:<channel>:<ts>`), the index of open requests
+//! (`req:active`), and a per-level "one pending request" claim.
+//!
+//! Owns the keys and TTLs of request state and the compare-and-swap loop. It must not decide
+//! anything: callers pass a pure decision function from [`crate::access`], and this module
+//! stores its result only if nobody changed the request meanwhile.
+
+use crate::access::{Decision, Request, Transition};
+use crate::model::Level;
+use crate::timers::{keys, DocStore, Idempotency, TimerError};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// How many times a lost compare-and-swap is re-decided before giving up.
+const CAS_ATTEMPTS: u32 = 8;
+
+/// The outcome of [`RequestStore::update`].
+#[derive(Debug)]
+pub enum Updated<E> {
+    /// Stored: act on the transition.
+    Changed { request: Request, transition: Transition },
+    /// The decision was to change nothing.
+    Unchanged { request: Request, decision: Decision },
+    /// The decision function refused (a [`crate::access::Rejection`], usually).
+    Refused { request: Request, error: E },
+    /// The request is gone (expired from Redis or never existed).
+    Missing,
+}
+
+/// Request documents under one prefix. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct RequestStore {
+    docs: DocStore,
+    idem: Idempotency,
+    /// How long request documents and pointers are kept after their last change.
+    ttl: Duration,
+}
+
+impl RequestStore {
+    pub fn new(docs: DocStore, idem: Idempotency, ttl: Duration) -> RequestStore {
+        RequestStore { docs, idem, ttl }
+    }
+
+    pub fn docs(&self) -> &DocStore {
+        &self.docs
+    }
+
+    pub async fn load(&self, id: &str) -> Result<Option<(Request, u64)>, TimerError> {
+        self.docs.get::<Request>(&keys::request(id)).await
+    }
+
+    /// The request posted as message `ts` in `channel`, if any.
+    pub async fn by_message(&self, channel: &str, ts: &str) -> Result<Option<Request>, TimerError> {
+        let Some(id) = self.docs.get_pointer(&keys::request_by_message(channel, ts)).await? else {
+            return Ok(None);
+        };
+        Ok(self.load(&id).await?.map(|(r, _)| r))
+    }
+
+    /// Stores a new request (version 1). `false`: the id exists already.
+    pub async fn create(&self, req: &Request) -> Result<bool, TimerError> {
+        self.docs.put_new(&keys::request(req.id().as_str()), req, self.ttl).await
+    }
+
+    /// Points the Slack message at its request and lists the request as open until `until`.
+    pub async fn link_message(
+        &self,
+        req: &Request,
+        channel: &str,
+        ts: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), TimerError> {
+        let id = req.id().as_str();
+        self.docs.put_pointer(&keys::request_by_message(channel, ts), id, self.ttl).await?;
+        self.docs.index_add(keys::ACTIVE_REQUESTS, id, until).await
+    }
+
+    /// Takes the request out of the open list (it reached a final state or was issued).
+    pub async fn close(&self, req: &Request) -> Result<(), TimerError> {
+        self.docs.index_remove(keys::ACTIVE_REQUESTS, req.id().as_str()).await?;
+        self.release_level(req.level()).await
+    }
+
+    /// Removes a request that never got its Slack message (posting failed).
+    pub async fn discard(&self, req: &Request) -> Result<(), TimerError> {
+        self.docs.delete(&keys::request(req.id().as_str())).await?;
+        self.close(req).await
+    }
+
+    /// Open requests still waiting at `now`, oldest deadline first.
+    pub async fn open_requests(&self, now: DateTime<Utc>) -> Result<Vec<Request>, TimerError> {
+        let mut out = Vec::new();
+        for id in self.docs.index_members(keys::ACTIVE_REQUESTS, now).await? {
+            if let Some((r, _)) = self.load(&id).await? {
+                if r.is_pending() {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Claims "the one pending request of `level`" for `window` (across replicas).
+    pub async fn claim_level(&self, level: Level, window: Duration) -> Result<bool, TimerError> {
+        self.idem.claim_once(&level_key(level), window).await
+    }
+
+    pub async fn release_level(&self, level: Level) -> Result<(), TimerError> {
+        self.idem.release(&level_key(level)).await.map(|_| ())
+    }
+
+    /// Loads the request, applies `decide`, and stores the result with compare-and-swap,
+    /// re-reading and re-deciding when someone else changed it first.
+    pub async fn update<E>(
+        &self,
+        id: &str,
+        decide: impl Fn(&Request) -> Result<Decision, E>,
+    ) -> Result<Updated<E>, TimerError> {
+        let key = keys::request(id);
+        for _ in 0..CAS_ATTEMPTS {
+            let Some((current, version)) = self.docs.get::<Request>(&key).await? else {
+                return Ok(Updated::Missing);
+            };
+            match decide(&current) {
+                Err(error) => return Ok(Updated::Refused { request: current, error }),
+                Ok(Decision::Changed { next, transition }) => {
+                    if self.docs.cas(&key, version, next.as_ref(), self.ttl).await? {
+                        return Ok(Updated::Changed { request: *next, transition });
+                    }
+                    tracing::debug!(request_id = %id, "request changed meanwhile; deciding again");
+                }
+                Ok(decision @ Decision::Ignored(_)) => {
+                    return Ok(Updated::Unchanged { request: current, decision });
+                }
+            }
+        }
+        Err(TimerError::bad_data(key, "too many concurrent changes"))
+    }
+}
+
+fn level_key(level: Level) -> String {
+    format!("pending_level:{level}")
+}

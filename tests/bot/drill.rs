@@ -1,0 +1,122 @@
+//! The firefighter drill, end to end: signed slash command, request message, reactions, the
+//! password in a DM, a real login, reminder, expiry, and the audit thread; then secret scans of
+//! Slack, Redis and the logs.
+
+use crate::helpers::*;
+use crate::support::model::must_fail;
+use crate::support::pg;
+use pgroles::model::Level;
+use std::time::Duration;
+
+async fn drill(level: Level, pg_version: u32) {
+    let bot = spawn_bot(Options {
+        pg_version,
+        default_duration_secs: 6,
+        reminder_before_secs: 3,
+        ..Options::default()
+    })
+    .await;
+    let text = format!("{level} INC-42");
+    let ack = bot.command(REQUESTER, &text).await;
+    assert_eq!(ack.status, 200);
+    assert!(ack.body.contains("Asking the approvers"), "{}", ack.body);
+
+    let request = bot.request_message(0).await;
+    let shown = text_of(&request);
+    assert!(
+        shown.contains(&format!("<@{REQUESTER}> requests {level} access for INC-42")),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!(":{APPROVE}:")), "how to approve: {shown}");
+    assert!(shown.contains(&format!("<@{APPROVER1}>")), "who may approve: {shown}");
+    let posted = bot.ephemeral(REQUESTER, "is posted: https://").await;
+    assert!(posted.text.unwrap_or_default().contains("archives/C0AUDIT001"));
+
+    bot.react(REQUESTER, APPROVE, &request.ts).await;
+    bot.thread_note(&request.ts, "reacted to their own request; that does not count").await;
+    assert!(bot.dm_ephemerals(REQUESTER).is_empty(), "no password after a self-approval");
+
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    if level == Level::Rw {
+        bot.thread_note(&request.ts, &format!("<@{APPROVER1}> approved (1 of 2)")).await;
+        assert!(bot.dm_ephemerals(REQUESTER).is_empty(), "rw needs a second approval");
+        bot.react(APPROVER2, APPROVE, &request.ts).await;
+    }
+    let dm = bot.ephemeral(REQUESTER, "Password: `").await;
+    assert_eq!(Some(dm.channel.clone()), bot.fake.with(|ws| ws.dm_channel(REQUESTER)));
+    let dm_text = dm.text.clone().unwrap_or_default();
+    let role = bot.model.names.firefighter(level);
+    assert!(dm_text.contains(&format!("user={role}")), "{dm_text}");
+    assert!(dm_text.contains("psql \"host="), "{dm_text}");
+    assert!(dm_text.contains("UTC (in "), "expiry in UTC and relative: {dm_text}");
+    let password = password_in(&dm);
+    assert_eq!(password.len(), 40);
+    bot.thread_note(&request.ts, "Access issued").await;
+
+    let server = bot.model.pg.clone();
+    let db = bot.model.names.database.clone();
+    let ff = pg::login(&server, &db, &role, &password).await.expect("the DM password logs in");
+    let orders = format!("{}.orders", pg::ident(&bot.model.names.schema));
+    let n: i64 = ff.query_one(&format!("SELECT count(*) FROM {orders}"), &[]).await.unwrap().get(0);
+    assert_eq!(n, 2);
+    let update = format!("UPDATE {orders} SET status = 'x' WHERE order_no = 'ORD-1001'");
+    match level {
+        Level::Ro => {
+            assert_eq!(must_fail(&ff, &update).await, "permission denied for table orders")
+        }
+        Level::Rw => ff.batch_execute(&update).await.expect("rw may update"),
+    }
+
+    bot.thread_note(&request.ts, "Reminder sent").await;
+    bot.ephemeral(REQUESTER, "ends at").await;
+    let expired = bot.thread_note(&request.ts, "Password expired").await;
+    assert!(text_of(&expired).contains("1 session ended"), "{}", text_of(&expired));
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), ff.query_one("SELECT 1", &[]))
+            .await
+            .map_or(true, |r| r.is_err()),
+        "the open session was ended"
+    );
+    assert!(pg::login(&server, &db, &role, &password).await.is_err(), "login refused after expiry");
+
+    let thread = bot.thread_texts(&request.ts).join("\n");
+    for step in ["does not count", "approved", "Access issued", "Reminder sent", "Password expired"]
+    {
+        assert!(thread.contains(step), "thread lacks {step:?}:\n{thread}");
+    }
+    let ts = request.ts.clone();
+    let expired_shown = bot
+        .fake
+        .wait_for(
+            |ws| ws.message(AUDIT, &ts).filter(|m| text_of(m).contains("Access expired")),
+            WAIT,
+        )
+        .await;
+    assert!(expired_shown.is_ok(), "the request message shows the expiry");
+
+    // No secret anywhere but the one DM.
+    assert!(!bot.everything_but_dms(REQUESTER).contains(&password), "password outside the DM");
+    let dms_with_password = bot
+        .dm_ephemerals(REQUESTER)
+        .iter()
+        .filter(|e| format!("{e:?}").contains(&password))
+        .count();
+    assert_eq!(dms_with_password, 1);
+    assert!(!bot.redis_dump().await.contains(&password), "password in Redis");
+    let logs = logs();
+    assert!(logs.contains("DEBUG"), "logs are captured at debug");
+    assert!(!logs.contains(&password), "password in the logs");
+    assert!(!logs.contains(&bot.signing_secret), "signing secret in the logs");
+    assert!(!logs.contains(&bot.fake.bot_token()), "bot token in the logs");
+    bot.model.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ro_drill_request_approve_login_select_but_not_update_then_expire() {
+    drill(Level::Ro, 15).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rw_drill_needs_two_approvals_then_updates_and_expires_on_pg17() {
+    drill(Level::Rw, 17).await;
+}
