@@ -2,7 +2,7 @@
 //! wrapper over a library function, so tests drive the same code the binary runs.
 
 use crate::config::{AuroraMode, Config};
-use crate::model::{self, Names, RenderOptions};
+use crate::model::{self, Level, Names, RenderOptions};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -29,6 +29,26 @@ pub enum Command {
     Sql(TargetArgs),
     /// Create or converge the role model on a live cluster as the bootstrap DBA.
     Apply(ApplyArgs),
+    /// Report whether the live database still matches the model (exit 0 clean, 1 drift, 2 could
+    /// not verify). Works with the broker's low-privilege login.
+    Verify {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        args: crate::verify::cli::VerifyArgs,
+    },
+    /// Run the Slack bot (HTTP endpoints, timer worker and reconciler).
+    Serve,
+    /// Run the timer worker and reconciler without Slack.
+    Worker,
+    /// Show active grants and pending timers.
+    Status,
+    /// Expire a firefighter password now and end its sessions.
+    Revoke {
+        /// `ro` or `rw`.
+        #[arg(value_parser = parse_level)]
+        level: Level,
+    },
     /// Exit 0 if the bot's health endpoint answers 200 (for container HEALTHCHECKs).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:3000/healthz")]
@@ -92,11 +112,28 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     }
 }
 
+fn parse_level(s: &str) -> Result<Level, String> {
+    Level::parse(s).ok_or_else(|| format!("expected ro or rw, got {s:?}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
 fn render_options(cfg: &Config) -> RenderOptions {
-    RenderOptions {
-        mode: cfg.apply.mode,
-        iam_roles: cfg.apply.iam_roles.clone(),
-    }
+    RenderOptions { mode: cfg.apply.mode, iam_roles: cfg.apply.iam_roles.clone() }
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -110,6 +147,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply(args) => apply(&cfg, args).await,
+        Command::Verify { target, args } => {
+            Ok(crate::verify::cli::cli_main(&cfg, &target.names(&cfg.model), &args).await)
+        }
+        Command::Serve => {
+            Box::pin(crate::server::serve(cfg)).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            cfg.validate_database()?;
+            Box::pin(crate::grants::cli::worker(&cfg, shutdown_signal())).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status => {
+            println!("{}", crate::grants::cli::status(&cfg).await);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Revoke { level } => {
+            cfg.validate_database()?;
+            println!("{}", crate::grants::cli::revoke(&cfg, level).await?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Healthcheck { url } => healthcheck(&url).await,
     }
 }
@@ -145,7 +203,10 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         None => model::apply::apply(&pg, tokio_postgres::NoTls, &names, &opts).await?,
     };
     let vanilla = !report.aurora || cfg.apply.mode == AuroraMode::Vanilla;
-    println!("mode: {}", if vanilla { "vanilla PostgreSQL" } else { "aurora (rds_* roles present)" });
+    println!(
+        "mode: {}",
+        if vanilla { "vanilla PostgreSQL" } else { "aurora (rds_* roles present)" }
+    );
     if report.is_noop() {
         println!("nothing to change: the model is in place");
     } else {
@@ -168,7 +229,8 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
 async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").context("healthcheck URL must start with http://")?;
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+    let (authority, path) =
+        rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
     let connect = tokio::net::TcpStream::connect(authority);
     let mut stream = tokio::time::timeout(std::time::Duration::from_secs(3), connect).await??;
     let req = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");

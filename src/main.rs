@@ -1,6 +1,8 @@
 //! The `pgroles` binary: parse arguments, run, map errors to exit codes. Everything else lives
 //! in the library.
 
+#![recursion_limit = "256"]
+
 use clap::Parser;
 use std::process::ExitCode;
 
