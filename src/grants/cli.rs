@@ -1,0 +1,93 @@
+//! Bodies of `pgroles revoke <level>`, `pgroles status` and `pgroles worker`, built from the
+//! configuration (the lead wires them into `src/cli.rs`).
+//!
+//! Owns building a [`GrantService`] from [`Config`]. The worker has no Slack: it uses a
+//! [`LogNotifier`], whose delivery fails, so any grant it would issue is expired at once.
+//! Nothing here prints a secret.
+
+use super::notify::{LogNotifier, Notifier};
+use super::record::GrantSettings;
+use super::service::GrantService;
+use super::worker::{run, RunStats};
+use super::GrantError;
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::model::Level;
+use crate::timers::{self, DocStore, SystemClock, TimerQueue};
+use anyhow::Context;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Broker, Redis queue and store, system clock and `notifier`, from the configuration.
+pub async fn build(cfg: &Config, notifier: Arc<dyn Notifier>) -> anyhow::Result<GrantService> {
+    let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model)
+        .await
+        .context("setting up the password broker")?;
+    let conn = timers::connect(&cfg.redis).await.context("connecting to Redis")?;
+    let prefix = &cfg.redis.key_prefix;
+    Ok(GrantService::new(
+        broker,
+        TimerQueue::new(conn.clone(), prefix),
+        DocStore::new(conn, prefix),
+        notifier,
+        Arc::new(SystemClock),
+        GrantSettings::from_access(&cfg.access),
+    ))
+}
+
+/// `pgroles revoke <level>`: ends the grant now (actor `cli`). Without a recorded grant it still
+/// expires the password and ends sessions (a kill switch).
+pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
+    let service = build(cfg, Arc::new(LogNotifier::new())).await?;
+    let holder = service.active(level).await.ok().flatten();
+    match service.revoke(level, "cli").await {
+        Ok(ended) => Ok(match holder {
+            Some(g) => format!(
+                "Revoked the {level} grant of {} ({}): password expired, {ended} session(s) \
+                 ended.",
+                g.holder, g.incident
+            ),
+            None => {
+                format!("Revoked the {level} grant: password expired, {ended} session(s) ended.")
+            }
+        }),
+        Err(GrantError::NotActive) => {
+            let ended = service
+                .expire_now(level, "cli revoke")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("expiring the password")?;
+            Ok(format!(
+                "No {level} grant was recorded; expired the password anyway and ended {ended} \
+                 session(s)."
+            ))
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")).context(format!("revoking the {level} grant")),
+    }
+}
+
+/// `pgroles status`: active grants, pending timers with due times, the roles in the database.
+/// Errors are part of the text.
+pub async fn status(cfg: &Config) -> String {
+    let service = match build(cfg, Arc::new(LogNotifier::new())).await {
+        Ok(s) => s,
+        Err(e) => return format!("Status unavailable: {e:#}"),
+    };
+    match service.status().await {
+        Ok(s) => s.to_string(),
+        Err(e) => format!("Status unavailable: {e}"),
+    }
+}
+
+/// `pgroles worker`: the timer worker and reconciler without Slack, until `shutdown`.
+pub async fn worker<S>(cfg: &Config, shutdown: S) -> anyhow::Result<RunStats>
+where
+    S: Future<Output = ()>,
+{
+    let service = Arc::new(build(cfg, Arc::new(LogNotifier::new())).await?);
+    let queue = service.queue().clone();
+    tracing::info!(prefix = %cfg.redis.key_prefix, "grants worker started");
+    let stats = run(service, queue, shutdown, None).await;
+    tracing::info!(acked = stats.acked, failed = stats.failed, "grants worker stopped");
+    Ok(stats)
+}

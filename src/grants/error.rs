@@ -1,0 +1,93 @@
+//! Errors of the grant service: what callers (the bot, the CLI) branch on, and the text they
+//! may show to users. Never carries a password: broker errors are already scrubbed, and Redis
+//! errors name keys, not values.
+
+use super::record::GrantRecord;
+use crate::broker::BrokerError;
+use crate::timers::TimerError;
+
+/// Why a grant operation did not happen (or was undone).
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// Redis or PostgreSQL cannot be reached. Nothing was granted.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The level is held by someone else (and no takeover was asked for).
+    #[error("the level is held by {} for {} until {}", .0.holder, .0.incident, .0.expires_at)]
+    Held(Box<GrantRecord>),
+    /// Only the holder may do this.
+    #[error("only the holder may do this")]
+    NotHolder,
+    /// No grant is active for the level.
+    #[error("no active grant for this level")]
+    NotActive,
+    /// The password could not be delivered; it was expired again.
+    #[error("the password could not be delivered: {0}")]
+    DeliveryFailed(String),
+    /// Another replica changed the grant at the same time; nothing was changed here.
+    #[error("the grant changed meanwhile; try again")]
+    Conflict,
+    /// The database refused or failed unexpectedly.
+    #[error(transparent)]
+    Broker(BrokerError),
+    /// Bad data in Redis, or a refused Redis command.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl GrantError {
+    /// Fixed text for users; internals stay in the logs.
+    pub fn user_message(&self) -> String {
+        match self {
+            GrantError::Unavailable(_) => "The access service cannot reach Redis or the database \
+                 right now, so no access was granted. Try again in a minute; if it persists, page \
+                 the DBA on call."
+                .into(),
+            GrantError::Held(g) => format!(
+                "Firefighter {} access is held by <@{}> for {} until {}.",
+                g.level,
+                g.holder,
+                g.incident,
+                crate::access::text::format_utc_time(g.expires_at)
+            ),
+            GrantError::NotHolder => "Only the holder of this grant can do that.".into(),
+            GrantError::NotActive => "There is no active grant for that level.".into(),
+            GrantError::DeliveryFailed(_) => "The password could not be delivered, so it was \
+                 expired again right away. Please request access again."
+                .into(),
+            GrantError::Conflict => "Someone else changed this grant at the same moment. Please \
+                 try again."
+                .into(),
+            GrantError::Broker(e) => e.user_message(),
+            GrantError::Internal(_) => "Something went wrong in the access service. The details \
+                 are in the bot's logs."
+                .into(),
+        }
+    }
+
+    /// Whether retrying later may succeed (Redis or PostgreSQL down).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, GrantError::Unavailable(_))
+    }
+}
+
+impl From<TimerError> for GrantError {
+    fn from(e: TimerError) -> Self {
+        if e.is_unavailable() {
+            GrantError::Unavailable(e.to_string())
+        } else {
+            GrantError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<BrokerError> for GrantError {
+    fn from(e: BrokerError) -> Self {
+        match e {
+            BrokerError::Unavailable(inner) => {
+                GrantError::Unavailable(format!("the database is unavailable: {inner:#}"))
+            }
+            other => GrantError::Broker(other),
+        }
+    }
+}

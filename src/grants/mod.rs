@@ -1,0 +1,46 @@
+//! Grants: issuing firefighter passwords, ending them on time (Redis timers), and keeping the
+//! database and Redis in agreement (the reconciler). Used by the Slack bot (`pgroles serve`) and
+//! by `pgroles worker` / `pgroles revoke` / `pgroles status`.
+//!
+//! The invariants this module owns:
+//! - **Fail closed.** A password is set only after its Expire timer and the grant document are in
+//!   Redis; if anything fails after the password was set, it is expired again at once.
+//! - **One grant per level.** The grant document at `<prefix>grant:<level>` is the lock; it changes
+//!   only by compare-and-swap. A timer acts only on the grant it names: an old timer never ends a
+//!   newer grant of the same level.
+//! - **The database is the truth for what is live, Redis says when to act.** The reconciler
+//!   re-creates lost Expire timers for roles whose `VALID UNTIL` is still ahead and ends sessions
+//!   of roles that hold no grant.
+//! - **No secret leaves memory** except through [`Notifier::deliver`]: not to Redis, logs, errors.
+//!
+//! It must not know Slack (the bot adapts [`Notifier`] and [`GrantEvent`]) nor decide who may
+//! approve or revoke (the caller checks that).
+//!
+//! Module map:
+//! - [`record`]: [`GrantRecord`], [`IssueRequest`], [`GrantSettings`], timer ids and keys.
+//! - [`notify`]: [`Notifier`], [`GrantEvent`], [`LogNotifier`].
+//! - [`error`]: the [`GrantError`] enum.
+//! - [`service`]: [`GrantService`]: `issue`, `resend`, `revoke`, `expire_now`, `active`.
+//! - [`ending`]: how a grant ends (expire, end sessions, forget) and the undo paths of issue.
+//! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
+//! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`].
+//! - [`worker`]: [`run`]: the timer worker with per-attempt back-off, plus the reconcile loop.
+//! - [`cli`]: `pgroles revoke|status|worker` bodies, built from [`Config`](crate::config::Config).
+
+pub mod cli;
+pub mod ending;
+pub mod error;
+pub mod notify;
+pub mod reconcile;
+pub mod record;
+pub mod service;
+pub mod timers;
+pub mod worker;
+
+pub use error::GrantError;
+pub use notify::{GrantEvent, LogNotifier, Notifier};
+pub use reconcile::{ReconcileReport, RoleStatus, Status};
+pub use record::{db_hours, GrantRecord, GrantSettings, IssueRequest};
+pub use service::GrantService;
+pub use timers::TimerOutcome;
+pub use worker::{run, ExtraTimerHandler, RunStats};

@@ -1,0 +1,216 @@
+//! The reconciler and the status report: the database is the truth for what is live, Redis says
+//! when to act.
+//!
+//! Owns: re-creating a lost Expire timer for a firefighter role whose `VALID UNTIL` is still
+//! ahead (or whose grant document has no timer), and ending sessions of roles that hold no
+//! active grant. Must not issue passwords, and never reads one (the database only has
+//! verifiers).
+
+use super::error::GrantError;
+use super::notify::GrantEvent;
+use super::record::{restored_timer_id, GrantRecord};
+use super::service::{GrantService, ACTOR_SERVICE};
+use crate::broker::ActionAudit;
+use crate::model::Level;
+use crate::timers::{Timer, TimerKind, TimerPayload};
+use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
+
+/// What one reconcile pass changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Roles whose Expire timer was re-created, with its due time.
+    pub restored: Vec<(String, DateTime<Utc>)>,
+    /// Roles whose sessions were ended because no grant was active, with the count.
+    pub orphan_sessions_ended: Vec<(String, i32)>,
+}
+
+impl ReconcileReport {
+    pub fn is_empty(&self) -> bool {
+        self.restored.is_empty() && self.orphan_sessions_ended.is_empty()
+    }
+}
+
+/// One firefighter role as the database sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStatus {
+    pub level: Level,
+    pub role: String,
+    /// `VALID UNTIL` (`None`: no limit or NULL).
+    pub valid_until: Option<DateTime<Utc>>,
+    pub sessions: usize,
+}
+
+/// Active grants, pending timers and the roles' state, for `pgroles status`.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    pub now: DateTime<Utc>,
+    pub grants: Vec<GrantRecord>,
+    pub timers: Vec<Timer>,
+    /// Empty with `database_error` set when PostgreSQL could not be read.
+    pub roles: Vec<RoleStatus>,
+    pub database_error: Option<String>,
+}
+
+impl GrantService {
+    /// One pass over both firefighter roles (see the module docs). Fails if PostgreSQL or
+    /// Redis cannot be read; the worker retries on its next period.
+    pub async fn reconcile(&self) -> Result<ReconcileReport, GrantError> {
+        let mut report = ReconcileReport::default();
+        let sessions = self.broker.sessions().await?;
+        for level in Level::ALL {
+            let now = self.now();
+            let role = self.names().firefighter(level);
+            let valid_until = self.broker.role_valid_until(level).await?;
+            let live = valid_until.is_some_and(|t| t > now);
+            let record = self.load(level).await?.map(|(g, _)| g);
+            if !self.queue.has_pending_expire(&role).await? {
+                let due = match (&record, valid_until.filter(|_| live)) {
+                    (Some(g), Some(vu)) => Some(g.expires_at.min(vu)),
+                    (Some(g), None) => Some(g.expires_at.min(now)),
+                    (None, Some(vu)) => Some(vu),
+                    (None, None) => None,
+                };
+                if let Some(due) = due {
+                    let timer = restore_timer(&role, level, record.as_ref(), due);
+                    self.queue.schedule(&timer).await?;
+                    tracing::warn!(role = %role, level = %level, timer_id = %timer.id,
+                        due = %due, "re-created a lost expiry timer");
+                    self.emit(GrantEvent::Restored { role: &role, expires_at: due }).await;
+                    report.restored.push((role.clone(), due));
+                }
+            }
+            let open = sessions.iter().filter(|s| s.level == Some(level)).count();
+            let granted = record.as_ref().is_some_and(|g| g.is_active(now));
+            if !live && !granted && open > 0 {
+                let audit =
+                    ActionAudit { incident: "reconcile".into(), actor: ACTOR_SERVICE.into() };
+                let ended = self.broker.terminate_sessions(level, &audit).await?;
+                tracing::warn!(role = %role, level = %level, sessions_ended = ended,
+                    "ended sessions of a role without an active grant");
+                self.emit(GrantEvent::OrphanSessionsEnded { role: &role, sessions_ended: ended })
+                    .await;
+                report.orphan_sessions_ended.push((role, ended));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Active grants and pending timers from Redis, and the roles from PostgreSQL (if it can be
+    /// reached: a database outage is reported in the status, not as an error).
+    pub async fn status(&self) -> Result<Status, GrantError> {
+        let now = self.now();
+        let mut grants = Vec::new();
+        for level in Level::ALL {
+            if let Some((g, _)) = self.load(level).await? {
+                grants.push(g);
+            }
+        }
+        let timers = self.queue.pending().await?;
+        let mut status = Status { now, grants, timers, roles: Vec::new(), database_error: None };
+        match self.roles().await {
+            Ok(roles) => status.roles = roles,
+            Err(e) => status.database_error = Some(e.to_string()),
+        }
+        Ok(status)
+    }
+
+    async fn roles(&self) -> Result<Vec<RoleStatus>, GrantError> {
+        let sessions = self.broker.sessions().await?;
+        let mut out = Vec::new();
+        for level in Level::ALL {
+            out.push(RoleStatus {
+                level,
+                role: self.names().firefighter(level),
+                valid_until: self.broker.role_valid_until(level).await?,
+                sessions: sessions.iter().filter(|s| s.level == Some(level)).count(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The Expire timer for a live role: the grant's own id if its document survived.
+fn restore_timer(
+    role: &str,
+    level: Level,
+    record: Option<&GrantRecord>,
+    due: DateTime<Utc>,
+) -> Timer {
+    match record {
+        Some(g) => Timer::new(g.expire_timer_id(), TimerKind::Expire, due, g.payload()),
+        None => Timer::new(
+            restored_timer_id(role),
+            TimerKind::Expire,
+            due,
+            TimerPayload {
+                role: Some(role.to_owned()),
+                level: Some(level.as_str().to_owned()),
+                incident: Some("reconcile".into()),
+                ..TimerPayload::default()
+            },
+        ),
+    }
+}
+
+impl std::fmt::Display for Status {
+    /// Human-readable status for `pgroles status`. Holds no secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        let _ = writeln!(out, "Now: {}", self.now.to_rfc3339());
+        if self.grants.is_empty() {
+            let _ = writeln!(out, "Grants: none");
+        } else {
+            let _ = writeln!(out, "Grants:");
+            for g in &self.grants {
+                let state = if g.is_active(self.now) { "active" } else { "ending" };
+                let _ = writeln!(
+                    out,
+                    "  {} {} ({state}): holder {}, incident {}, expires {}, database cap {}, id {}",
+                    g.level,
+                    g.role,
+                    g.holder,
+                    g.incident,
+                    crate::access::text::format_expiry(g.expires_at, self.now),
+                    g.db_valid_until.to_rfc3339(),
+                    g.id
+                );
+            }
+        }
+        if self.timers.is_empty() {
+            let _ = writeln!(out, "Pending timers: none");
+        } else {
+            let _ = writeln!(out, "Pending timers:");
+            for t in &self.timers {
+                let _ = writeln!(
+                    out,
+                    "  {} {} due {}",
+                    t.kind.as_str(),
+                    t.id,
+                    crate::access::text::format_expiry(t.due_at, self.now)
+                );
+            }
+        }
+        match &self.database_error {
+            Some(e) => {
+                let _ = writeln!(out, "Database: {e}");
+            }
+            None => {
+                let _ = writeln!(out, "Database roles:");
+                for r in &self.roles {
+                    let until = match r.valid_until {
+                        Some(t) if t > self.now => format!("valid until {}", t.to_rfc3339()),
+                        Some(_) => "expired".to_owned(),
+                        None => "no VALID UNTIL".to_owned(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {} {}: {until}, {} open sessions",
+                        r.level, r.role, r.sessions
+                    );
+                }
+            }
+        }
+        f.write_str(out.trim_end())
+    }
+}

@@ -1,0 +1,239 @@
+//! The grant document kept in Redis, the issue request, the settings of the service, and the
+//! names derived from a grant (its Redis key, its timer ids and payload).
+//!
+//! Owns these plain data types only: no I/O, no clock. A [`GrantRecord`] never holds a secret;
+//! the password exists only in memory between the broker and the [`Notifier`](super::Notifier).
+
+use crate::model::{Level, Names};
+use crate::timers::{keys, Timer, TimerKind, TimerPayload};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The active grant of one level, stored as JSON at `<prefix>grant:<level>` (CAS-versioned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// Unique per issue (a takeover makes a new id; a resend keeps it).
+    pub id: String,
+    pub level: Level,
+    /// The firefighter role, e.g. `my_pg_firefighter_ro`.
+    pub role: String,
+    /// Slack user id of the holder, or `cli:<user>`.
+    pub holder: String,
+    pub incident: String,
+    pub approvers: Vec<String>,
+    pub request_id: Option<String>,
+    pub granted_at: DateTime<Utc>,
+    /// When the service ends the grant (the Expire timer's due time).
+    pub expires_at: DateTime<Utc>,
+    /// The role's `VALID UNTIL` as set by the database (its cap of 1-2 h). Before the password
+    /// is set (while the grant is being issued) it holds the planned cap.
+    pub db_valid_until: DateTime<Utc>,
+    /// Opaque to this module: the bot keeps its thread coordinates here.
+    #[serde(default)]
+    pub context: serde_json::Value,
+}
+
+impl GrantRecord {
+    /// Whether the grant still runs at `now` (its Expire timer may lag behind a little).
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at
+    }
+
+    /// Id of this grant's Expire timer.
+    pub fn expire_timer_id(&self) -> String {
+        expire_timer_id(&self.id)
+    }
+
+    /// Id of this grant's Reminder timer.
+    pub fn reminder_timer_id(&self) -> String {
+        format!("reminder:{}", self.id)
+    }
+
+    /// The timer payload naming this grant (ids and names only).
+    pub fn payload(&self) -> TimerPayload {
+        TimerPayload {
+            role: Some(self.role.clone()),
+            level: Some(self.level.as_str().to_owned()),
+            request_id: self.request_id.clone(),
+            grant_id: Some(self.id.clone()),
+            incident: Some(self.incident.clone()),
+        }
+    }
+
+    /// The Expire timer (due at `expires_at`) and, if `expires_at - reminder_before` is still
+    /// after `now`, the Reminder timer.
+    pub fn timers(&self, reminder_before: Duration, now: DateTime<Utc>) -> Vec<Timer> {
+        let mut out = vec![Timer::new(
+            self.expire_timer_id(),
+            TimerKind::Expire,
+            self.expires_at,
+            self.payload(),
+        )];
+        if !reminder_before.is_zero() {
+            let before =
+                chrono::Duration::from_std(reminder_before).unwrap_or(chrono::Duration::MAX);
+            if let Some(at) = self.expires_at.checked_sub_signed(before) {
+                if at > now {
+                    out.push(Timer::new(
+                        self.reminder_timer_id(),
+                        TimerKind::Reminder,
+                        at,
+                        self.payload(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Id of the Expire timer of grant `grant_id`.
+pub fn expire_timer_id(grant_id: &str) -> String {
+    format!("expire:{grant_id}")
+}
+
+/// Id of the Expire timer the reconciler re-creates for a live role it knows no grant of.
+pub fn restored_timer_id(role: &str) -> String {
+    format!("expire:restored:{role}")
+}
+
+/// Key (relative to the prefix) of the grant document of `level`.
+pub fn grant_key(level: Level) -> String {
+    keys::grant(level.as_str())
+}
+
+/// The level a timer payload names, by its `level` field or else its `role`.
+pub fn payload_level(payload: &TimerPayload, names: &Names) -> Option<Level> {
+    payload
+        .level
+        .as_deref()
+        .and_then(Level::parse)
+        .or_else(|| payload.role.as_deref().and_then(|r| names.level_of(r)))
+}
+
+/// What the caller (the bot after approval, or a drill) asks for.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub level: Level,
+    pub holder: String,
+    pub incident: String,
+    pub approvers: Vec<String>,
+    pub request_id: Option<String>,
+    /// How long the grant lasts; the database cap is `ceil(duration / 1 h)` clamped to 1..=2 h.
+    pub duration: Duration,
+    pub context: serde_json::Value,
+    /// Take the level over from its current holder (rotates the password, tells them).
+    pub takeover: bool,
+}
+
+/// The database cap in hours for a grant of `duration`: `ceil(duration / 1 h)` in `1..=2`.
+pub fn db_hours(duration: Duration) -> i32 {
+    let hours = duration.as_secs().div_ceil(3600);
+    i32::try_from(hours.clamp(1, 2)).unwrap_or(2)
+}
+
+/// Tuning of the service and its worker. `Default` suits production.
+#[derive(Debug, Clone)]
+pub struct GrantSettings {
+    /// Reminder this long before `expires_at` (zero: no reminder).
+    pub reminder_before: Duration,
+    /// The grant document outlives `max(expires_at, db_valid_until)` by this much (a safety
+    /// net: the Expire handler deletes it).
+    pub record_margin: Duration,
+    /// How long a claimed timer is exclusive to one worker; must exceed the slowest handler.
+    pub lease: Duration,
+    /// First retry delay of a failing timer; doubles per attempt up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Sleep between polls of the timer queue.
+    pub poll_interval: Duration,
+    /// Timers claimed per poll.
+    pub batch_size: usize,
+    /// Period of the reconciler in [`run`](super::run).
+    pub reconcile_every: Duration,
+    /// At most one `ExpiryDelayed` per grant within this window (across replicas).
+    pub delayed_notice_every: Duration,
+}
+
+impl Default for GrantSettings {
+    fn default() -> Self {
+        GrantSettings {
+            reminder_before: Duration::from_secs(900),
+            record_margin: Duration::from_secs(24 * 3600),
+            lease: Duration::from_secs(60),
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(250),
+            batch_size: 20,
+            reconcile_every: Duration::from_secs(60),
+            delayed_notice_every: Duration::from_secs(600),
+        }
+    }
+}
+
+impl GrantSettings {
+    /// Defaults with the reminder lead time of the access configuration.
+    pub fn from_access(access: &crate::config::AccessConfig) -> GrantSettings {
+        GrantSettings {
+            reminder_before: Duration::from_secs(access.reminder_before_secs),
+            ..GrantSettings::default()
+        }
+    }
+
+    /// Retry delay after the `attempt`-th failure: `retry_base * 2^(attempt-1)`, capped.
+    pub fn retry_after(&self, attempt: u32) -> Duration {
+        let shift = attempt.saturating_sub(1).min(20);
+        self.retry_base.saturating_mul(1u32 << shift).min(self.retry_max.max(self.retry_base))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_hours_round_up_and_stay_within_the_cap() {
+        assert_eq!(db_hours(Duration::from_secs(2)), 1);
+        assert_eq!(db_hours(Duration::from_secs(3600)), 1);
+        assert_eq!(db_hours(Duration::from_secs(3601)), 2);
+        assert_eq!(db_hours(Duration::from_secs(7200)), 2);
+        assert_eq!(db_hours(Duration::from_secs(100_000)), 2);
+        assert_eq!(db_hours(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn retry_delay_doubles_per_attempt_and_is_capped() {
+        let s = GrantSettings::default();
+        assert_eq!(s.retry_after(1), Duration::from_secs(2));
+        assert_eq!(s.retry_after(2), Duration::from_secs(4));
+        assert_eq!(s.retry_after(5), Duration::from_secs(32));
+        assert_eq!(s.retry_after(6), Duration::from_secs(60));
+        assert_eq!(s.retry_after(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_reminder_is_scheduled_only_if_it_is_still_ahead() {
+        let now = Utc::now();
+        let rec = GrantRecord {
+            id: "g1".into(),
+            level: Level::Ro,
+            role: "x_firefighter_ro".into(),
+            holder: "U1".into(),
+            incident: "INC-1".into(),
+            approvers: vec![],
+            request_id: None,
+            granted_at: now,
+            expires_at: now + chrono::Duration::seconds(60),
+            db_valid_until: now + chrono::Duration::hours(1),
+            context: serde_json::Value::Null,
+        };
+        let t = rec.timers(Duration::from_secs(30), now);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].id, "expire:g1");
+        assert_eq!(t[1].kind, TimerKind::Reminder);
+        assert_eq!(rec.timers(Duration::from_secs(90), now).len(), 1);
+        assert_eq!(rec.timers(Duration::ZERO, now).len(), 1);
+        assert_eq!(t[0].payload.grant_id.as_deref(), Some("g1"));
+    }
+}

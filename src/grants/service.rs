@@ -1,0 +1,281 @@
+//! The grant service: issue (fail closed), resend (rotate for the holder), revoke, expire now.
+//!
+//! Owns the order of effects that keeps a password from outliving its expiry: timers, then the
+//! grant document, then the password, then delivery; and the undo of each step when a later one
+//! fails. Must not check who may approve or revoke (the caller does), and never logs, stores or
+//! returns the password (only [`Notifier::deliver`] receives it).
+
+use super::ending::Ending;
+use super::error::GrantError;
+use super::notify::{GrantEvent, Notifier};
+use super::record::{db_hours, grant_key, GrantRecord, GrantSettings, IssueRequest};
+use crate::broker::{ActionAudit, Broker, IssueAudit};
+use crate::model::{Level, Names};
+use crate::timers::{Clock, DocStore, TimerQueue};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Actor written to the audit table for automatic actions of the service.
+pub(crate) const ACTOR_SERVICE: &str = "pgroles";
+/// Actor of the Expire timer.
+pub(crate) const ACTOR_TIMER: &str = "timer";
+
+/// Issues and ends firefighter grants. Share it behind an `Arc`.
+pub struct GrantService {
+    pub(crate) broker: Broker,
+    pub(crate) queue: TimerQueue,
+    pub(crate) store: DocStore,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: GrantSettings,
+}
+
+impl std::fmt::Debug for GrantService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantService")
+            .field("broker", &self.broker)
+            .field("queue", &self.queue)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrantService {
+    pub fn new(
+        broker: Broker,
+        queue: TimerQueue,
+        store: DocStore,
+        notifier: Arc<dyn Notifier>,
+        clock: Arc<dyn Clock>,
+        settings: GrantSettings,
+    ) -> GrantService {
+        GrantService { broker, queue, store, notifier, clock, settings }
+    }
+
+    pub fn names(&self) -> &Names {
+        self.broker.names()
+    }
+
+    pub fn settings(&self) -> &GrantSettings {
+        &self.settings
+    }
+
+    pub fn queue(&self) -> &TimerQueue {
+        &self.queue
+    }
+
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The grant document of `level` and its version, active or not.
+    pub(crate) async fn load(
+        &self,
+        level: Level,
+    ) -> Result<Option<(GrantRecord, u64)>, GrantError> {
+        Ok(self.store.get::<GrantRecord>(&grant_key(level)).await?)
+    }
+
+    /// The active grant of `level`, if any.
+    pub async fn active(&self, level: Level) -> Result<Option<GrantRecord>, GrantError> {
+        let now = self.now();
+        Ok(self.load(level).await?.map(|(g, _)| g).filter(|g| g.is_active(now)))
+    }
+
+    /// TTL of a grant document: past both ends of the grant, plus the safety margin.
+    pub(crate) fn record_ttl(&self, rec: &GrantRecord) -> Duration {
+        let end = rec.expires_at.max(rec.db_valid_until);
+        let left = (end - self.now()).to_std().unwrap_or(Duration::ZERO);
+        left.saturating_add(self.settings.record_margin)
+    }
+
+    /// Issues a grant. Redis is checked first (fail closed): if it cannot be reached, no password
+    /// is set. A held level is refused unless `req.takeover`. The password is set only after the
+    /// Expire timer and the grant document are written, and expired again if delivery fails.
+    pub async fn issue(&self, req: IssueRequest) -> Result<GrantRecord, GrantError> {
+        let level = req.level;
+        let key = grant_key(level);
+        let now = self.now();
+        // Reading the current grant is also the "Redis is reachable" check.
+        let mut existing = self.load(level).await?;
+        if let Some((old, _)) = &existing {
+            if old.is_active(now) {
+                if !req.takeover {
+                    return Err(GrantError::Held(Box::new(old.clone())));
+                }
+            } else {
+                // Its Expire timer lags behind: end it first, so its sessions end with it.
+                self.end_grant(old, Ending::Overdue, ACTOR_TIMER, None).await?;
+                existing = None;
+            }
+        }
+        let rec = new_record(&req, self.names(), now)?;
+
+        // 1. Expiry first: the timers exist before the document and the password.
+        let timers = rec.timers(self.settings.reminder_before, now);
+        self.queue.schedule_many(&timers).await?;
+        // 2. Reserve the level (compare-and-swap on the document).
+        let ttl = self.record_ttl(&rec);
+        let written = match &existing {
+            None => self.store.put_new(&key, &rec, ttl).await,
+            Some((_, v)) => self.store.cas(&key, *v, &rec, ttl).await,
+        };
+        let version = match written {
+            Ok(true) => existing.as_ref().map_or(1, |(_, v)| v + 1),
+            Ok(false) => {
+                self.cancel_timers(&rec, None).await;
+                return Err(match self.load(level).await {
+                    Ok(Some((g, _))) if g.is_active(now) && !req.takeover => {
+                        GrantError::Held(Box::new(g))
+                    }
+                    _ => GrantError::Conflict,
+                });
+            }
+            Err(e) => {
+                self.cancel_timers(&rec, None).await;
+                return Err(e.into());
+            }
+        };
+        // 3. The password.
+        let audit = IssueAudit {
+            incident: rec.incident.clone(),
+            requester: rec.holder.clone(),
+            approvers: rec.approvers.clone(),
+        };
+        let issued = match self.broker.issue(level, db_hours(req.duration), &audit).await {
+            Ok(issued) => issued,
+            Err(e) => {
+                tracing::warn!(grant_id = %rec.id, level = %level, incident = %rec.incident,
+                    error = %e, "issuing the password failed; releasing the level");
+                self.undo_reservation(&rec, version, existing.as_ref().map(|(g, _)| g)).await;
+                return Err(e.into());
+            }
+        };
+        let mut rec = rec;
+        rec.db_valid_until = issued.db_valid_until;
+        let password = issued.password;
+        // 4. Record the database's cap; failing that, expire at once (fail closed).
+        match self.store.cas(&key, version, &rec, self.record_ttl(&rec)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.fail_closed(&rec, "the grant changed while issuing").await;
+                return Err(GrantError::Conflict);
+            }
+            Err(e) => {
+                self.fail_closed(&rec, "Redis failed after the password was set").await;
+                return Err(e.into());
+            }
+        }
+        // 5. A takeover: the previous holder's timers go, and they are told.
+        if let Some((previous, _)) = &existing {
+            self.cancel_timers(previous, None).await;
+            self.emit(GrantEvent::TakenOver { previous, by: &rec }).await;
+        }
+        // 6. Deliver.
+        self.deliver_or_expire(&rec, password).await?;
+        tracing::info!(grant_id = %rec.id, level = %level, incident = %rec.incident,
+            holder = %rec.holder, expires_at = %rec.expires_at,
+            db_valid_until = %rec.db_valid_until, takeover = existing.is_some(), "grant issued");
+        Ok(rec)
+    }
+
+    /// Rotates the holder's password (the old one stops working) and delivers the new one; the
+    /// grant keeps its id and `expires_at`. Only the holder may ask.
+    pub async fn resend(&self, level: Level, by: &str) -> Result<GrantRecord, GrantError> {
+        let now = self.now();
+        let Some((mut rec, version)) = self.load(level).await? else {
+            return Err(GrantError::NotActive);
+        };
+        if !rec.is_active(now) {
+            return Err(GrantError::NotActive);
+        }
+        if rec.holder != by {
+            return Err(GrantError::NotHolder);
+        }
+        let left = (rec.expires_at - now).to_std().unwrap_or(Duration::ZERO);
+        let audit = IssueAudit {
+            incident: rec.incident.clone(),
+            requester: rec.holder.clone(),
+            approvers: rec.approvers.clone(),
+        };
+        let issued = self.broker.issue(level, db_hours(left), &audit).await?;
+        rec.db_valid_until = issued.db_valid_until;
+        match self.store.cas(&grant_key(level), version, &rec, self.record_ttl(&rec)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.fail_closed(&rec, "the grant changed while resending").await;
+                return Err(GrantError::Conflict);
+            }
+            Err(e) => {
+                self.fail_closed(&rec, "Redis failed after the password was set").await;
+                return Err(e.into());
+            }
+        }
+        self.deliver_or_expire(&rec, issued.password).await?;
+        tracing::info!(grant_id = %rec.id, level = %level, incident = %rec.incident,
+            "password rotated and re-delivered");
+        Ok(rec)
+    }
+
+    /// Ends the grant of `level` now: expire, end sessions, cancel its timers, emit Revoked.
+    /// Who may revoke is the caller's check. Returns the number of sessions ended.
+    pub async fn revoke(&self, level: Level, by: &str) -> Result<i32, GrantError> {
+        let Some((rec, _)) = self.load(level).await? else {
+            return Err(GrantError::NotActive);
+        };
+        self.end_grant(&rec, Ending::Revoked { by }, by, None).await
+    }
+
+    /// Expires the password of `level` and ends its sessions whether or not a grant is recorded
+    /// (a kill switch). Emits Expired if there was a grant. Returns the sessions ended.
+    pub async fn expire_now(&self, level: Level, reason: &str) -> Result<i32, GrantError> {
+        match self.load(level).await {
+            Ok(Some((rec, _))) => {
+                tracing::info!(grant_id = %rec.id, level = %level, reason, "expiring now");
+                self.end_grant(&rec, Ending::Expired, ACTOR_SERVICE, None).await
+            }
+            // No grant (or Redis down): the database still gets the kill.
+            other => {
+                let audit =
+                    ActionAudit { incident: reason.to_owned(), actor: ACTOR_SERVICE.to_owned() };
+                self.broker.expire(level, &audit).await?;
+                let ended = self.broker.terminate_sessions(level, &audit).await?;
+                tracing::info!(level = %level, reason, sessions_ended = ended,
+                    "password expired without a recorded grant");
+                if let Err(e) = other {
+                    tracing::warn!(level = %level, error = %e,
+                        "could not read the grant; the database kill happened regardless");
+                }
+                Ok(ended)
+            }
+        }
+    }
+}
+
+fn new_record(
+    req: &IssueRequest,
+    names: &Names,
+    now: DateTime<Utc>,
+) -> Result<GrantRecord, GrantError> {
+    let duration = chrono::Duration::from_std(req.duration)
+        .map_err(|_| GrantError::Internal("grant duration out of range".into()))?;
+    let cap = chrono::Duration::hours(i64::from(db_hours(req.duration)));
+    Ok(GrantRecord {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        level: req.level,
+        role: names.firefighter(req.level),
+        holder: req.holder.clone(),
+        incident: req.incident.clone(),
+        approvers: req.approvers.clone(),
+        request_id: req.request_id.clone(),
+        granted_at: now,
+        expires_at: now + duration,
+        db_valid_until: now + cap,
+        context: req.context.clone(),
+    })
+}
