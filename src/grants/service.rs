@@ -171,9 +171,16 @@ impl GrantService {
                 return Err(e.into());
             }
         }
-        // 5. A takeover: the previous holder's timers go, and they are told.
+        // 5. A takeover: the previous holder's timers and open sessions go, and they are told.
+        // Sessions belong to the role, not the person: left open, the previous holder would keep
+        // access until the new grant ends.
         if let Some((previous, _)) = &existing {
             self.cancel_timers(previous, None).await;
+            let audit = ActionAudit { incident: previous.incident.clone(), actor: "takeover".into() };
+            if let Err(e) = self.broker.terminate_sessions(level, &audit).await {
+                tracing::warn!(grant_id = %previous.id, level = %level, error = %e,
+                    "ending the previous holder's sessions failed");
+            }
             self.emit(GrantEvent::TakenOver { previous, by: &rec }).await;
         }
         // 6. Deliver.
