@@ -14,6 +14,7 @@
 //!   reconciler.
 //! - [`workflow`]: the request workflow: load, decide (`access`), CAS-persist, act.
 //! - [`server`]: `pgroles serve`: the axum app (Slack routes, health, metrics) and the worker.
+//! - [`demo`]: `pgroles demo`: the demo drill (model, bot, Slack stand-in, one incident).
 
 #![recursion_limit = "256"]
 pub mod access;
@@ -21,6 +22,7 @@ pub mod aws;
 pub mod broker;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod grants;
 pub mod model;
 pub mod server;

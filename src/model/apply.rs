@@ -64,9 +64,9 @@ impl Session {
         while let Ok(n) = self.notices.try_recv() {
             match n.severity() {
                 "WARNING" => report.refused.push(format!("{file}: {}", n.message())),
-                _ if n.message().starts_with("pgroles:") => report
-                    .notices
-                    .push(n.message().trim_start_matches("pgroles: ").to_string()),
+                _ if n.message().starts_with("pgroles:") => {
+                    report.notices.push(n.message().trim_start_matches("pgroles: ").to_string())
+                }
                 _ => {}
             }
         }
@@ -80,11 +80,9 @@ impl Session {
     ) -> anyhow::Result<()> {
         for step in steps {
             match step {
-                Step::Sql(sql) => self
-                    .client
-                    .batch_execute(sql)
-                    .await
-                    .map_err(|e| describe(file, sql, e))?,
+                Step::Sql(sql) => {
+                    self.client.batch_execute(sql).await.map_err(|e| describe(file, sql, e))?
+                }
                 Step::Gexec(query) => {
                     let rows = self
                         .client
@@ -115,19 +113,10 @@ impl Session {
         query: &str,
         a: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> anyhow::Result<BTreeMap<String, String>> {
-        let rows = self
-            .client
-            .query(query, a)
-            .await
-            .context("reading the catalog snapshot")?;
+        let rows = self.client.query(query, a).await.context("reading the catalog snapshot")?;
         Ok(rows
             .iter()
-            .map(|r| {
-                (
-                    r.get::<_, String>(0),
-                    r.get::<_, Option<String>>(1).unwrap_or_default(),
-                )
-            })
+            .map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1).unwrap_or_default()))
             .collect())
     }
 }
@@ -135,11 +124,7 @@ impl Session {
 fn describe(file: &str, sql: &str, e: tokio_postgres::Error) -> anyhow::Error {
     let first = sql.lines().next().unwrap_or("");
     match e.as_db_error() {
-        Some(db) => anyhow::anyhow!(
-            "{file}: {} ({}) in: {first}",
-            db.message(),
-            db.code().code()
-        ),
+        Some(db) => anyhow::anyhow!("{file}: {} ({}) in: {first}", db.message(), db.code().code()),
         None => anyhow::anyhow!("{file}: {e} in: {first}"),
     }
 }
@@ -158,11 +143,7 @@ pub fn plan(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> 
             let first = s.text().lines().next().unwrap_or("");
             out.push(format!(
                 "  {}{first}",
-                if matches!(s, Step::Gexec(_)) {
-                    "gexec "
-                } else {
-                    ""
-                }
+                if matches!(s, Step::Gexec(_)) { "gexec " } else { "" }
             ));
         }
     }
@@ -185,9 +166,8 @@ where
 {
     let rendered: Vec<Rendered> = render::render(names, opts)?;
     let mut report = ApplyReport::default();
-    let mut maint = Session::open(bootstrap, tls.clone())
-        .await
-        .context("connecting as the bootstrap DBA")?;
+    let mut maint =
+        Session::open(bootstrap, tls.clone()).await.context("connecting as the bootstrap DBA")?;
     let roles = names.all_roles();
     report.aurora = maint
         .client
@@ -197,9 +177,7 @@ where
         )
         .await?
         .get(0);
-    let before_cluster = maint
-        .snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database])
-        .await?;
+    let before_cluster = maint.snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database]).await?;
     let db_exists: bool = maint
         .client
         .query_one(
@@ -228,9 +206,7 @@ where
     for r in rendered.iter().filter(|r| r.target == Target::Database) {
         db.run(r.name, &r.steps, &mut report).await?;
     }
-    let after_cluster = maint
-        .snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database])
-        .await?;
+    let after_cluster = maint.snapshot(SNAPSHOT_CLUSTER, &[&roles, &names.database]).await?;
     let after_db = db.snapshot(SNAPSHOT_DATABASE, &schema_args).await?;
     report.changes = diff(&before_cluster, &after_cluster);
     report.changes.extend(diff(&before_db, &after_db));

@@ -3,6 +3,7 @@
 //! to hold (read by `verify`).
 
 pub mod apply;
+pub mod expected;
 pub mod names;
 pub mod render;
 pub mod script;

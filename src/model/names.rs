@@ -121,9 +121,7 @@ impl Names {
 
     /// Maps a role name back to a firefighter level, if it is one of the two.
     pub fn level_of(&self, role: &str) -> Option<Level> {
-        Level::ALL
-            .into_iter()
-            .find(|l| self.firefighter(*l) == role)
+        Level::ALL.into_iter().find(|l| self.firefighter(*l) == role)
     }
 
     /// Checks that names are usable: non-empty, at most 63 bytes (PostgreSQL's NAMEDATALEN-1),
@@ -135,9 +133,7 @@ impl Names {
         all.push(self.admin_schema.clone());
         for n in all {
             if n.is_empty() || n.len() > 63 || n.contains('\0') {
-                return Err(format!(
-                    "invalid name {n:?}: must be 1-63 bytes without NUL"
-                ));
+                return Err(format!("invalid name {n:?}: must be 1-63 bytes without NUL"));
             }
         }
         Ok(())

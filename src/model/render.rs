@@ -82,10 +82,7 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions {
-            mode: AuroraMode::Auto,
-            iam_roles: Vec::new(),
-        }
+        RenderOptions { mode: AuroraMode::Auto, iam_roles: Vec::new() }
     }
 }
 
@@ -161,10 +158,7 @@ pub fn to_sql_text(rendered: &[Rendered], names: &Names) -> String {
             Target::Maintenance => "the maintenance database".to_string(),
             Target::Database => script::quote_ident(&names.database),
         };
-        out.push_str(&format!(
-            "-- {} (connected to {db} as the bootstrap DBA)\n",
-            r.name
-        ));
+        out.push_str(&format!("-- {} (connected to {db} as the bootstrap DBA)\n", r.name));
         for s in &r.steps {
             match s {
                 Step::Sql(t) => out.push_str(&format!("{t}\n")),
@@ -188,22 +182,13 @@ mod tests {
         assert!(text.contains(
             "CREATE SCHEMA IF NOT EXISTS \"my-pg-db-schema\" AUTHORIZATION \"my_pg_owner\""
         ));
-        assert!(
-            text.contains("SET search_path = \"my-pg-db-schema\", public"),
-            "G4 fix rendered"
-        );
-        assert!(
-            !text.contains(":'") && !text.contains(":\""),
-            "no variable left unrendered"
-        );
+        assert!(text.contains("SET search_path = \"my-pg-db-schema\", public"), "G4 fix rendered");
+        assert!(!text.contains(":'") && !text.contains(":\""), "no variable left unrendered");
     }
 
     #[test]
     fn unknown_iam_role_is_rejected_by_name() {
-        let opts = RenderOptions {
-            mode: AuroraMode::Auto,
-            iam_roles: vec!["firefighter".into()],
-        };
+        let opts = RenderOptions { mode: AuroraMode::Auto, iam_roles: vec!["firefighter".into()] };
         let err = render(&Names::default(), &opts).unwrap_err().to_string();
         assert!(err.contains("firefighter"), "{err}");
     }

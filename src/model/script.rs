@@ -60,18 +60,13 @@ pub fn parse(
     let mut cur = String::new();
     let mut i = 0;
     let mut at_line_start = true;
-    let err_unterminated = || ScriptError::Unterminated {
-        file: file.to_string(),
-    };
+    let err_unterminated = || ScriptError::Unterminated { file: file.to_string() };
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
         // psql meta-command: a backslash at the start of a line (after optional blanks).
         if c == '\\' && at_line_start {
-            let end = chars[i..]
-                .iter()
-                .position(|&ch| ch == '\n')
-                .map_or(chars.len(), |p| i + p);
+            let end = chars[i..].iter().position(|&ch| ch == '\n').map_or(chars.len(), |p| i + p);
             let line: String = chars[i + 1..end].iter().collect();
             let command = line.split_whitespace().next().unwrap_or("").to_string();
             if command == "gexec" {
@@ -83,10 +78,7 @@ pub fn parse(
                 i = end;
                 continue;
             }
-            return Err(ScriptError::UnsupportedMeta {
-                file: file.to_string(),
-                command,
-            });
+            return Err(ScriptError::UnsupportedMeta { file: file.to_string(), command });
         }
         if !c.is_whitespace() {
             at_line_start = false;
@@ -174,12 +166,10 @@ pub fn parse(
                     continue;
                 }
                 let name: String = chars[name_start..name_end].iter().collect();
-                let value = vars
-                    .get(&name)
-                    .ok_or_else(|| ScriptError::MissingVariable {
-                        file: file.to_string(),
-                        name: name.clone(),
-                    })?;
+                let value = vars.get(&name).ok_or_else(|| ScriptError::MissingVariable {
+                    file: file.to_string(),
+                    name: name.clone(),
+                })?;
                 cur.push_str(&if quote == '\'' {
                     quote_literal(value)
                 } else {
@@ -239,12 +229,8 @@ mod tests {
 
     #[test]
     fn variables_are_quoted_as_identifiers_and_literals() {
-        let steps = parse(
-            "t",
-            "GRANT CONNECT ON DATABASE :\"db\" TO x; SELECT :'role';",
-            &vars(),
-        )
-        .unwrap();
+        let steps =
+            parse("t", "GRANT CONNECT ON DATABASE :\"db\" TO x; SELECT :'role';", &vars()).unwrap();
         assert_eq!(
             steps,
             vec![
@@ -263,12 +249,9 @@ mod tests {
 
     #[test]
     fn gexec_turns_the_preceding_query_into_a_gexec_step() {
-        let steps = parse(
-            "t",
-            "SET ROLE x;\nSELECT 'CREATE DATABASE a'\n\\gexec\nRESET ROLE;",
-            &vars(),
-        )
-        .unwrap();
+        let steps =
+            parse("t", "SET ROLE x;\nSELECT 'CREATE DATABASE a'\n\\gexec\nRESET ROLE;", &vars())
+                .unwrap();
         assert_eq!(
             steps,
             vec![

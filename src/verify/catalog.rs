@@ -1,0 +1,410 @@
+//! Reading the catalogs `verify` needs, as a low-privilege login (the password broker works:
+//! it has no USAGE on the application schema, so every lookup goes by OID, never by a
+//! qualified name). The queries live in `sql/queries/verify_*.sql`; they are sent together
+//! (tokio-postgres pipelines them on one connection).
+//!
+//! Owns the SQL round trips and the mapping of rows into plain structs. Must not judge what it
+//! reads: comparing with the model is the checks' job.
+
+use super::findings::{entries, AclEntry};
+use super::VerifyError;
+use crate::model::Names;
+use chrono::{DateTime, Utc};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Row};
+
+const CONTEXT: &str = include_str!("../../sql/queries/verify_context.sql");
+const ROLES: &str = include_str!("../../sql/queries/verify_roles.sql");
+const MEMBERSHIPS: &str = include_str!("../../sql/queries/verify_memberships.sql");
+const SCHEMAS: &str = include_str!("../../sql/queries/verify_schemas.sql");
+const OBJECT_GROUPS: &str = include_str!("../../sql/queries/verify_object_groups.sql");
+const RELATION_NAMES: &str = include_str!("../../sql/queries/verify_relation_names.sql");
+const ROUTINE_NAMES: &str = include_str!("../../sql/queries/verify_routine_names.sql");
+const ADMIN_OBJECTS: &str = include_str!("../../sql/queries/verify_admin_objects.sql");
+const DEFAULT_ACLS: &str = include_str!("../../sql/queries/verify_default_acls.sql");
+const SETTINGS: &str = include_str!("../../sql/queries/verify_settings.sql");
+const SESSIONS: &str = include_str!("../../sql/queries/verify_sessions.sql");
+
+/// The connected database and the schemas' OIDs.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub version_num: i32,
+    pub version: String,
+    pub db_oid: u32,
+    pub datname: String,
+    pub db_owner: String,
+    pub schema_oid: Option<u32>,
+    pub admin_schema_oid: Option<u32>,
+    pub public_oid: Option<u32>,
+    pub db_acl: Vec<AclEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleRow {
+    pub name: String,
+    pub superuser: bool,
+    pub inherit: bool,
+    pub createrole: bool,
+    pub createdb: bool,
+    pub login: bool,
+    pub replication: bool,
+    pub bypassrls: bool,
+    pub connlimit: i32,
+    /// None: no expiry set (or `infinity`, see `valid_forever`).
+    pub valid_until: Option<DateTime<Utc>>,
+    pub valid_forever: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MembershipRow {
+    pub role: String,
+    pub member: String,
+    pub grantor: Option<String>,
+    pub grantor_is_superuser: bool,
+    /// The member is a superuser or has CREATEROLE (a bootstrap DBA).
+    pub member_is_bootstrap: bool,
+    pub role_is_superuser: bool,
+    pub admin: bool,
+    /// PostgreSQL 16+ only.
+    pub inherit: Option<bool>,
+    pub set: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchemaRow {
+    pub name: String,
+    pub owner: String,
+    pub acl: Vec<AclEntry>,
+}
+
+/// `pg_class` (relations) or `pg_proc` (routines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    Relation,
+    Routine,
+}
+
+/// Objects of one schema sharing (class, kind, owner, ACL).
+#[derive(Debug, Clone)]
+pub struct ObjectGroup {
+    pub class: Class,
+    /// `relkind` or `prokind`.
+    pub kind: char,
+    pub owner_oid: u32,
+    pub owner: String,
+    pub count: i64,
+    /// The ACL as text, None for the default ACL: the key to fetch this group's names.
+    pub acl_text: Option<String>,
+    pub acl: Vec<AclEntry>,
+}
+
+/// One relation or routine of the admin schema.
+#[derive(Debug, Clone)]
+pub struct AdminObject {
+    pub class: Class,
+    pub kind: char,
+    pub name: String,
+    /// Argument types (`name, text, integer`) for routines.
+    pub args: String,
+    pub owner: String,
+    pub security_definer: bool,
+    pub config: Vec<String>,
+    pub acl: Vec<AclEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DefaultAclRow {
+    /// None: the global entry (all schemas).
+    pub schema: Option<String>,
+    pub objtype: char,
+    pub acl: Vec<AclEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SettingRow {
+    pub role: String,
+    pub config: Vec<String>,
+}
+
+/// An open session of a firefighter role.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Session {
+    pub pid: i32,
+    pub role: String,
+    pub client_addr: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub state: Option<String>,
+}
+
+/// Everything the checks read, except the names of drifted objects (fetched on demand).
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub context: Context,
+    pub roles: Vec<RoleRow>,
+    pub memberships: Vec<MembershipRow>,
+    pub schemas: Vec<SchemaRow>,
+    pub groups: Vec<ObjectGroup>,
+    pub admin_objects: Vec<AdminObject>,
+    pub default_acls: Vec<DefaultAclRow>,
+    pub settings: Vec<SettingRow>,
+    pub sessions: Vec<Session>,
+}
+
+fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> VerifyError {
+    move |e| VerifyError::query(what, &e)
+}
+
+fn acl(row: &Row) -> Result<Vec<AclEntry>, tokio_postgres::Error> {
+    Ok(entries(row.try_get("grantees")?, row.try_get("privs")?, row.try_get("grantable")?))
+}
+
+fn first_char(s: String) -> char {
+    s.chars().next().unwrap_or('?')
+}
+
+fn context_row(row: &Row) -> Result<Context, tokio_postgres::Error> {
+    Ok(Context {
+        version_num: row.try_get("version_num")?,
+        version: row.try_get("version")?,
+        db_oid: row.try_get("db_oid")?,
+        datname: row.try_get("datname")?,
+        db_owner: row.try_get("db_owner")?,
+        schema_oid: row.try_get("schema_oid")?,
+        admin_schema_oid: row.try_get("admin_schema_oid")?,
+        public_oid: row.try_get("public_oid")?,
+        db_acl: acl(row)?,
+    })
+}
+
+/// Sends a query with its parameter types inline: no separate prepare round trip, so every
+/// query of [`read`] goes out in one pipelined batch.
+async fn typed(
+    client: &Client,
+    what: &'static str,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, VerifyError> {
+    client.query_typed(sql, params).await.map_err(q(what))
+}
+
+/// Reads everything the checks need, all queries pipelined on `client`.
+pub async fn read(client: &Client, names: &Names) -> Result<Catalog, VerifyError> {
+    let roles = names.all_roles();
+    let schemas = vec![names.schema.clone(), names.admin_schema.clone(), "public".to_string()];
+    let owner = names.owner();
+    let sessions_sql =
+        SESSIONS.replace("{admin_schema}", &super::findings::ident(&names.admin_schema));
+    let p_context: [(&(dyn ToSql + Sync), Type); 2] =
+        [(&names.schema, Type::TEXT), (&names.admin_schema, Type::TEXT)];
+    let p_roles: [(&(dyn ToSql + Sync), Type); 1] = [(&roles, Type::TEXT_ARRAY)];
+    let p_schemas: [(&(dyn ToSql + Sync), Type); 1] = [(&schemas, Type::TEXT_ARRAY)];
+    let p_schema: [(&(dyn ToSql + Sync), Type); 1] = [(&names.schema, Type::TEXT)];
+    let p_admin: [(&(dyn ToSql + Sync), Type); 1] = [(&names.admin_schema, Type::TEXT)];
+    let p_owner: [(&(dyn ToSql + Sync), Type); 1] = [(&owner, Type::TEXT)];
+    let (c, r, m, s, g, a, d, st, ss) = futures::try_join!(
+        typed(client, "the database and schemas", CONTEXT, &p_context),
+        typed(client, "role attributes", ROLES, &p_roles),
+        typed(client, "role memberships", MEMBERSHIPS, &p_roles),
+        typed(client, "schemas", SCHEMAS, &p_schemas),
+        typed(client, "object privileges", OBJECT_GROUPS, &p_schema),
+        typed(client, "the admin schema's objects", ADMIN_OBJECTS, &p_admin),
+        typed(client, "default privileges", DEFAULT_ACLS, &p_owner),
+        typed(client, "role settings", SETTINGS, &p_roles),
+        async {
+            match client.query_typed(sessions_sql.as_str(), &[]).await {
+                Ok(rows) => Ok(rows),
+                // No admin schema or no broker functions: reported by the admin-schema check.
+                Err(e)
+                    if e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
+                        || e.code() == Some(&SqlState::UNDEFINED_FUNCTION) =>
+                {
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(VerifyError::query(
+                    "firefighter sessions (db_admin.firefighter_sessions())",
+                    &e,
+                )),
+            }
+        },
+    )?;
+    let ctx = match c.first() {
+        Some(row) => context_row(row).map_err(q("the database and schemas"))?,
+        None => {
+            return Err(VerifyError::Query {
+                what: "the database and schemas",
+                message: "the current database is not in pg_database".into(),
+            })
+        }
+    };
+    let map = || -> Result<Catalog, tokio_postgres::Error> {
+        Ok(Catalog {
+            roles: r.iter().map(role_row).collect::<Result<_, _>>()?,
+            memberships: m.iter().map(membership_row).collect::<Result<_, _>>()?,
+            schemas: s
+                .iter()
+                .map(|row| {
+                    Ok(SchemaRow {
+                        name: row.try_get("name")?,
+                        owner: row.try_get("owner")?,
+                        acl: acl(row)?,
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()?,
+            groups: g.iter().map(group_row).collect::<Result<_, _>>()?,
+            admin_objects: a.iter().map(admin_row).collect::<Result<_, _>>()?,
+            default_acls: d
+                .iter()
+                .map(|row| {
+                    Ok(DefaultAclRow {
+                        schema: row.try_get("schema")?,
+                        objtype: first_char(row.try_get("objtype")?),
+                        acl: acl(row)?,
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()?,
+            settings: st
+                .iter()
+                .map(|row| {
+                    Ok(SettingRow {
+                        role: row.try_get("role")?,
+                        config: row
+                            .try_get::<_, Option<Vec<String>>>("setconfig")?
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()?,
+            sessions: ss
+                .iter()
+                .map(|row| {
+                    Ok(Session {
+                        pid: row.try_get("pid")?,
+                        role: row.try_get("role")?,
+                        client_addr: row.try_get("client_addr")?,
+                        since: row.try_get("backend_start")?,
+                        state: row.try_get("state")?,
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()?,
+            context: ctx,
+        })
+    };
+    map().map_err(q("catalog rows"))
+}
+
+fn role_row(row: &Row) -> Result<RoleRow, tokio_postgres::Error> {
+    Ok(RoleRow {
+        name: row.try_get("name")?,
+        superuser: row.try_get("rolsuper")?,
+        inherit: row.try_get("rolinherit")?,
+        createrole: row.try_get("rolcreaterole")?,
+        createdb: row.try_get("rolcreatedb")?,
+        login: row.try_get("rolcanlogin")?,
+        replication: row.try_get("rolreplication")?,
+        bypassrls: row.try_get("rolbypassrls")?,
+        connlimit: row.try_get("rolconnlimit")?,
+        valid_until: row.try_get("valid_until")?,
+        valid_forever: row.try_get("valid_forever")?,
+    })
+}
+
+fn membership_row(row: &Row) -> Result<MembershipRow, tokio_postgres::Error> {
+    Ok(MembershipRow {
+        role: row.try_get("role")?,
+        member: row.try_get("member")?,
+        grantor: row.try_get("grantor")?,
+        grantor_is_superuser: row.try_get("grantor_is_superuser")?,
+        member_is_bootstrap: row.try_get("member_is_bootstrap")?,
+        role_is_superuser: row.try_get("role_is_superuser")?,
+        admin: row.try_get("admin_option")?,
+        inherit: row.try_get("inherit_option")?,
+        set: row.try_get("set_option")?,
+    })
+}
+
+fn class_of(s: &str) -> Class {
+    if s == "proc" {
+        Class::Routine
+    } else {
+        Class::Relation
+    }
+}
+
+fn group_row(row: &Row) -> Result<ObjectGroup, tokio_postgres::Error> {
+    Ok(ObjectGroup {
+        class: class_of(row.try_get("class")?),
+        kind: first_char(row.try_get("kind")?),
+        owner_oid: row.try_get("owner")?,
+        owner: row.try_get("owner_name")?,
+        count: row.try_get("n")?,
+        acl_text: row.try_get("acl_text")?,
+        acl: acl(row)?,
+    })
+}
+
+fn admin_row(row: &Row) -> Result<AdminObject, tokio_postgres::Error> {
+    Ok(AdminObject {
+        class: class_of(row.try_get("class")?),
+        kind: first_char(row.try_get("kind")?),
+        name: row.try_get("name")?,
+        args: row.try_get("args")?,
+        owner: row.try_get("owner_name")?,
+        security_definer: row.try_get("secdef")?,
+        config: row.try_get::<_, Option<Vec<String>>>("config")?.unwrap_or_default(),
+        acl: acl(row)?,
+    })
+}
+
+/// The name of one object; routines carry their argument types (`integer, text[]`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectName {
+    pub name: String,
+    pub args: Option<String>,
+    /// For a sequence of an identity or serial column: its table.
+    pub linked_table: Option<String>,
+}
+
+/// Up to `limit` names of the objects in `group`, sorted.
+pub async fn object_names(
+    client: &Client,
+    schema_oid: u32,
+    group: &ObjectGroup,
+    limit: i64,
+) -> Result<Vec<ObjectName>, VerifyError> {
+    let kind = group.kind.to_string();
+    let params: [(&(dyn ToSql + Sync), Type); 5] = [
+        (&schema_oid, Type::OID),
+        (&kind, Type::TEXT),
+        (&group.owner_oid, Type::OID),
+        (&group.acl_text, Type::TEXT),
+        (&limit, Type::INT8),
+    ];
+    match group.class {
+        Class::Relation => {
+            let rows = typed(client, "names of drifted relations", RELATION_NAMES, &params).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ObjectName {
+                        name: r.try_get("name")?,
+                        args: None,
+                        linked_table: r.try_get("linked_table")?,
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()
+                .map_err(q("names of drifted relations"))
+        }
+        Class::Routine => {
+            let rows = typed(client, "names of drifted routines", ROUTINE_NAMES, &params).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ObjectName {
+                        name: r.try_get("name")?,
+                        args: Some(r.try_get("args")?),
+                        linked_table: None,
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()
+                .map_err(q("names of drifted routines"))
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Per-database checks of roles: the section 10 guardrail settings (search_path compared as
+//! identifiers, G4) and the firefighters' state: password validity at most 2 hours ahead, and
+//! sessions open without an active grant.
+//!
+//! Pure: catalog rows, the expected model and the current time in, findings out.
+
+use super::catalog::{RoleRow, Session, SettingRow};
+use super::check_roles::finding;
+use super::findings::{ident, literal, Check, Finding, Severity};
+use crate::model::expected::{Expected, SettingValue, MAX_FIREFIGHTER_VALIDITY_SECS};
+use chrono::{DateTime, Utc};
+
+/// Clock difference tolerated between this host and the server when judging VALID UNTIL.
+const CLOCK_SLACK_SECS: i64 = 60;
+
+/// Milliseconds of a time setting (`5min`, `5s`, `300000`), for comparing equivalent values.
+fn millis(v: &str) -> Option<f64> {
+    let v = v.trim();
+    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    Some(n * factor)
+}
+
+/// Splits a stored identifier list (`"my-schema", public`) into names, unquoting.
+pub fn identifier_list(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c if c.is_whitespace() && !quoted => {}
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().filter(|s| !s.is_empty()).collect()
+}
+
+/// Section 10 guardrails (`ALTER ROLE ... IN DATABASE ... SET`), search_path as identifiers (G4).
+pub fn guardrails(exp: &Expected, rows: &[SettingRow]) -> Vec<Finding> {
+    let db = &exp.names.database;
+    let mut out = Vec::new();
+    for spec in exp.settings() {
+        let stored: Option<String> =
+            rows.iter().filter(|r| r.role == spec.role).flat_map(|r| r.config.iter()).find_map(
+                |kv| kv.split_once('=').filter(|(k, _)| *k == spec.key).map(|(_, v)| v.to_string()),
+            );
+        let (ok, want_sql, want_text) = match &spec.value {
+            SettingValue::Plain(v) => (
+                stored
+                    .as_deref()
+                    .is_some_and(|s| s == *v || (millis(s).is_some() && millis(s) == millis(v))),
+                literal(v),
+                v.to_string(),
+            ),
+            SettingValue::Identifiers(ids) => {
+                let sql = ids.iter().map(|i| ident(i)).collect::<Vec<_>>().join(", ");
+                (stored.as_deref().is_some_and(|s| identifier_list(s) == *ids), sql.clone(), sql)
+            }
+        };
+        if ok {
+            continue;
+        }
+        out.push(finding(
+            Severity::Medium,
+            Check::Guardrail,
+            format!("setting {} of role {} in database {}", spec.key, ident(&spec.role), ident(db)),
+            &spec.role,
+            format!("{} = {want_text}", spec.key),
+            match &stored {
+                Some(s) => format!("{} = {s}", spec.key),
+                None => "not set".into(),
+            },
+            format!(
+                "ALTER ROLE {} IN DATABASE {} SET {} = {want_sql};",
+                ident(&spec.role),
+                ident(db),
+                spec.key
+            ),
+        ));
+    }
+    out
+}
+
+fn hours_minutes(secs: i64) -> String {
+    let mins = (secs + 30) / 60;
+    match (mins / 60, mins % 60) {
+        (h, 0) => format!("{h}h"),
+        (0, m) => format!("{m}m"),
+        (h, m) => format!("{h}h {m}m"),
+    }
+}
+
+/// Firefighter passwords valid for more than 2 hours, and sessions open without a grant.
+pub fn firefighters(
+    exp: &Expected,
+    roles: &[RoleRow],
+    sessions: &[Session],
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
+    let schema = ident(&exp.names.admin_schema);
+    let mut out = Vec::new();
+    for role in exp.firefighters() {
+        let Some(row) = roles.iter().find(|r| r.name == role) else {
+            continue;
+        };
+        let expire = format!("SELECT {schema}.expire_firefighter_password({});", literal(&role));
+        let left = row.valid_until.map(|t| (t - now).num_seconds());
+        if row.valid_forever {
+            out.push(finding(
+                Severity::High,
+                Check::FirefighterPassword,
+                format!("role {}", ident(&role)),
+                &role,
+                "password valid for at most 2h".into(),
+                "password valid forever (VALID UNTIL infinity)".into(),
+                expire.clone(),
+            ));
+        } else if let Some(left) =
+            left.filter(|l| *l > MAX_FIREFIGHTER_VALIDITY_SECS + CLOCK_SLACK_SECS)
+        {
+            out.push(finding(
+                Severity::High,
+                Check::FirefighterPassword,
+                format!("role {}", ident(&role)),
+                &role,
+                "password valid for at most 2h".into(),
+                format!(
+                    "password valid for {} (until {})",
+                    hours_minutes(left),
+                    row.valid_until.map(|t| t.to_rfc3339()).unwrap_or_default()
+                ),
+                expire.clone(),
+            ));
+        }
+        let active = row.valid_forever || left.is_some_and(|l| l > 0);
+        let open: Vec<&Session> = sessions.iter().filter(|s| s.role == role).collect();
+        if active || open.is_empty() {
+            continue;
+        }
+        out.push(finding(
+            Severity::Critical,
+            Check::FirefighterSession,
+            format!("sessions of role {}", ident(&role)),
+            &role,
+            "no open session without an active grant".into(),
+            format!(
+                "{} open session(s) while the password is {}: {}",
+                open.len(),
+                match row.valid_until {
+                    Some(t) => format!("expired (since {})", t.to_rfc3339()),
+                    None => "not issued (VALID UNTIL unset)".into(),
+                },
+                open.iter().map(|s| describe_session(s)).collect::<Vec<_>>().join("; ")
+            ),
+            format!("SELECT {schema}.terminate_firefighter_sessions({});", literal(&role)),
+        ));
+    }
+    out
+}
+
+/// `pid 123 from 10.0.0.5 since 2026-...Z (idle)`.
+pub fn describe_session(s: &Session) -> String {
+    format!(
+        "pid {} from {} since {} ({})",
+        s.pid,
+        s.client_addr.as_deref().unwrap_or("local socket"),
+        s.since.map(|t| t.to_rfc3339()).unwrap_or_else(|| "?".into()),
+        s.state.as_deref().unwrap_or("unknown")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_lists_are_unquoted() {
+        assert_eq!(
+            identifier_list("\"my-pg-db-schema\", public"),
+            vec!["my-pg-db-schema", "public"]
+        );
+        assert_eq!(identifier_list("\"a\"\"b\",c"), vec!["a\"b", "c"]);
+        // G4: a string with quotes inside is one odd name, not the schema.
+        assert_eq!(identifier_list("\"\"\"s\"\"\", public"), vec!["\"s\"", "public"]);
+    }
+
+    #[test]
+    fn time_settings_compare_by_value() {
+        assert_eq!(millis("5min"), millis("300s"));
+        assert_eq!(millis("300000"), millis("5min"));
+        assert_ne!(millis("5s"), millis("5min"));
+    }
+
+    #[test]
+    fn durations_read_as_hours_and_minutes() {
+        assert_eq!(hours_minutes(3 * 3600 - 5), "3h");
+        assert_eq!(hours_minutes(2 * 3600 + 30 * 60), "2h 30m");
+    }
+}

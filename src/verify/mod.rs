@@ -1,0 +1,128 @@
+//! `pgroles verify`: a drift report of a live database against the role model.
+//!
+//! Connects as any low-privilege login (the password broker is enough: it has no USAGE on the
+//! application schema, so everything is read from the catalogs by OID) and compares what it
+//! finds with [`crate::model::expected`]. Each finding carries a severity, the object, the role,
+//! expected and actual state, and the SQL that removes it.
+//!
+//! Module map:
+//! - [`catalog`]: the catalog queries (`sql/queries/verify_*.sql`) and their rows.
+//! - [`findings`]: `Finding`, `Severity`, quoting, ACL comparison and fix statements.
+//! - `check_roles`, `check_settings`, `check_acl`, `check_objects`: the pure checks.
+//! - [`report`]: `Report`, text and JSON (`docs/verify-json.md`), exit codes.
+//! - [`blocks`]: Slack Block Kit rendering.
+//! - [`cli`]: `pgroles verify [--format text|json|slack] [--url URL]`.
+//!
+//! Must not change the database: verify only reads. Speed: objects are grouped by (kind, owner,
+//! ACL) in one query; names are looked up only for drifted groups (`BENCHMARKS.md`).
+
+pub mod blocks;
+pub mod catalog;
+mod check_acl;
+mod check_objects;
+mod check_roles;
+mod check_settings;
+pub mod cli;
+pub mod findings;
+pub mod report;
+
+pub use cli::{cli_main, Format, VerifyArgs};
+pub use findings::{Check, Finding, ObjectList, Severity};
+pub use report::Report;
+
+use crate::model::expected::Expected;
+use crate::model::Names;
+use chrono::{DateTime, Utc};
+use tokio_postgres::Client;
+
+/// Why verification could not complete (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("could not read {what}: {message}")]
+    Query { what: &'static str, message: String },
+    #[error("connected to database {connected:?}, but the model's database is {expected:?}")]
+    WrongDatabase { connected: String, expected: String },
+    #[error("could not connect: {0}")]
+    Connect(String),
+}
+
+impl VerifyError {
+    pub(crate) fn query(what: &'static str, e: &tokio_postgres::Error) -> VerifyError {
+        let message = match e.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => e.to_string(),
+        };
+        VerifyError::Query { what, message }
+    }
+
+    /// Always [`report::EXIT_ERROR`].
+    pub fn exit_code(&self) -> u8 {
+        report::EXIT_ERROR
+    }
+}
+
+/// Verifies the database `client` is connected to (it must be `names.database`).
+pub async fn run(
+    client: &Client,
+    names: &Names,
+    now: DateTime<Utc>,
+) -> Result<Report, VerifyError> {
+    let cat = catalog::read(client, names).await?;
+    if cat.context.datname != names.database {
+        return Err(VerifyError::WrongDatabase {
+            connected: cat.context.datname,
+            expected: names.database.clone(),
+        });
+    }
+    let exp = Expected::new(names, cat.context.version_num);
+
+    let mut findings = check_roles::role_attributes(&exp, &cat.roles);
+    findings.extend(check_roles::memberships(&exp, &cat.memberships));
+    findings.extend(check_settings::guardrails(&exp, &cat.settings));
+    findings.extend(check_settings::firefighters(&exp, &cat.roles, &cat.sessions, now));
+    findings.extend(check_acl::database(&exp, &cat.context));
+    findings.extend(check_acl::schemas(&exp, &cat.schemas));
+    findings.extend(check_acl::default_privileges(&exp, &cat.default_acls));
+    findings.extend(check_acl::admin_schema(
+        &exp,
+        &cat.admin_objects,
+        cat.context.admin_schema_oid.is_some(),
+    ));
+
+    // Names only for drifted groups, at most NAME_CAP each, fetched concurrently.
+    let drifts = check_objects::drifts(&exp, &cat.groups);
+    let schema_oid = cat.context.schema_oid.unwrap_or(0);
+    let mut distinct: Vec<&catalog::ObjectGroup> = Vec::new();
+    for d in &drifts {
+        if !distinct.iter().any(|g| std::ptr::eq(*g, d.group)) {
+            distinct.push(d.group);
+        }
+    }
+    let names_of = futures::future::try_join_all(
+        distinct
+            .iter()
+            .map(|g| catalog::object_names(client, schema_oid, g, check_objects::NAME_CAP as i64)),
+    )
+    .await?;
+    let with_names = drifts
+        .into_iter()
+        .map(|d| {
+            let i = distinct.iter().position(|g| std::ptr::eq(*g, d.group)).unwrap_or(0);
+            let names = names_of.get(i).cloned().unwrap_or_default();
+            (d, names)
+        })
+        .collect();
+    findings.extend(check_objects::findings(&exp, with_names));
+
+    let objects_checked = cat.groups.iter().map(|g| g.count.max(0) as u64).sum::<u64>()
+        + cat.admin_objects.len() as u64;
+    Ok(Report::new(
+        now,
+        cat.context.version.clone(),
+        cat.context.datname.clone(),
+        names.schema.clone(),
+        findings,
+        cat.sessions,
+        objects_checked,
+    ))
+}
