@@ -49,6 +49,9 @@ pub enum Command {
         #[arg(value_parser = parse_level)]
         level: Level,
     },
+    /// The demo drill: model, bot and one incident against a local Slack stand-in, on a
+    /// throwaway loopback PostgreSQL (see scripts/demo).
+    Demo(crate::demo::DemoArgs),
     /// Exit 0 if the bot's health endpoint answers 200 (for container HEALTHCHECKs).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:3000/healthz")]
@@ -169,6 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Demo(args) => Box::pin(crate::demo::run(args)).await,
     }
 }
 
