@@ -10,12 +10,10 @@
 use super::{ALICE, AUDIT, BOB};
 use crate::broker::TempPassword;
 use crate::config::{AuroraMode, Config, DbAuth, SslMode};
-use crate::grants::GrantSettings;
 use crate::model::apply::{self, ApplyReport};
 use crate::model::script::{quote_ident, quote_literal};
 use crate::model::{Names, RenderOptions};
 use crate::server::{Application, Deps};
-use crate::slack::client::RetryPolicy;
 use crate::slack::fake::{FakeSlack, SlackEventSender};
 use anyhow::{bail, Context};
 use secrecy::SecretString;
@@ -203,23 +201,7 @@ pub async fn start_bot(setup: BotSetup<'_>) -> anyhow::Result<Bot> {
     cfg.access.approval_window_secs = APPROVAL_WINDOW_SECS;
     cfg.server.listen = "127.0.0.1:0".into();
 
-    let grant_settings = GrantSettings {
-        reminder_before: Duration::from_secs(REMINDER_SECS),
-        poll_interval: Duration::from_millis(50),
-        retry_base: Duration::from_millis(200),
-        retry_max: Duration::from_secs(1),
-        ..GrantSettings::from_access(&cfg.access)
-    };
-    let deps = Deps {
-        slack_retry: RetryPolicy {
-            max_attempts: 2,
-            max_wait: Duration::from_secs(1),
-            backoff: Duration::from_millis(50),
-            call_timeout: Duration::from_secs(3),
-        },
-        grant_settings: Some(grant_settings),
-        ..Deps::default()
-    };
+    let deps = Deps::for_local_drill(&cfg.access);
     let app = Application::build(cfg, deps).await.context("building the bot")?;
     let port = app.port();
     let task = tokio::spawn(async move {

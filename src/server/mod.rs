@@ -63,6 +63,30 @@ impl Default for Deps {
     }
 }
 
+impl Deps {
+    /// Fast timer polling and short Slack retries, for drills on loopback: the demo and the test
+    /// suites. Production uses [`Deps::default`] (settings from `[access]`).
+    pub fn for_local_drill(access: &crate::config::AccessConfig) -> Deps {
+        let grant_settings = GrantSettings {
+            reminder_before: Duration::from_secs(access.reminder_before_secs),
+            poll_interval: Duration::from_millis(50),
+            retry_base: Duration::from_millis(200),
+            retry_max: Duration::from_secs(1),
+            ..GrantSettings::from_access(access)
+        };
+        Deps {
+            slack_retry: RetryPolicy {
+                max_attempts: 2,
+                max_wait: Duration::from_secs(1),
+                backoff: Duration::from_millis(50),
+                call_timeout: Duration::from_secs(3),
+            },
+            grant_settings: Some(grant_settings),
+            ..Deps::default()
+        }
+    }
+}
+
 /// The built bot, bound to its port, not yet serving.
 pub struct Application {
     port: u16,

@@ -287,7 +287,7 @@ fn content(text: &str, blocks: &[SlackBlock]) -> SlackMessageContent {
 
 /// hyper-rustls with the ring provider given explicitly (no process-wide provider needed),
 /// the webpki roots, and plain http allowed (the URL check above limits it to loopback).
-fn https_connector(
+pub(crate) fn https_connector(
 ) -> anyhow::Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>
 {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };

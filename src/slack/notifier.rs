@@ -84,7 +84,8 @@ impl SlackBot {
             emojis,
             requests,
             connect,
-            http: Client::builder(TokioExecutor::new()).build(https_connector()?),
+            http: Client::builder(TokioExecutor::new())
+                .build(crate::slack::client::https_connector()?),
         })
     }
 
@@ -346,20 +347,4 @@ fn sessions(n: i32) -> String {
     } else {
         format!("{n} sessions")
     }
-}
-
-fn https_connector() -> anyhow::Result<Https> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .context("TLS configuration for response_urls")?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .build())
 }

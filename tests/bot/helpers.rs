@@ -4,9 +4,7 @@
 
 use crate::support::{self, model::Model, pg};
 use pgroles::config::{Config, DbAuth, SslMode};
-use pgroles::grants::GrantSettings;
 use pgroles::server::{Application, Deps};
-use pgroles::slack::client::RetryPolicy;
 use pgroles::slack::fake::{FakeEphemeral, FakeMessage, FakeSlack, SentResponse, SlackEventSender};
 use secrecy::SecretString;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -109,23 +107,7 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     cfg.access.approval_window_secs = opts.approval_window_secs;
     cfg.server.listen = "127.0.0.1:0".into();
 
-    let grant_settings = GrantSettings {
-        reminder_before: Duration::from_secs(opts.reminder_before_secs),
-        poll_interval: Duration::from_millis(50),
-        retry_base: Duration::from_millis(200),
-        retry_max: Duration::from_secs(1),
-        ..GrantSettings::from_access(&cfg.access)
-    };
-    let deps = Deps {
-        slack_retry: RetryPolicy {
-            max_attempts: 2,
-            max_wait: Duration::from_secs(1),
-            backoff: Duration::from_millis(50),
-            call_timeout: Duration::from_secs(3),
-        },
-        grant_settings: Some(grant_settings),
-        ..Deps::default()
-    };
+    let deps = Deps::for_local_drill(&cfg.access);
     let app = Application::build(cfg, deps).await.expect("the bot builds");
     let port = app.port();
     let task = tokio::spawn(async move {
