@@ -104,15 +104,13 @@ pub struct ApplyArgs {
     pub dry_run: bool,
 }
 
-fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
-    match path {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Config::from_toml(&text).with_context(|| format!("{}", p.display()))
-        }
-        None => Ok(Config::default()),
+/// Loads the configuration (file, then `PGROLES_*` environment) and prints typo warnings.
+pub fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    let loaded = Config::load_from_process_env(path.as_deref())?;
+    for w in &loaded.warnings {
+        eprintln!("pgroles: warning: {w}");
     }
+    Ok(loaded.config)
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {

@@ -4,11 +4,9 @@
 use serde_json::Value;
 
 fn manifest() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/bot-manifest/manifest.yaml"
-    ))
-    .expect("read manifest");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bot-manifest/manifest.yaml"))
+            .expect("read manifest");
     serde_yaml::from_str(&text).expect("manifest is YAML")
 }
 
@@ -27,14 +25,9 @@ fn manifest_is_valid_against_slacks_manifest_schema() {
         .expect("schema is JSON");
     let validator = jsonschema::draft7::new(&schema).expect("schema compiles as draft-07");
     let manifest = manifest();
-    let errors: Vec<String> = validator
-        .iter_errors(&manifest)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "manifest violates Slack's schema: {errors:#?}"
-    );
+    let errors: Vec<String> =
+        validator.iter_errors(&manifest).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "manifest violates Slack's schema: {errors:#?}");
 }
 
 #[test]
@@ -53,19 +46,14 @@ fn schema_rejects_a_manifest_slack_would_reject() {
 fn manifest_declares_exactly_the_commands_and_events_the_bot_handles() {
     // What src/slack's listener routes and dispatches on.
     const COMMANDS: [(&str, &str); 2] = [
-        (
-            "/firefighter",
-            "ro|rw <incident> [duration] | status | revoke ro|rw | resend | help",
-        ),
+        ("/firefighter", "ro|rw <incident> [duration] | status | revoke ro|rw | resend | help"),
         ("/pgroles", "verify [post] | help"),
     ];
     const EVENTS: [&str; 2] = ["reaction_added", "reaction_removed"];
     let m = manifest();
 
-    let commands = m
-        .pointer("/features/slash_commands")
-        .and_then(Value::as_array)
-        .expect("commands");
+    let commands =
+        m.pointer("/features/slash_commands").and_then(Value::as_array).expect("commands");
     let declared: Vec<(String, String, String)> = commands
         .iter()
         .map(|c| {
@@ -82,30 +70,17 @@ fn manifest_declares_exactly_the_commands_and_events_the_bot_handles() {
         assert_eq!(url, "https://pgroles.example.com/slack/commands");
     }
 
-    assert_eq!(
-        strings(&m, "/settings/event_subscriptions/bot_events"),
-        EVENTS
-    );
+    assert_eq!(strings(&m, "/settings/event_subscriptions/bot_events"), EVENTS);
     assert_eq!(
         m.pointer("/settings/event_subscriptions/request_url"),
-        Some(&Value::String(
-            "https://pgroles.example.com/slack/events".into()
-        ))
+        Some(&Value::String("https://pgroles.example.com/slack/events".into()))
     );
     assert_eq!(
         m.pointer("/settings/interactivity/request_url"),
-        Some(&Value::String(
-            "https://pgroles.example.com/slack/interactivity".into()
-        ))
+        Some(&Value::String("https://pgroles.example.com/slack/interactivity".into()))
     );
-    assert_eq!(
-        m.pointer("/settings/socket_mode_enabled"),
-        Some(&Value::Bool(false))
-    );
-    assert_eq!(
-        m.pointer("/settings/org_deploy_enabled"),
-        Some(&Value::Bool(false))
-    );
+    assert_eq!(m.pointer("/settings/socket_mode_enabled"), Some(&Value::Bool(false)));
+    assert_eq!(m.pointer("/settings/org_deploy_enabled"), Some(&Value::Bool(false)));
 }
 
 #[test]
@@ -115,14 +90,5 @@ fn manifest_requests_the_scopes_the_bots_api_calls_need_and_no_more() {
     // usergroups:read: usergroups.users.list.
     let mut scopes = strings(&manifest(), "/oauth_config/scopes/bot");
     scopes.sort();
-    assert_eq!(
-        scopes,
-        [
-            "chat:write",
-            "commands",
-            "im:write",
-            "reactions:read",
-            "usergroups:read"
-        ]
-    );
+    assert_eq!(scopes, ["chat:write", "commands", "im:write", "reactions:read", "usergroups:read"]);
 }

@@ -2,10 +2,13 @@
 //! when to act.
 //!
 //! Owns: re-creating a lost Expire timer for a firefighter role whose `VALID UNTIL` is still
-//! ahead (or whose grant document has no timer), and ending sessions of roles that hold no
-//! active grant. Must not issue passwords, and never reads one (the database only has
+//! ahead (or whose grant document has no timer), ending sessions of roles that hold no active
+//! grant, and expiring grants whose password was never delivered (the issuing process died:
+//! the plaintext died with it). At a process's first pass an undelivered grant of another
+//! instance is ended at once; later, any undelivered grant older than the delivery deadline. Must not issue passwords, and never reads one (the database only has
 //! verifiers).
 
+use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::GrantEvent;
 use super::record::{restored_timer_id, GrantRecord};
@@ -23,11 +26,15 @@ pub struct ReconcileReport {
     pub restored: Vec<(String, DateTime<Utc>)>,
     /// Roles whose sessions were ended because no grant was active, with the count.
     pub orphan_sessions_ended: Vec<(String, i32)>,
+    /// Roles whose grant was expired because its password was never delivered.
+    pub undelivered_ended: Vec<String>,
 }
 
 impl ReconcileReport {
     pub fn is_empty(&self) -> bool {
-        self.restored.is_empty() && self.orphan_sessions_ended.is_empty()
+        self.restored.is_empty()
+            && self.orphan_sessions_ended.is_empty()
+            && self.undelivered_ended.is_empty()
     }
 }
 
@@ -57,6 +64,11 @@ impl GrantService {
     /// Redis cannot be read; the worker retries on its next period.
     pub async fn reconcile(&self) -> Result<ReconcileReport, GrantError> {
         let mut report = ReconcileReport::default();
+        let first_pass = !self.reconciled_once.load(std::sync::atomic::Ordering::SeqCst);
+        for level in Level::ALL {
+            self.end_if_undelivered(level, first_pass, &mut report).await?;
+        }
+        self.reconciled_once.store(true, std::sync::atomic::Ordering::SeqCst);
         let sessions = self.broker.sessions().await?;
         for level in Level::ALL {
             let now = self.now();
@@ -94,6 +106,33 @@ impl GrantService {
             }
         }
         Ok(report)
+    }
+
+    /// Ends the grant of `level` if its password was never delivered and its issuer is gone
+    /// (another instance, at this process's first pass) or overdue (past the delivery deadline).
+    async fn end_if_undelivered(
+        &self,
+        level: Level,
+        first_pass: bool,
+        report: &mut ReconcileReport,
+    ) -> Result<(), GrantError> {
+        let Some((rec, _)) = self.load(level).await? else {
+            return Ok(());
+        };
+        if rec.delivered {
+            return Ok(());
+        }
+        let age = (self.now() - rec.granted_at).to_std().unwrap_or_default();
+        let orphaned = first_pass && rec.issuer != self.instance;
+        if !orphaned && age < self.settings.delivery_deadline {
+            return Ok(());
+        }
+        let reason = "the password was never delivered (the bot stopped while delivering it)";
+        tracing::warn!(grant_id = %rec.id, level = %level, issuer = %rec.issuer,
+            "expiring an undelivered grant");
+        self.end_grant(&rec, Ending::DeliveryFailed { reason }, ACTOR_SERVICE, None).await?;
+        report.undelivered_ended.push(rec.role.clone());
+        Ok(())
     }
 
     /// Active grants and pending timers from Redis, and the roles from PostgreSQL (if it can be

@@ -32,6 +32,18 @@ pub struct GrantRecord {
     /// Opaque to this module: the bot keeps its thread coordinates here.
     #[serde(default)]
     pub context: serde_json::Value,
+    /// Whether the password reached the holder. `false` from issuing until delivery; a grant
+    /// whose issuing process died before delivering is expired by the reconciler.
+    #[serde(default = "delivered_by_default")]
+    pub delivered: bool,
+    /// The service instance (one per process) that issued it.
+    #[serde(default)]
+    pub issuer: String,
+}
+
+/// Documents written before `delivered` existed were delivered.
+fn delivered_by_default() -> bool {
+    true
 }
 
 impl GrantRecord {
@@ -154,6 +166,9 @@ pub struct GrantSettings {
     pub reconcile_every: Duration,
     /// At most one `ExpiryDelayed` per grant within this window (across replicas).
     pub delayed_notice_every: Duration,
+    /// An undelivered grant older than this is expired by the reconciler (its issuing process
+    /// died); it must exceed the slowest delivery, Slack retries included.
+    pub delivery_deadline: Duration,
 }
 
 impl Default for GrantSettings {
@@ -168,6 +183,7 @@ impl Default for GrantSettings {
             batch_size: 20,
             reconcile_every: Duration::from_secs(60),
             delayed_notice_every: Duration::from_secs(600),
+            delivery_deadline: Duration::from_secs(180),
         }
     }
 }
@@ -227,6 +243,8 @@ mod tests {
             expires_at: now + chrono::Duration::seconds(60),
             db_valid_until: now + chrono::Duration::hours(1),
             context: serde_json::Value::Null,
+            delivered: true,
+            issuer: String::new(),
         };
         let t = rec.timers(Duration::from_secs(30), now);
         assert_eq!(t.len(), 2);

@@ -29,6 +29,10 @@ pub struct GrantService {
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: GrantSettings,
+    /// This process's id, written into the grants it issues.
+    pub(crate) instance: String,
+    /// Set after the first reconcile pass of this process.
+    pub(crate) reconciled_once: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for GrantService {
@@ -50,7 +54,16 @@ impl GrantService {
         clock: Arc<dyn Clock>,
         settings: GrantSettings,
     ) -> GrantService {
-        GrantService { broker, queue, store, notifier, clock, settings }
+        GrantService {
+            broker,
+            queue,
+            store,
+            notifier,
+            clock,
+            settings,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            reconciled_once: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     pub fn names(&self) -> &Names {
@@ -114,7 +127,7 @@ impl GrantService {
                 existing = None;
             }
         }
-        let rec = new_record(&req, self.names(), now)?;
+        let rec = new_record(&req, self.names(), &self.instance, now)?;
 
         // 1. Expiry first: the timers exist before the document and the password.
         let timers = rec.timers(self.settings.reminder_before, now);
@@ -176,15 +189,24 @@ impl GrantService {
         // access until the new grant ends.
         if let Some((previous, _)) = &existing {
             self.cancel_timers(previous, None).await;
-            let audit = ActionAudit { incident: previous.incident.clone(), actor: "takeover".into() };
+            let audit =
+                ActionAudit { incident: previous.incident.clone(), actor: "takeover".into() };
             if let Err(e) = self.broker.terminate_sessions(level, &audit).await {
                 tracing::warn!(grant_id = %previous.id, level = %level, error = %e,
                     "ending the previous holder's sessions failed");
             }
             self.emit(GrantEvent::TakenOver { previous, by: &rec }).await;
         }
-        // 6. Deliver.
+        // 6. Deliver, then record that it was delivered (an undelivered grant whose issuer died
+        // is expired by the reconciler).
         self.deliver_or_expire(&rec, password).await?;
+        rec.delivered = true;
+        match self.store.cas(&key, version + 1, &rec, self.record_ttl(&rec)).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(grant_id = %rec.id, "grant changed after delivery"),
+            Err(e) => tracing::warn!(grant_id = %rec.id, error = %e,
+                "could not mark the grant delivered; the reconciler may end it early"),
+        }
         tracing::info!(grant_id = %rec.id, level = %level, incident = %rec.incident,
             holder = %rec.holder, expires_at = %rec.expires_at,
             db_valid_until = %rec.db_valid_until, takeover = existing.is_some(), "grant issued");
@@ -267,6 +289,7 @@ impl GrantService {
 fn new_record(
     req: &IssueRequest,
     names: &Names,
+    instance: &str,
     now: DateTime<Utc>,
 ) -> Result<GrantRecord, GrantError> {
     let duration = chrono::Duration::from_std(req.duration)
@@ -284,5 +307,7 @@ fn new_record(
         expires_at: now + duration,
         db_valid_until: now + cap,
         context: req.context.clone(),
+        delivered: false,
+        issuer: instance.to_owned(),
     })
 }

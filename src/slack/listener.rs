@@ -72,19 +72,42 @@ async fn verify_signature(
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let verified = match (
+    let verified = verify_request(
+        &verifier,
         header(SlackEventSignatureVerifier::SLACK_SIGNED_HASH_HEADER),
         header(SlackEventSignatureVerifier::SLACK_SIGNED_TIMESTAMP),
-        std::str::from_utf8(&bytes),
-    ) {
-        (Some(sig), Some(ts), Ok(text)) => verifier.verify(sig, text, ts).is_ok(),
-        _ => false,
-    };
+        &bytes,
+        chrono::Utc::now().timestamp(),
+    );
     if !verified {
         tracing::info!(path = %parts.uri.path(), "refused a request with a missing, wrong or stale Slack signature");
         return StatusCode::UNAUTHORIZED.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// Slack's replay window for signed requests.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// Checks a request's v0 signature and timestamp. Pure (the time is passed in); never panics,
+/// whatever the headers hold: the timestamp is range-checked here first, because
+/// slack-morphism's own check overflows on extreme values (found by fuzzing).
+pub fn verify_request(
+    verifier: &SlackEventSignatureVerifier,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now_secs: i64,
+) -> bool {
+    let (Some(sig), Some(ts), Ok(text)) = (signature, timestamp, std::str::from_utf8(body)) else {
+        return false;
+    };
+    let fresh = ts
+        .parse::<i64>()
+        .ok()
+        .and_then(|t| now_secs.checked_sub(t))
+        .is_some_and(|skew| skew.checked_abs().is_some_and(|a| a <= MAX_SKEW_SECS));
+    fresh && verifier.verify(sig, text, ts).is_ok()
 }
 
 /// A slash command: answered at once (an ephemeral body), the rest continues in the background.
@@ -145,50 +168,75 @@ struct Item {
     ts: Option<String>,
 }
 
-/// An Events API delivery: `url_verification`, or a callback handled once per `event_id`.
-async fn event(State(state): State<ListenerState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(env) = serde_json::from_slice::<Envelope>(&body) else {
-        state.metrics.request("event", "malformed");
-        return StatusCode::BAD_REQUEST.into_response();
-    };
+/// What an Events API body asks for, decided without I/O.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParsedEvent {
+    UrlVerification {
+        challenge: String,
+    },
+    Reaction {
+        event_id: String,
+        kind: String,
+        reaction: ReactionInput,
+    },
+    /// Anything else: acknowledged and dropped (`kind` for metrics).
+    Ignored {
+        kind: String,
+    },
+}
+
+/// Parses an Events API body. `Err` means malformed JSON (answered 400).
+pub fn parse_event(body: &[u8]) -> Result<ParsedEvent, serde_json::Error> {
+    let env = serde_json::from_slice::<Envelope>(body)?;
     if env.kind == "url_verification" {
-        let challenge = env.challenge.unwrap_or_default();
-        return Json(serde_json::json!({ "challenge": challenge })).into_response();
+        return Ok(ParsedEvent::UrlVerification { challenge: env.challenge.unwrap_or_default() });
     }
     let (Some(event_id), Some(inner)) = (env.event_id, env.event) else {
-        state.metrics.request("event", "ignored");
-        return StatusCode::OK.into_response();
+        return Ok(ParsedEvent::Ignored { kind: env.kind });
+    };
+    let added = match inner.kind.as_str() {
+        "reaction_added" => true,
+        "reaction_removed" => false,
+        _ => return Ok(ParsedEvent::Ignored { kind: inner.kind }),
+    };
+    match (inner.user, inner.reaction, inner.item) {
+        (Some(user), Some(reaction), Some(Item { kind, channel: Some(channel), ts: Some(ts) }))
+            if kind == "message" =>
+        {
+            let reaction = ReactionInput { added, user, reaction, channel, ts };
+            Ok(ParsedEvent::Reaction { event_id, kind: inner.kind, reaction })
+        }
+        _ => Ok(ParsedEvent::Ignored { kind: inner.kind }),
+    }
+}
+
+/// An Events API delivery: `url_verification`, or a callback handled once per `event_id`.
+async fn event(State(state): State<ListenerState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (event_id, kind, reaction) = match parse_event(&body) {
+        Err(_) => {
+            state.metrics.request("event", "malformed");
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+        Ok(ParsedEvent::UrlVerification { challenge }) => {
+            return Json(serde_json::json!({ "challenge": challenge })).into_response();
+        }
+        Ok(ParsedEvent::Ignored { kind }) => {
+            state.metrics.request(&kind, "ignored");
+            return StatusCode::OK.into_response();
+        }
+        Ok(ParsedEvent::Reaction { event_id, kind, reaction }) => (event_id, kind, reaction),
     };
     let retry = headers.get("x-slack-retry-num").and_then(|v| v.to_str().ok()).unwrap_or("0");
     match claim(&state.idempotency, &keys::slack_event(&event_id)).await {
         Claim::Duplicate => {
             tracing::debug!(event_id = %event_id, retry, "duplicate event delivery ignored");
-            state.metrics.request(&inner.kind, "duplicate");
+            state.metrics.request(&kind, "duplicate");
             return StatusCode::OK.into_response();
         }
         // Slack retries a failed delivery; by then Redis may be back.
         Claim::Unavailable => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         Claim::Mine => {}
     }
-    let added = match inner.kind.as_str() {
-        "reaction_added" => true,
-        "reaction_removed" => false,
-        other => {
-            state.metrics.request(other, "ignored");
-            return StatusCode::OK.into_response();
-        }
-    };
-    let reaction = match (inner.user, inner.reaction, inner.item) {
-        (Some(user), Some(reaction), Some(Item { kind, channel: Some(channel), ts: Some(ts) }))
-            if kind == "message" =>
-        {
-            ReactionInput { added, user, reaction, channel, ts }
-        }
-        _ => {
-            state.metrics.request(&inner.kind, "ignored");
-            return StatusCode::OK.into_response();
-        }
-    };
     let workflow = state.workflow.clone();
     tokio::spawn(async move { workflow.on_reaction(reaction).await });
     StatusCode::OK.into_response()
@@ -218,5 +266,62 @@ async fn claim(idem: &Idempotency, key: &str) -> Claim {
             tracing::warn!("idempotency claim timed out");
             Claim::Unavailable
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slack::fake::SlackSigner;
+    use secrecy::SecretString;
+
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+    fn verifier() -> SlackEventSignatureVerifier {
+        SlackEventSignatureVerifier::new(&SlackSigningSecret::new(SECRET.to_owned()))
+    }
+
+    #[test]
+    fn a_fresh_signed_body_verifies_and_a_stale_or_forged_one_does_not() {
+        let signer = SlackSigner::new(SecretString::from(SECRET));
+        let now = chrono::Utc::now().timestamp();
+        let sig = signer.sign(now, "body");
+        assert!(verify_request(&verifier(), Some(&sig), Some(&now.to_string()), b"body", now));
+        let stale = signer.sign(now - 360, "body");
+        let ts = (now - 360).to_string();
+        assert!(!verify_request(&verifier(), Some(&stale), Some(&ts), b"body", now));
+        assert!(!verify_request(&verifier(), Some(&sig), Some(&now.to_string()), b"bodx", now));
+        assert!(!verify_request(&verifier(), None, Some(&now.to_string()), b"body", now));
+    }
+
+    #[test]
+    fn an_extreme_signed_timestamp_is_refused_without_a_panic() {
+        let signer = SlackSigner::new(SecretString::from(SECRET));
+        for ts in [i64::MIN, i64::MAX, -1] {
+            let sig = signer.sign(ts, "body");
+            assert!(!verify_request(&verifier(), Some(&sig), Some(&ts.to_string()), b"body", 1));
+        }
+    }
+
+    #[test]
+    fn parse_event_reads_reactions_and_ignores_the_rest() {
+        let body = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"reaction_added",
+            "user":"U1","reaction":"x","item":{"type":"message","channel":"C1","ts":"1.2"}}}"#;
+        let ParsedEvent::Reaction { event_id, reaction, .. } = parse_event(body).unwrap() else {
+            panic!("a reaction");
+        };
+        assert_eq!(event_id, "Ev1");
+        assert!(reaction.added && reaction.channel == "C1" && reaction.ts == "1.2");
+        let other = br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"app_mention"}}"#;
+        assert_eq!(
+            parse_event(other).unwrap(),
+            ParsedEvent::Ignored { kind: "app_mention".into() }
+        );
+        let check = br#"{"type":"url_verification","challenge":"c"}"#;
+        assert_eq!(
+            parse_event(check).unwrap(),
+            ParsedEvent::UrlVerification { challenge: "c".into() }
+        );
+        assert!(parse_event(b"{").is_err());
     }
 }

@@ -40,7 +40,7 @@ pub struct CommandInput {
 }
 
 /// A `reaction_added` / `reaction_removed` on a message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReactionInput {
     pub added: bool,
     pub user: String,

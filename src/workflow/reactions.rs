@@ -144,24 +144,31 @@ impl Workflow {
             }
             _ => String::new(),
         };
+        // State first, Slack after: a crash while talking to Slack must not leave the level
+        // claimed or the request open.
+        match transition {
+            Transition::Approved => {
+                // The level is free for the next request at once. The request stays listed
+                // until issuing ends; its timer becomes the issuing deadline, which settles the
+                // request if this process dies before issuing finishes.
+                if let Err(e) = self.inner.store.release_level(req.level()).await {
+                    tracing::warn!(error = %e, "could not release the level of an approved request");
+                }
+                self.schedule_issue_deadline(&req).await;
+            }
+            Transition::Denied { .. } | Transition::Cancelled { .. } | Transition::TimedOut => {
+                if !matches!(transition, Transition::TimedOut) {
+                    let _ = self.inner.queue.cancel(&approval_timer_id(req.id().as_str())).await;
+                }
+                if let Err(e) = self.inner.store.close(&req).await {
+                    tracing::warn!(error = %e, "could not close a decided request");
+                }
+            }
+            _ => {}
+        }
         self.inner.bot.show_request(&req, &hint).await;
         if let (Some(at), false) = (req.message(), note.is_empty()) {
             self.inner.bot.thread(at, &note).await;
-        }
-        let final_or_approved = matches!(
-            transition,
-            Transition::Approved
-                | Transition::Denied { .. }
-                | Transition::Cancelled { .. }
-                | Transition::TimedOut
-        );
-        if final_or_approved {
-            if !matches!(transition, Transition::TimedOut) {
-                let _ = self.inner.queue.cancel(&approval_timer_id(req.id().as_str())).await;
-            }
-            if let Err(e) = self.inner.store.close(&req).await {
-                tracing::warn!(error = %e, "could not close a decided request");
-            }
         }
         if transition == Transition::Approved {
             Box::pin(self.issue(req)).await;
@@ -185,7 +192,12 @@ impl Workflow {
             takeover: false,
         };
         let id = req.id().as_str().to_owned();
-        match self.inner.grants.issue(issue).await {
+        let outcome = self.inner.grants.issue(issue).await;
+        let _ = self.inner.queue.cancel(&approval_timer_id(&id)).await;
+        if let Err(e) = self.inner.store.close(&req).await {
+            tracing::warn!(error = %e, "could not close an issued request");
+        }
+        match outcome {
             Ok(grant) => {
                 self.inner.metrics.issue("ok");
                 let now = self.now();

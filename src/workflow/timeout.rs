@@ -1,13 +1,20 @@
-//! The ApprovalTimeout timer: a request that did not collect its approvals in time is closed,
-//! with a note in its thread and the message updated.
+//! The ApprovalTimeout timer of a request. While the request is pending it is the approval
+//! deadline: a request that did not collect its approvals in time is closed, with a note in its
+//! thread and the message updated. Once approved it becomes the issuing deadline: if the process
+//! that was issuing died, the request is settled from what the grant service knows.
 //!
 //! Idempotent (a timer may run twice): `Request::on_timeout` ignores a request that is no longer
-//! pending, and the compare-and-swap makes a concurrent approval win or lose cleanly.
+//! pending, `on_issued`/`on_issue_failed` one that is no longer approved, and the
+//! compare-and-swap makes concurrent changes win or lose cleanly.
 
 use super::store::Updated;
-use super::Workflow;
-use crate::access::Rejection;
-use crate::timers::{Timer, TimerKind};
+use super::{approval_timer_id, Workflow};
+use crate::access::{Rejection, Request, RequestState};
+use crate::timers::{Timer, TimerKind, TimerPayload};
+use std::time::Duration;
+
+/// How long issuing may take after the deciding approval before the timer settles the request.
+pub const ISSUE_DEADLINE: Duration = Duration::from_secs(60);
 
 impl Workflow {
     /// Runs `timer` if it is an ApprovalTimeout; returns whether it was one. An `Err` leaves the
@@ -27,9 +34,64 @@ impl Workflow {
             Updated::Changed { request, transition } => {
                 Box::pin(self.after(request, transition, None)).await;
             }
+            Updated::Unchanged { request, .. }
+                if matches!(request.state(), RequestState::Approved { .. }) =>
+            {
+                self.settle_interrupted(request).await?;
+            }
             Updated::Unchanged { .. } | Updated::Missing | Updated::Refused { .. } => {}
         }
         Ok(true)
+    }
+
+    /// Re-arms the request's timer as its issuing deadline.
+    pub(super) async fn schedule_issue_deadline(&self, req: &Request) {
+        let id = req.id().as_str();
+        let due = self.now() + chrono::Duration::from_std(ISSUE_DEADLINE).unwrap_or_default();
+        let payload = TimerPayload {
+            level: Some(req.level().as_str().to_owned()),
+            request_id: Some(id.to_owned()),
+            incident: Some(req.incident().to_string()),
+            ..TimerPayload::default()
+        };
+        let timer = Timer::new(approval_timer_id(id), TimerKind::ApprovalTimeout, due, payload);
+        if let Err(e) = self.inner.queue.schedule(&timer).await {
+            tracing::warn!(error = %e, request_id = %id, "could not arm the issuing deadline");
+        }
+    }
+
+    /// An approved request whose issuing never finished (the issuing process died): issued if
+    /// the grant service holds its grant, failed otherwise; either way it is closed.
+    async fn settle_interrupted(&self, req: Request) -> anyhow::Result<()> {
+        let id = req.id().as_str().to_owned();
+        let grant = self.inner.grants.active(req.level()).await?;
+        let ours = grant.filter(|g| g.request_id.as_deref() == Some(id.as_str()));
+        let now = self.now();
+        let reason = "issuing did not finish (the bot stopped)";
+        let stored = match &ours {
+            Some(g) => {
+                let at = g.granted_at;
+                self.inner.store.update(&id, |r| Ok::<_, Rejection>(r.on_issued(at))).await?
+            }
+            None => {
+                self.inner
+                    .store
+                    .update(&id, |r| Ok::<_, Rejection>(r.on_issue_failed(reason, now)))
+                    .await?
+            }
+        };
+        self.inner.store.close(&req).await?;
+        if let Updated::Changed { request, .. } = &stored {
+            self.inner.bot.show_request(request, "").await;
+            if let (Some(at), None) = (request.message(), &ours) {
+                let note = "Issuing access did not finish: the bot stopped while issuing. No \
+                            password is active for this request; request again if access is \
+                            still needed.";
+                self.inner.bot.thread(at, note).await;
+            }
+        }
+        tracing::warn!(request_id = %id, issued = ours.is_some(), "settled an interrupted issue");
+        Ok(())
     }
 }
 

@@ -91,6 +91,8 @@ fn record() -> GrantRecord {
         expires_at: now,
         db_valid_until: now,
         context: serde_json::Value::Null,
+        delivered: true,
+        issuer: String::new(),
     }
 }
 

@@ -8,51 +8,25 @@ async fn bot_posts_threads_updates_and_reaches_users_privately() {
     let slack = api(&fake);
 
     let ts = slack
-        .post_message(
-            OPS,
-            "ro request INC-42",
-            &[section("*ro* for INC-42")],
-            None,
-        )
+        .post_message(OPS, "ro request INC-42", &[section("*ro* for INC-42")], None)
         .await
         .unwrap();
-    let reply = slack
-        .post_message(OPS, "approved by bob", &[], Some(&ts))
-        .await
-        .unwrap();
+    let reply = slack.post_message(OPS, "approved by bob", &[], Some(&ts)).await.unwrap();
     slack
-        .update_message(
-            OPS,
-            &ts,
-            "ro request INC-42: approved",
-            &[section("approved")],
-        )
+        .update_message(OPS, &ts, "ro request INC-42: approved", &[section("approved")])
         .await
         .unwrap();
-    slack
-        .post_ephemeral(OPS, ALICE, "only you can see this", &[])
-        .await
-        .unwrap();
+    slack.post_ephemeral(OPS, ALICE, "only you can see this", &[]).await.unwrap();
     let dm = slack.open_dm(ALICE).await.unwrap();
-    assert_eq!(
-        slack.open_dm(ALICE).await.unwrap(),
-        dm,
-        "the DM id is stable"
-    );
+    assert_eq!(slack.open_dm(ALICE).await.unwrap(), dm, "the DM id is stable");
     assert!(dm.starts_with('D'));
-    slack
-        .post_message(&dm, "your password", &[], None)
-        .await
-        .unwrap();
+    slack.post_message(&dm, "your password", &[], None).await.unwrap();
 
     let top = fake.messages(OPS);
     assert_eq!(top.len(), 1, "the reply stays in the thread");
     assert_eq!(top[0].text.as_deref(), Some("ro request INC-42: approved"));
     assert_eq!(top[0].edits, 1);
-    assert_eq!(
-        top[0].blocks.as_ref().unwrap()[0]["text"]["text"],
-        "approved"
-    );
+    assert_eq!(top[0].blocks.as_ref().unwrap()[0]["text"]["text"], "approved");
     let thread = fake.thread(OPS, &ts);
     assert_eq!(thread.len(), 1);
     assert_eq!(
@@ -61,20 +35,14 @@ async fn bot_posts_threads_updates_and_reaches_users_privately() {
     );
     assert_eq!(fake.ephemerals(ALICE).len(), 1);
     assert!(fake.ephemerals(BOB).is_empty());
-    assert_eq!(
-        fake.with(|ws| ws.dm_messages(ALICE))[0].text.as_deref(),
-        Some("your password")
-    );
+    assert_eq!(fake.with(|ws| ws.dm_messages(ALICE))[0].text.as_deref(), Some("your password"));
     assert_eq!(fake.with(|ws| ws.dm_channel(ALICE)), Some(dm));
 
     let link = slack.permalink(OPS, &reply).await.unwrap();
     assert!(
         link.contains(&format!("/archives/{OPS}/p")) && link.contains(&format!("thread_ts={ts}"))
     );
-    assert_eq!(
-        slack.auth_test().await.unwrap(),
-        fake.with(|ws| ws.bot_user_id().to_string())
-    );
+    assert_eq!(slack.auth_test().await.unwrap(), fake.with(|ws| ws.bot_user_id().to_string()));
 }
 
 #[tokio::test]
@@ -82,10 +50,7 @@ async fn usergroup_members_are_listed_and_unknown_groups_fail() {
     let fake = workspace().await;
     fake.add_usergroup("S0ONCALL01", &[ALICE, BOB]);
     let slack = api(&fake);
-    assert_eq!(
-        slack.usergroup_members("S0ONCALL01").await.unwrap(),
-        [ALICE, BOB]
-    );
+    assert_eq!(slack.usergroup_members("S0ONCALL01").await.unwrap(), [ALICE, BOB]);
     let err = slack.usergroup_members("S0NOPE0001").await.unwrap_err();
     assert_eq!(err.code, "no_such_subteam");
 }
@@ -93,33 +58,19 @@ async fn usergroup_members_are_listed_and_unknown_groups_fail() {
 #[tokio::test]
 async fn rate_limited_call_waits_retry_after_then_succeeds() {
     let fake = workspace().await;
-    let slack = api(&fake).with_retry(RetryPolicy {
-        max_wait: Duration::from_secs(5),
-        ..fast_retry()
-    });
-    fake.fail_next(
-        "chat.postMessage",
-        FakeFault::RateLimited {
-            retry_after_secs: 1,
-        },
-        1,
-    );
+    let slack =
+        api(&fake).with_retry(RetryPolicy { max_wait: Duration::from_secs(5), ..fast_retry() });
+    fake.fail_next("chat.postMessage", FakeFault::RateLimited { retry_after_secs: 1 }, 1);
 
     let started = Instant::now();
-    slack
-        .post_message(OPS, "after the limit", &[], None)
-        .await
-        .unwrap();
+    slack.post_message(OPS, "after the limit", &[], None).await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "honoured Retry-After: {:?}",
         started.elapsed()
     );
-    let outcomes: Vec<String> = fake
-        .calls("chat.postMessage")
-        .into_iter()
-        .map(|c| c.outcome)
-        .collect();
+    let outcomes: Vec<String> =
+        fake.calls("chat.postMessage").into_iter().map(|c| c.outcome).collect();
     assert_eq!(outcomes, ["http_429", "ok"]);
     assert_eq!(fake.messages(OPS).len(), 1);
 }
@@ -128,26 +79,13 @@ async fn rate_limited_call_waits_retry_after_then_succeeds() {
 async fn retry_after_is_capped_and_persistent_rate_limits_become_a_typed_error() {
     let fake = workspace().await;
     let slack = api(&fake);
-    fake.fail_next(
-        "conversations.open",
-        FakeFault::RateLimited {
-            retry_after_secs: 60,
-        },
-        5,
-    );
+    fake.fail_next("conversations.open", FakeFault::RateLimited { retry_after_secs: 60 }, 5);
     let started = Instant::now();
     let err = slack.open_dm(ALICE).await.unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "waits capped at max_wait"
-    );
+    assert!(started.elapsed() < Duration::from_secs(2), "waits capped at max_wait");
     assert_eq!(
         err,
-        SlackError {
-            method: "conversations.open",
-            code: "ratelimited".into(),
-            attempts: 3
-        }
+        SlackError { method: "conversations.open", code: "ratelimited".into(), attempts: 3 }
     );
 }
 
@@ -159,11 +97,7 @@ async fn persistent_server_errors_become_a_typed_error_after_bounded_tries() {
     let err = slack.post_message(OPS, "t", &[], None).await.unwrap_err();
     assert_eq!(
         err,
-        SlackError {
-            method: "chat.postMessage",
-            code: "http_500".into(),
-            attempts: 3
-        }
+        SlackError { method: "chat.postMessage", code: "http_500".into(), attempts: 3 }
     );
     assert_eq!(fake.calls("chat.postMessage").len(), 3);
     assert!(fake.messages(OPS).is_empty());
@@ -178,25 +112,16 @@ async fn a_transient_server_error_is_retried_and_api_errors_are_not() {
     slack.update_message(OPS, &ts, "t2", &[]).await.unwrap();
     assert_eq!(fake.calls("chat.update").len(), 2);
 
-    fake.fail_next(
-        "chat.postEphemeral",
-        FakeFault::Error("channel_not_found".into()),
-        1,
-    );
-    let err = slack
-        .post_ephemeral(OPS, ALICE, "t", &[])
-        .await
-        .unwrap_err();
+    fake.fail_next("chat.postEphemeral", FakeFault::Error("channel_not_found".into()), 1);
+    let err = slack.post_ephemeral(OPS, ALICE, "t", &[]).await.unwrap_err();
     assert_eq!((err.code.as_str(), err.attempts), ("channel_not_found", 1));
 }
 
 #[tokio::test]
 async fn a_slow_answer_times_out_and_is_retried() {
     let fake = workspace().await;
-    let slack = api(&fake).with_retry(RetryPolicy {
-        call_timeout: Duration::from_millis(200),
-        ..fast_retry()
-    });
+    let slack = api(&fake)
+        .with_retry(RetryPolicy { call_timeout: Duration::from_millis(200), ..fast_retry() });
     fake.fail_next("auth.test", FakeFault::Delay(1_000), 1);
     slack.auth_test().await.unwrap();
     assert_eq!(fake.calls("auth.test").len(), 2);
@@ -220,10 +145,7 @@ async fn wait_for_sees_a_message_posted_later() {
     assert_eq!(text, "late");
     poster.await.unwrap();
     assert!(fake
-        .wait_for(
-            |ws| ws.messages(OPS).get(1).cloned(),
-            Duration::from_millis(50)
-        )
+        .wait_for(|ws| ws.messages(OPS).get(1).cloned(), Duration::from_millis(50))
         .await
         .is_err());
 }

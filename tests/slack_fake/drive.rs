@@ -18,22 +18,10 @@ fn signatures_round_trip_with_slack_morphisms_verifier() {
             SlackEventSignatureVerifier::SLACK_SIGNED_HASH_HEADER
         )
     );
-    verifier
-        .verify(&sig, body, &ts)
-        .expect("slack-morphism accepts our signature");
-    assert!(
-        verifier
-            .verify(&sig, "token=x&text=rw+INC-42", &ts)
-            .is_err(),
-        "tampered body"
-    );
+    verifier.verify(&sig, body, &ts).expect("slack-morphism accepts our signature");
+    assert!(verifier.verify(&sig, "token=x&text=rw+INC-42", &ts).is_err(), "tampered body");
     let stale = (now - 600).to_string();
-    assert!(
-        verifier
-            .verify(&signer.sign(now - 600, body), body, &stale)
-            .is_err(),
-        "replayed"
-    );
+    assert!(verifier.verify(&signer.sign(now - 600, body), body, &stale).is_err(), "replayed");
 }
 
 #[tokio::test]
@@ -56,28 +44,19 @@ async fn payloads_parse_as_slack_morphism_events() {
     let SlackEventCallbackBody::ReactionAdded(r) = cb.event else {
         panic!("reaction_added: {:?}", cb.event)
     };
-    assert_eq!(
-        (r.user.0.as_str(), r.reaction.0.as_str()),
-        (BOB, "white_check_mark")
-    );
-    let SlackReactionsItem::Message(m) = r.item else {
-        panic!("message item")
-    };
+    assert_eq!((r.user.0.as_str(), r.reaction.0.as_str()), (BOB, "white_check_mark"));
+    let SlackReactionsItem::Message(m) = r.item else { panic!("message item") };
     assert_eq!(
         (m.origin.channel.unwrap().0, m.origin.ts.0),
         (OPS.to_string(), "1700000000.000100".to_string())
     );
 
-    let removed = fake
-        .reaction_event(false, BOB, "x", OPS, "1700000000.000100")
-        .to_json(1_700_000_200);
+    let removed =
+        fake.reaction_event(false, BOB, "x", OPS, "1700000000.000100").to_json(1_700_000_200);
     let SlackPushEvent::EventCallback(cb) = serde_json::from_value(removed).unwrap() else {
         panic!()
     };
-    assert!(matches!(
-        cb.event,
-        SlackEventCallbackBody::ReactionRemoved(_)
-    ));
+    assert!(matches!(cb.event, SlackEventCallbackBody::ReactionRemoved(_)));
     let verification = serde_json::from_value(fake::signer::url_verification("abc")).unwrap();
     assert!(matches!(verification, SlackPushEvent::UrlVerification(v) if v.challenge == "abc"));
 }
@@ -87,19 +66,10 @@ async fn payloads_parse_as_slack_morphism_events() {
 async fn signature_checking_bot(secret: &'static str) -> String {
     use axum::http::{HeaderMap, StatusCode};
     async fn verified(headers: &HeaderMap, body: &str) -> bool {
-        let get = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
+        let get =
+            |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         SlackEventSignatureVerifier::new(&SlackSigningSecret::new("bot-test-signing-secret".into()))
-            .verify(
-                &get("x-slack-signature"),
-                body,
-                &get("x-slack-request-timestamp"),
-            )
+            .verify(&get("x-slack-signature"), body, &get("x-slack-request-timestamp"))
             .is_ok()
     }
     assert_eq!(secret, "bot-test-signing-secret");
@@ -132,10 +102,8 @@ async fn signature_checking_bot(secret: &'static str) -> String {
                 if !verified(&headers, &body).await {
                     return (StatusCode::UNAUTHORIZED, String::new());
                 }
-                let retry = headers
-                    .get("x-slack-retry-num")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("0");
+                let retry =
+                    headers.get("x-slack-retry-num").and_then(|v| v.to_str().ok()).unwrap_or("0");
                 (StatusCode::OK, format!("retry={retry}"))
             }),
         );
@@ -149,11 +117,9 @@ async fn signature_checking_bot(secret: &'static str) -> String {
 async fn signed_command_reaches_the_bot_and_its_answers_reach_the_user() {
     let fake = workspace().await;
     let bot = signature_checking_bot("bot-test-signing-secret").await;
-    let sender = SlackEventSender::new(
-        &bot,
-        SecretString::from("bot-test-signing-secret".to_string()),
-    )
-    .with_fake(&fake);
+    let sender =
+        SlackEventSender::new(&bot, SecretString::from("bot-test-signing-secret".to_string()))
+            .with_fake(&fake);
 
     let cmd = fake.slash_command("/firefighter", "ro INC-42", ALICE, OPS);
     let ack = sender.send_command(&cmd).await.unwrap();
@@ -188,14 +154,7 @@ async fn signed_command_reaches_the_bot_and_its_answers_reach_the_user() {
         .reaction_event(true, BOB, "white_check_mark", OPS, "1700000000.000100")
         .to_json(1_700_000_000);
     assert_eq!(sender.send_event(&event).await.unwrap().body, "retry=0");
-    assert_eq!(
-        sender
-            .resend_event(&event, 2, "http_timeout")
-            .await
-            .unwrap()
-            .body,
-        "retry=2"
-    );
+    assert_eq!(sender.resend_event(&event, 2, "http_timeout").await.unwrap().body, "retry=2");
 }
 
 #[tokio::test]
@@ -204,11 +163,7 @@ async fn response_url_takes_five_posts_then_refuses() {
     let url = fake.new_response_url(OPS, ALICE);
     let http = reqwest::Client::new();
     let post = |body: Value| http.post(url.clone()).json(&body).send();
-    assert_eq!(
-        post(json!({ "text": "" })).await.unwrap().status(),
-        400,
-        "no_text"
-    );
+    assert_eq!(post(json!({ "text": "" })).await.unwrap().status(), 400, "no_text");
     assert_eq!(
         post(json!({ "text": "for everyone", "response_type": "in_channel" }))
             .await
@@ -217,33 +172,18 @@ async fn response_url_takes_five_posts_then_refuses() {
         200
     );
     for i in 0..4 {
-        assert_eq!(
-            post(json!({ "text": format!("private {i}") }))
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(post(json!({ "text": format!("private {i}") })).await.unwrap().status(), 200);
     }
     let sixth = post(json!({ "text": "one too many" })).await.unwrap();
     assert_eq!(
         (sixth.status().as_u16(), sixth.text().await.unwrap()),
         (404, "used_url".to_string())
     );
-    assert_eq!(
-        fake.messages(OPS)[0].user,
-        ALICE,
-        "in_channel shows as the user's"
-    );
+    assert_eq!(fake.messages(OPS)[0].user, ALICE, "in_channel shows as the user's");
     assert_eq!(fake.ephemerals(ALICE).len(), 4);
     let unknown = format!("{}/nope", url.rsplit_once('/').unwrap().0);
     assert_eq!(
-        http.post(unknown)
-            .json(&json!({ "text": "x" }))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        http.post(unknown).json(&json!({ "text": "x" })).send().await.unwrap().status(),
         404
     );
 }

@@ -5,20 +5,13 @@ use crate::*;
 #[tokio::test]
 async fn wrong_or_missing_token_is_rejected_like_slack() {
     let fake = workspace().await;
-    let slack = SlackApi::new(
-        &fake.api_url(),
-        &SecretString::from("xoxb-wrong".to_string()),
-    )
-    .unwrap()
-    .with_retry(fast_retry());
+    let slack = SlackApi::new(&fake.api_url(), &SecretString::from("xoxb-wrong".to_string()))
+        .unwrap()
+        .with_retry(fast_retry());
     let err = slack.post_message(OPS, "hi", &[], None).await.unwrap_err();
     assert_eq!(
         err,
-        SlackError {
-            method: "chat.postMessage",
-            code: "invalid_auth".into(),
-            attempts: 1
-        }
+        SlackError { method: "chat.postMessage", code: "invalid_auth".into(), attempts: 1 }
     );
 
     let anonymous: Value = reqwest::Client::new()
@@ -43,10 +36,7 @@ async fn wrong_or_missing_token_is_rejected_like_slack() {
     assert_eq!(in_json["error"], "not_authed");
     assert!(fake.messages(OPS).is_empty());
     let recorded = fake.calls("chat.postMessage");
-    assert!(
-        recorded.iter().all(|c| c.params.get("token").is_none()),
-        "token not recorded"
-    );
+    assert!(recorded.iter().all(|c| c.params.get("token").is_none()), "token not recorded");
 }
 
 #[tokio::test]
@@ -56,64 +46,27 @@ async fn slack_limits_are_enforced() {
     let code = |r: Result<String, SlackError>| r.unwrap_err().code;
 
     let long = "x".repeat(fake::MAX_TEXT_CHARS + 1);
-    assert_eq!(
-        code(slack.post_message(OPS, &long, &[], None).await),
-        "msg_too_long"
-    );
-    assert_eq!(
-        code(slack.post_message(OPS, "", &[], None).await),
-        "no_text"
-    );
-    let many: Vec<SlackBlock> = (0..=fake::MAX_BLOCKS)
-        .map(|i| section(&format!("b{i}")))
-        .collect();
-    assert_eq!(
-        code(slack.post_message(OPS, "t", &many, None).await),
-        "invalid_blocks"
-    );
+    assert_eq!(code(slack.post_message(OPS, &long, &[], None).await), "msg_too_long");
+    assert_eq!(code(slack.post_message(OPS, "", &[], None).await), "no_text");
+    let many: Vec<SlackBlock> = (0..=fake::MAX_BLOCKS).map(|i| section(&format!("b{i}"))).collect();
+    assert_eq!(code(slack.post_message(OPS, "t", &many, None).await), "invalid_blocks");
     let big = section(&"y".repeat(fake::MAX_SECTION_TEXT_CHARS + 1));
-    assert_eq!(
-        code(slack.post_message(OPS, "t", &[big], None).await),
-        "invalid_blocks"
-    );
+    assert_eq!(code(slack.post_message(OPS, "t", &[big], None).await), "invalid_blocks");
     let header: SlackBlock =
         SlackHeaderBlock::new(pt!("{}", "h".repeat(fake::MAX_HEADER_CHARS + 1))).into();
-    assert_eq!(
-        code(slack.post_message(OPS, "t", &[header], None).await),
-        "invalid_blocks"
-    );
-    assert_eq!(
-        code(slack.post_message("C0NOWHERE1", "t", &[], None).await),
-        "channel_not_found"
-    );
+    assert_eq!(code(slack.post_message(OPS, "t", &[header], None).await), "invalid_blocks");
+    assert_eq!(code(slack.post_message("C0NOWHERE1", "t", &[], None).await), "channel_not_found");
     fake.add_channel_without_bot("C0PRIVATE1");
-    assert_eq!(
-        code(slack.post_message("C0PRIVATE1", "t", &[], None).await),
-        "not_in_channel"
-    );
-    assert_eq!(
-        code(slack.post_message(OPS, "t", &[], Some("1.000001")).await),
-        "thread_not_found"
-    );
+    assert_eq!(code(slack.post_message("C0PRIVATE1", "t", &[], None).await), "not_in_channel");
+    assert_eq!(code(slack.post_message(OPS, "t", &[], Some("1.000001")).await), "thread_not_found");
 
-    let ok = slack
-        .post_message(OPS, &"z".repeat(fake::MAX_TEXT_CHARS), &[], None)
-        .await;
+    let ok = slack.post_message(OPS, &"z".repeat(fake::MAX_TEXT_CHARS), &[], None).await;
     assert!(ok.is_ok(), "exactly the limit is fine");
-    let update = slack
-        .update_message(OPS, "1700000000.000001", "t", &[])
-        .await
-        .unwrap_err();
+    let update = slack.update_message(OPS, "1700000000.000001", "t", &[]).await.unwrap_err();
     assert_eq!(update.code, "message_not_found");
-    assert_eq!(
-        slack.open_dm("U0NOBODY01").await.unwrap_err().code,
-        "user_not_found"
-    );
+    assert_eq!(slack.open_dm("U0NOBODY01").await.unwrap_err().code, "user_not_found");
     fake.add_channel_with_members("C0SMALL001", &[BOB]);
-    let eph = slack
-        .post_ephemeral("C0SMALL001", ALICE, "t", &[])
-        .await
-        .unwrap_err();
+    let eph = slack.post_ephemeral("C0SMALL001", ALICE, "t", &[]).await.unwrap_err();
     assert_eq!(eph.code, "user_not_in_channel");
     assert_eq!(fake.messages(OPS).len(), 1, "only the valid post landed");
 }
@@ -135,13 +88,7 @@ async fn invalid_blocks_errors_point_at_the_offending_block() {
         .await
         .unwrap();
     assert_eq!(resp["error"], "invalid_blocks");
-    assert!(
-        resp["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("/blocks/1/text/text"),
-        "{resp}"
-    );
+    assert!(resp["errors"][0].as_str().unwrap().contains("/blocks/1/text/text"), "{resp}");
 }
 
 #[tokio::test]
@@ -150,18 +97,10 @@ async fn message_timestamps_are_unique_and_increasing() {
     let slack = api(&fake);
     let mut seen = Vec::new();
     for i in 0..20 {
-        seen.push(
-            slack
-                .post_message(OPS, &format!("m{i}"), &[], None)
-                .await
-                .unwrap(),
-        );
+        seen.push(slack.post_message(OPS, &format!("m{i}"), &[], None).await.unwrap());
     }
     let as_micros = |ts: &String| ts.replace('.', "").parse::<u64>().unwrap();
-    assert!(
-        seen.windows(2).all(|w| as_micros(&w[0]) < as_micros(&w[1])),
-        "{seen:?}"
-    );
+    assert!(seen.windows(2).all(|w| as_micros(&w[0]) < as_micros(&w[1])), "{seen:?}");
 }
 
 #[tokio::test]
@@ -170,27 +109,12 @@ async fn fake_answers_carry_the_fields_slack_documents() {
         serde_json::from_str(include_str!("../data/slack/web_api_methods.json")).unwrap();
     let fake = workspace().await;
     fake.add_usergroup("S0ONCALL01", &[ALICE]);
-    let ts = api(&fake)
-        .post_message(OPS, "seed", &[], None)
-        .await
-        .unwrap();
+    let ts = api(&fake).post_message(OPS, "seed", &[], None).await.unwrap();
     let params: [(&str, Vec<(&str, &str)>); 7] = [
-        (
-            "chat.postMessage",
-            vec![("channel", OPS), ("text", "hello")],
-        ),
-        (
-            "chat.update",
-            vec![("channel", OPS), ("ts", &ts), ("text", "edited")],
-        ),
-        (
-            "chat.postEphemeral",
-            vec![("channel", OPS), ("user", ALICE), ("text", "psst")],
-        ),
-        (
-            "chat.getPermalink",
-            vec![("channel", OPS), ("message_ts", &ts)],
-        ),
+        ("chat.postMessage", vec![("channel", OPS), ("text", "hello")]),
+        ("chat.update", vec![("channel", OPS), ("ts", &ts), ("text", "edited")]),
+        ("chat.postEphemeral", vec![("channel", OPS), ("user", ALICE), ("text", "psst")]),
+        ("chat.getPermalink", vec![("channel", OPS), ("message_ts", &ts)]),
         ("conversations.open", vec![("users", ALICE)]),
         ("usergroups.users.list", vec![("usergroup", "S0ONCALL01")]),
         ("auth.test", vec![]),
@@ -206,18 +130,13 @@ async fn fake_answers_carry_the_fields_slack_documents() {
         let req = if spec["http_method"] == "GET" {
             http.get(format!("{url}?{body}"))
         } else {
-            http.post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
+            http.post(url).header("content-type", "application/x-www-form-urlencoded").body(body)
         };
         let answer: Value = req.send().await.unwrap().json().await.unwrap();
         assert_eq!(answer["ok"], true, "{method}: {answer}");
         for field in spec["ok_required"].as_array().unwrap() {
             let field = field.as_str().unwrap();
-            assert!(
-                answer.get(field).is_some(),
-                "{method} answer lacks `{field}`: {answer}"
-            );
+            assert!(answer.get(field).is_some(), "{method} answer lacks `{field}`: {answer}");
         }
     }
 }
