@@ -183,7 +183,11 @@ mod tests {
             "CREATE SCHEMA IF NOT EXISTS \"my-pg-db-schema\" AUTHORIZATION \"my_pg_owner\""
         ));
         assert!(text.contains("SET search_path = \"my-pg-db-schema\", public"), "G4 fix rendered");
-        assert!(!text.contains(":'") && !text.contains(":\""), "no variable left unrendered");
+        let vars = variables(&Names::default(), &RenderOptions::default()).unwrap();
+        for name in vars.keys() {
+            let (lit, ident) = (format!(":'{name}'"), format!(":\"{name}\""));
+            assert!(!text.contains(&lit) && !text.contains(&ident), "{name} left unrendered");
+        }
     }
 
     #[test]
