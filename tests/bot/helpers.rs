@@ -15,6 +15,9 @@ pub const REQUESTER: &str = "U0REQ00001";
 pub const APPROVER1: &str = "U0APP00001";
 pub const APPROVER2: &str = "U0APP00002";
 pub const OUTSIDER: &str = "U0OUT00001";
+/// A member of the approver user group (not listed as an approver by id).
+pub const GROUP_MEMBER: &str = "U0GRP00001";
+pub const APPROVER_GROUP: &str = "S0APPROVE1";
 pub const APPROVE: &str = "white_check_mark";
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -29,6 +32,8 @@ pub struct Options {
     pub redis_url: Option<String>,
     /// Point the broker at a closed port (PostgreSQL down).
     pub database_down: bool,
+    /// Approvers also come from the user group `APPROVER_GROUP` (members: `GROUP_MEMBER`).
+    pub approver_group: bool,
 }
 
 impl Default for Options {
@@ -40,6 +45,7 @@ impl Default for Options {
             approval_window_secs: 120,
             redis_url: None,
             database_down: false,
+            approver_group: false,
         }
     }
 }
@@ -80,7 +86,8 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     .expect("broker password");
 
     let fake = FakeSlack::start().await.expect("fake Slack");
-    fake.add_users(&[REQUESTER, APPROVER1, APPROVER2, OUTSIDER]);
+    fake.add_users(&[REQUESTER, APPROVER1, APPROVER2, OUTSIDER, GROUP_MEMBER]);
+    fake.add_usergroup(APPROVER_GROUP, &[GROUP_MEMBER]);
     fake.add_channel(AUDIT);
     let signing_secret = support::random_alnum(32);
     let redis_url = opts.redis_url.clone().unwrap_or_else(support::redis::url);
@@ -101,6 +108,7 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     cfg.slack.audit_channel = AUDIT.into();
     cfg.slack.verify_users = vec![APPROVER1.into()];
     cfg.access.approvers = vec![APPROVER1.into(), APPROVER2.into()];
+    cfg.access.approver_group = opts.approver_group.then(|| APPROVER_GROUP.to_string());
     cfg.access.default_duration_secs = opts.default_duration_secs;
     cfg.access.max_duration_secs = 3600;
     cfg.access.reminder_before_secs = opts.reminder_before_secs;

@@ -9,5 +9,6 @@ mod support;
 mod bad_input;
 mod commands;
 mod drill;
+mod groups;
 mod helpers;
 mod outages;
