@@ -2,12 +2,13 @@
 //! `/healthz`, `/readyz`, `/metrics`) and the grants worker (expiry, reminders, the reconciler,
 //! and the bot's ApprovalTimeout timers), until shutdown.
 //!
+//! With `slack.socket_mode` the Slack routes are not mounted: [`SocketMode`] dials out to Slack
+//! instead and feeds the same listener state; health and metrics are served either way.
+//!
 //! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
 //! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
 //! benchmarks run exactly what production runs. It must not hold request logic (that is
 //! [`crate::workflow`]) nor Slack parsing (that is [`crate::slack::listener`]).
-//!
-//! Not done: Socket Mode (`slack.socket_mode`) is refused at build with a clear error.
 
 mod health;
 pub mod metrics;
@@ -19,12 +20,13 @@ use crate::grants::{self, GrantService, GrantSettings};
 use crate::slack::client::{RetryPolicy, SlackApi};
 use crate::slack::listener::{self, ListenerState};
 use crate::slack::notifier::{ConnectTemplate, SlackBot};
+use crate::slack::socket::SocketMode;
 use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
 use crate::workflow::approvers::Approvers;
 use crate::workflow::store::RequestStore;
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
 use metrics::Metrics;
@@ -96,6 +98,7 @@ pub struct Application {
     queue: TimerQueue,
     metrics: Metrics,
     run_worker: bool,
+    socket: Option<SocketMode>,
 }
 
 impl Application {
@@ -104,16 +107,6 @@ impl Application {
     pub async fn build(cfg: Config, deps: Deps) -> anyhow::Result<Application> {
         cfg.validate_for_serve()?;
         crate::access::validate_config(&cfg.access)?;
-        if cfg.slack.socket_mode {
-            bail!("slack.socket_mode is not supported yet: use the Events API (HTTP) endpoints");
-        }
-        let signing_secret = cfg
-            .slack
-            .signing_secret
-            .as_ref()
-            .context("slack.signing_secret is not set")?
-            .expose_secret()
-            .to_owned();
         let conn = timers::connect(&cfg.redis).await.context("connecting to Redis")?;
         let prefix = cfg.redis.key_prefix.clone();
         let docs = DocStore::new(conn.clone(), &prefix);
@@ -184,7 +177,14 @@ impl Application {
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
         let health = health::HealthState { redis: conn, grants, metrics: metrics.clone() };
-        let router = listener::routes(state, &signing_secret).merge(
+        let (slack_routes, socket) = if cfg.slack.socket_mode {
+            (Router::new(), Some(SocketMode::check(&cfg.slack, state).await?))
+        } else {
+            let secret =
+                cfg.slack.signing_secret.as_ref().context("slack.signing_secret is not set")?;
+            (listener::routes(state, secret.expose_secret()), None)
+        };
+        let router = slack_routes.merge(
             Router::new()
                 .route("/healthz", get(health::healthz))
                 .route("/readyz", get(health::readyz))
@@ -203,6 +203,7 @@ impl Application {
             queue,
             metrics,
             run_worker: deps.run_worker,
+            socket,
         })
     }
 
@@ -247,6 +248,7 @@ impl Application {
                 Some(extra),
             ))
         });
+        let socket = self.socket.map(|s| tokio::spawn(s.run(wait_stop(stop_rx.clone()))));
         let server =
             axum::serve(self.listener, self.router).with_graceful_shutdown(wait_stop(stop_rx));
         tokio::spawn(async move {
@@ -254,6 +256,9 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         server.await.context("serving HTTP")?;
+        if let Some(socket) = socket {
+            socket.await.context("the Socket Mode client panicked")??;
+        }
         if let Some(worker) = worker {
             let stats = worker.await.context("the timer worker panicked")?;
             tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped");

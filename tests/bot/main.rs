@@ -12,3 +12,4 @@ mod drill;
 mod groups;
 mod helpers;
 mod outages;
+mod socket_mode;

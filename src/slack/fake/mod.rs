@@ -8,16 +8,19 @@
 //! - [`state`]: the workspace model and read helpers.
 //! - `methods`: Web API method rules; `server`: HTTP, auth, faults.
 //! - [`signer`]: request signing and payload builders; [`sender`]: posts them to the bot.
+//! - `socket`: Socket Mode (`apps.connections.open`, the WebSocket, envelopes and acks).
 
 mod methods;
 pub mod sender;
 mod server;
 pub mod signer;
+mod socket;
 pub mod state;
 
 pub use methods::{MAX_BLOCKS, MAX_HEADER_CHARS, MAX_SECTION_TEXT_CHARS, MAX_TEXT_CHARS};
 pub use sender::{SentResponse, SlackEventSender};
 pub use signer::{ReactionEvent, SlackSigner, SlashCommand};
+pub use socket::{SocketAck, DEFAULT_APP_TOKEN};
 pub use state::{EphemeralSource, FakeEphemeral, FakeFault, FakeMessage, RecordedCall, Workspace};
 
 use state::{Channel, Hook};
@@ -33,11 +36,17 @@ pub const DEFAULT_BOT_TOKEN: &str = "xoxb-0000000000-fake-pgroles-token";
 pub(crate) struct Shared {
     state: Mutex<Workspace>,
     changed: watch::Sender<u64>,
+    app_token: String,
+    sockets: Mutex<socket::Sockets>,
 }
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Workspace> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn sockets(&self) -> MutexGuard<'_, socket::Sockets> {
+        self.sockets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn bump(&self) {
@@ -80,6 +89,8 @@ impl FakeSlack {
         let shared = Arc::new(Shared {
             state: Mutex::new(Workspace::new(token)),
             changed: watch::Sender::new(0),
+            app_token: DEFAULT_APP_TOKEN.to_string(),
+            sockets: Mutex::new(socket::Sockets::new(addr)),
         });
         let app = server::router(shared.clone());
         let task = tokio::spawn(async move {

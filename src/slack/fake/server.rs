@@ -3,16 +3,18 @@
 //!
 //! Owns authentication (`Authorization: Bearer`, or a `token` form field, as Slack accepts),
 //! body parsing (JSON, form, query string), call recording and fault injection. It must not
-//! hold method rules: those are in `methods`.
+//! hold method rules: those are in `methods` (and Socket Mode's in `socket`, whose WebSocket
+//! is served here at `/socket/{ticket}`).
 
 use super::methods::{self, ApiFailure};
+use super::socket;
 use super::state::{EphemeralSource, FakeEphemeral, FakeFault, FakeMessage, RecordedCall};
 use super::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -25,6 +27,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/{method}", any(api))
         .route("/hooks/commands/{team}/{id}", post(hook))
+        .route("/socket/{ticket}", get(socket::upgrade))
         .with_state(shared)
 }
 
@@ -109,11 +112,8 @@ async fn api(
 
     let (index, fault) = {
         let mut ws = shared.lock();
-        let auth_error = match &presented {
-            None => Some("not_authed"),
-            Some(t) if *t != ws.token => Some("invalid_auth"),
-            Some(_) => None,
-        };
+        let auth_error =
+            socket::auth_error(&method, presented.as_deref(), &ws.token, &shared.app_token);
         ws.calls.push(RecordedCall {
             method: method.clone(),
             params: Value::Object(params.clone()),
@@ -156,8 +156,12 @@ async fn api(
     let (outcome, response) = match early {
         Some(done) => done,
         None => {
-            let mut ws = shared.lock();
-            match methods::dispatch(&mut ws, &method, &params) {
+            let result = if method == socket::OPEN_METHOD {
+                Ok(socket::open_connection(&shared))
+            } else {
+                methods::dispatch(&mut shared.lock(), &method, &params)
+            };
+            match result {
                 Ok(mut body) => {
                     body["ok"] = Value::Bool(true);
                     ("ok".to_string(), slack_json(StatusCode::OK, body))
