@@ -31,6 +31,11 @@ pub const DEDUP_TTL: Duration = Duration::from_secs(15 * 60);
 /// Longest wait for Redis while acknowledging (Slack gives up after 3 s).
 const ACK_REDIS_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// What a user is told when Redis cannot be reached (HTTP and Socket Mode alike).
+pub(crate) const UNAVAILABLE_TEXT: &str = "The bot cannot reach its state store (Redis) right \
+    now, so it cannot take requests; no access was granted. Try again in a minute; if it \
+    persists, tell the platform team.";
+
 /// What the listener needs.
 #[derive(Clone)]
 pub struct ListenerState {
@@ -124,9 +129,7 @@ async fn command(State(state): State<ListenerState>, body: Bytes) -> Response {
         }
         Claim::Unavailable => {
             state.metrics.request("command", "unavailable");
-            let text = "The bot cannot reach its state store (Redis) right now, so it cannot \
-                        take requests; no access was granted. Try again in a minute; if it \
-                        persists, tell the platform team.";
+            let text = UNAVAILABLE_TEXT;
             return Json(Rendered::text(text).response_json(false)).into_response();
         }
         Claim::Mine => {}
@@ -248,13 +251,13 @@ async fn interactivity(State(state): State<ListenerState>) -> Response {
     StatusCode::OK.into_response()
 }
 
-enum Claim {
+pub(crate) enum Claim {
     Mine,
     Duplicate,
     Unavailable,
 }
 
-async fn claim(idem: &Idempotency, key: &str) -> Claim {
+pub(crate) async fn claim(idem: &Idempotency, key: &str) -> Claim {
     match tokio::time::timeout(ACK_REDIS_TIMEOUT, idem.claim_once(key, DEDUP_TTL)).await {
         Ok(Ok(true)) => Claim::Mine,
         Ok(Ok(false)) => Claim::Duplicate,

@@ -12,7 +12,7 @@
 
 use crate::config::SlackConfig;
 use crate::slack::client::https_connector;
-use crate::slack::listener::{self, ListenerState, ParsedEvent, DEDUP_TTL};
+use crate::slack::listener::{self, Claim, ListenerState, ParsedEvent, UNAVAILABLE_TEXT};
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};
 use crate::workflow::CommandInput;
@@ -22,7 +22,6 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 type Connector = SlackClientHyperHttpsConnector;
 
@@ -31,12 +30,6 @@ pub const RECONNECT_WAIT_SECS: u64 = 5;
 /// Ping interval; the socket is replaced after five unanswered pings.
 const PING_INTERVAL_SECS: u64 = 15;
 /// Longest wait for Redis while acknowledging (Slack redelivers unacked envelopes).
-const ACK_REDIS_TIMEOUT: Duration = Duration::from_millis(1500);
-/// Shown for a slash command while Redis is unreachable (as over HTTP).
-const UNAVAILABLE_TEXT: &str = "The bot cannot reach its state store (Redis) right now, so it \
-    cannot take requests; no access was granted. Try again in a minute; if it persists, tell \
-    the platform team.";
-
 /// Why an envelope was not handled; the error handler decides whether it is acked.
 #[derive(Debug, thiserror::Error)]
 enum Skipped {
@@ -218,19 +211,12 @@ fn on_error(
     }
 }
 
-/// The same claim as the HTTP listener (`SET NX` with [`DEDUP_TTL`], bounded wait).
+/// The HTTP listener's claim (`SET NX` with a bounded wait), as a `Result`.
 async fn claim(idem: &Idempotency, key: &str) -> Result<(), Skipped> {
-    match tokio::time::timeout(ACK_REDIS_TIMEOUT, idem.claim_once(key, DEDUP_TTL)).await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => Err(Skipped::Duplicate),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "idempotency claim failed");
-            Err(Skipped::Unavailable)
-        }
-        Err(_) => {
-            tracing::warn!("idempotency claim timed out");
-            Err(Skipped::Unavailable)
-        }
+    match listener::claim(idem, key).await {
+        Claim::Mine => Ok(()),
+        Claim::Duplicate => Err(Skipped::Duplicate),
+        Claim::Unavailable => Err(Skipped::Unavailable),
     }
 }
 
