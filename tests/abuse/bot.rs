@@ -5,7 +5,7 @@
 //! Owns setup and snapshots. It must not generate or send the abuse (that is `gen`/`fire`).
 
 use crate::support::{self, model::Model, pg, redis::OwnRedis};
-use pgroles::config::{Config, DbAuth, SslMode};
+use pgroles::config::Config;
 use pgroles::model::Level;
 use pgroles::server::{Application, Deps};
 use pgroles::slack::client::RetryPolicy;
@@ -39,14 +39,7 @@ pub async fn spawn() -> Bot {
         .expect("a PostgreSQL test cluster");
     let model = Model::new(&server, "abuse");
     model.apply().await;
-    let broker_password = support::random_alnum(40);
-    let su = pg::superuser(&server, "postgres").await;
-    su.batch_execute(&format!(
-        "ALTER ROLE {} PASSWORD '{broker_password}'",
-        pg::ident(&model.names.broker())
-    ))
-    .await
-    .expect("broker password");
+    let broker_password = model.set_password(&model.names.broker()).await;
     let redis = OwnRedis::spawn();
     let fake = FakeSlack::start().await.expect("fake Slack");
     fake.add_users(&[REQUESTER, APPROVER1, APPROVER2, OUTSIDER]);
@@ -55,12 +48,7 @@ pub async fn spawn() -> Bot {
     let signing_secret = support::random_alnum(32);
 
     let mut cfg = Config { model: model.names.clone(), ..Config::default() };
-    cfg.database.host = server.host.clone();
-    cfg.database.port = server.port;
-    cfg.database.auth = DbAuth::Password;
-    cfg.database.password = Some(SecretString::from(broker_password));
-    cfg.database.sslmode = SslMode::Disable;
-    cfg.database.pool_size = 2;
+    cfg.database = model.broker_db_config(&broker_password);
     cfg.redis.url = redis.url();
     cfg.redis.key_prefix = PREFIX.into();
     cfg.slack.bot_token = Some(SecretString::from(fake.bot_token()));

@@ -3,7 +3,7 @@
 //! helpers, a tracing capture and secret scans.
 
 use crate::support::{self, model::Model, pg};
-use pgroles::config::{Config, DbAuth, SslMode};
+use pgroles::config::Config;
 use pgroles::server::{Application, Deps};
 use pgroles::slack::fake::{FakeEphemeral, FakeMessage, FakeSlack, SentResponse, SlackEventSender};
 use secrecy::SecretString;
@@ -76,14 +76,7 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     let model = Model::new(&server, "bot");
     model.apply().await;
     model.migrate_orders().await;
-    let broker_password = support::random_alnum(40);
-    let su = pg::superuser(&server, "postgres").await;
-    su.batch_execute(&format!(
-        "ALTER ROLE {} PASSWORD '{broker_password}'",
-        pg::ident(&model.names.broker())
-    ))
-    .await
-    .expect("broker password");
+    let broker_password = model.set_password(&model.names.broker()).await;
 
     let fake = FakeSlack::start().await.expect("fake Slack");
     fake.add_users(&[REQUESTER, APPROVER1, APPROVER2, OUTSIDER, GROUP_MEMBER]);
@@ -94,12 +87,8 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     let prefix = support::redis::prefix("bot");
 
     let mut cfg = Config { model: model.names.clone(), ..Config::default() };
-    cfg.database.host = server.host.clone();
+    cfg.database = model.broker_db_config(&broker_password);
     cfg.database.port = if opts.database_down { support::free_port() } else { server.port };
-    cfg.database.auth = DbAuth::Password;
-    cfg.database.password = Some(SecretString::from(broker_password));
-    cfg.database.sslmode = SslMode::Disable;
-    cfg.database.pool_size = 2;
     cfg.redis.url = redis_url.clone();
     cfg.redis.key_prefix = prefix.clone();
     cfg.slack.bot_token = Some(SecretString::from(fake.bot_token()));

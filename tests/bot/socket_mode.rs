@@ -61,14 +61,7 @@ async fn spawn_socket_bot() -> SocketBot {
         .expect("a PostgreSQL test cluster");
     let model = Model::new(&server, "sock");
     model.apply().await;
-    let broker_password = support::random_alnum(40);
-    let su = pg::superuser(&server, "postgres").await;
-    su.batch_execute(&format!(
-        "ALTER ROLE {} PASSWORD '{broker_password}'",
-        pg::ident(&model.names.broker())
-    ))
-    .await
-    .expect("broker password");
+    let broker_password = model.set_password(&model.names.broker()).await;
     let fake = FakeSlack::start().await.expect("fake Slack");
     fake.add_users(&[REQUESTER, APPROVER1, APPROVER2, OUTSIDER]);
     fake.add_channel(AUDIT);

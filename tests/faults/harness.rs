@@ -50,14 +50,7 @@ impl World {
             .context("a PostgreSQL test cluster")?;
         let model = Model::new(&server, "faults");
         model.apply().await;
-        let broker_password = support::random_alnum(40);
-        let su = pg::superuser(&server, "postgres").await;
-        su.batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD '{broker_password}'",
-            pg::ident(&model.names.broker())
-        ))
-        .await
-        .context("broker password")?;
+        let broker_password = model.set_password(&model.names.broker()).await;
         let redis = OwnRedis::spawn();
         let redis_url = redis.url();
         let fake = FakeSlack::start().await?;

@@ -49,14 +49,33 @@ impl Model {
         pg::superuser(&self.pg, &self.names.database).await
     }
 
-    /// Gives `role` a password (as the superuser) and logs in with it over TCP.
-    pub async fn login_as(&self, role: &str) -> Client {
+    /// Gives `role` a fresh random password (as the superuser) and returns it.
+    pub async fn set_password(&self, role: &str) -> String {
         let password = super::random_alnum(40);
         let su = pg::superuser(&self.pg, "postgres").await;
         su.batch_execute(&format!("ALTER ROLE {} PASSWORD '{password}'", pg::ident(role)))
             .await
             .expect("set password");
+        password
+    }
+
+    /// Gives `role` a password (as the superuser) and logs in with it over TCP.
+    pub async fn login_as(&self, role: &str) -> Client {
+        let password = self.set_password(role).await;
         pg::login(&self.pg, &self.names.database, role, &password).await.expect("login")
+    }
+
+    /// How the bot reaches this model as the broker: a static password, loopback, no TLS.
+    pub fn broker_db_config(&self, password: &str) -> pgroles::config::DatabaseConfig {
+        pgroles::config::DatabaseConfig {
+            host: self.pg.host.clone(),
+            port: self.pg.port,
+            auth: pgroles::config::DbAuth::Password,
+            password: Some(secrecy::SecretString::from(password.to_owned())),
+            sslmode: pgroles::config::SslMode::Disable,
+            pool_size: 2,
+            ..pgroles::config::DatabaseConfig::default()
+        }
     }
 
     /// Creates `orders` the way a migration does: migrator, SET ROLE owner, DDL.
