@@ -36,9 +36,13 @@ pub async fn build(cfg: &Config, notifier: Arc<dyn Notifier>) -> anyhow::Result<
 }
 
 /// `pgroles revoke <level>`: ends the grant now (actor `cli`). Without a recorded grant it still
-/// expires the password and ends sessions (a kill switch).
+/// expires the password and ends sessions (a kill switch), and it works without Redis: then it
+/// goes to PostgreSQL directly and leaves the grant record to the reconciler.
 pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
-    let service = build(cfg, Arc::new(LogNotifier::new())).await?;
+    let service = match build(cfg, Arc::new(LogNotifier::new())).await {
+        Ok(service) => service,
+        Err(e) => return revoke_without_redis(cfg, level, &e).await,
+    };
     let holder = service.active(level).await.ok().flatten();
     match service.revoke(level, "cli").await {
         Ok(ended) => Ok(match holder {
@@ -64,6 +68,27 @@ pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
         }
         Err(e) => Err(anyhow::anyhow!("{e}")).context(format!("revoking the {level} grant")),
     }
+}
+
+/// The kill switch when the service cannot be built (Redis down): expire and end sessions
+/// through the broker alone.
+async fn revoke_without_redis(
+    cfg: &Config,
+    level: Level,
+    why: &anyhow::Error,
+) -> anyhow::Result<String> {
+    let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model)
+        .await
+        .context("setting up the password broker")?;
+    let audit = crate::broker::ActionAudit { incident: "cli revoke".into(), actor: "cli".into() };
+    broker.expire(level, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ended =
+        broker.terminate_sessions(level, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(format!(
+        "Could not use Redis ({why:#}); expired the {level} password in PostgreSQL directly and \
+         ended {ended} session(s). The grant record and its timers are cleaned up when Redis is \
+         back (the reconciler)."
+    ))
 }
 
 /// `pgroles status`: active grants, pending timers with due times, the roles in the database.

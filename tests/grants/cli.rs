@@ -61,3 +61,20 @@ async fn the_cli_worker_expires_a_grant_on_time() {
     assert!(fx.service.active(Level::Rw).await.unwrap().is_none());
     fx.cleanup().await;
 }
+
+#[tokio::test]
+async fn revoke_is_a_kill_switch_that_works_with_redis_down() {
+    let server = pg::versions().remove(0);
+    let fx = Fixture::new(&server, "grantclik").await;
+    fx.service
+        .issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(3600)))
+        .await
+        .expect("issue");
+    let password = fx.recorder.last_password();
+    let mut cfg = config(&fx);
+    cfg.redis.url = format!("redis://127.0.0.1:{}", crate::support::free_port());
+    let out = cli::revoke(&cfg, Level::Ro).await.expect("revoke without Redis");
+    assert!(out.contains("expired the ro password in PostgreSQL directly"), "{out}");
+    fx.assert_login_refused(Level::Ro, &password).await;
+    fx.cleanup().await;
+}
