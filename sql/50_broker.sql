@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS :"admin_schema".firefighter_audit (
   actor          name        NOT NULL DEFAULT session_user,
   at             timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- The grant's own end as the bot planned it (at most the VALID UNTIL cap): lets the bot
+-- restore the right expiry if its Redis state is lost. Added to tables of earlier versions.
+ALTER TABLE :"admin_schema".firefighter_audit ADD COLUMN IF NOT EXISTS ends_at timestamptz;
 REVOKE ALL ON TABLE :"admin_schema".firefighter_audit FROM PUBLIC;
 
 -- The only roles the broker's functions may touch.
@@ -29,11 +32,12 @@ REVOKE ALL ON TABLE :"admin_schema".firefighter_roles FROM PUBLIC;
 INSERT INTO :"admin_schema".firefighter_roles (role) VALUES (:'ff_ro'), (:'ff_rw') ON CONFLICT DO NOTHING;
 DELETE FROM :"admin_schema".firefighter_roles WHERE role NOT IN (:'ff_ro', :'ff_rw');
 
--- The design's function, with audit fields. p_password is either a SCRAM-SHA-256 verifier
--- (what pgroles sends: no plaintext reaches the server) or a plaintext of 32+ characters.
+-- The design's function, with audit fields and the grant's planned end (what pgroles calls).
+-- p_password is either a SCRAM-SHA-256 verifier (what pgroles sends: no plaintext reaches the
+-- server) or a plaintext of 32+ characters. p_ends_at is recorded, capped at VALID UNTIL.
 CREATE OR REPLACE FUNCTION :"admin_schema".set_firefighter_password(
   p_role name, p_password text, p_hours integer,
-  p_incident text, p_requester text, p_approvers text[])
+  p_incident text, p_requester text, p_approvers text[], p_ends_at timestamptz)
 RETURNS timestamptz
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -76,10 +80,26 @@ BEGIN
       USING ERRCODE = SQLSTATE;
   END;
 
-  INSERT INTO firefighter_audit (event, role, incident, requester, approvers, expires_at)
-  VALUES ('issue', p_role, p_incident, p_requester, p_approvers, v_expires_at);
+  INSERT INTO firefighter_audit (event, role, incident, requester, approvers, expires_at, ends_at)
+  VALUES ('issue', p_role, p_incident, p_requester, p_approvers, v_expires_at,
+          least(p_ends_at, v_expires_at));
 
   RETURN v_expires_at;
+END;
+$fn$;
+
+-- With audit fields, without a planned end (the grant ends at VALID UNTIL).
+CREATE OR REPLACE FUNCTION :"admin_schema".set_firefighter_password(
+  p_role name, p_password text, p_hours integer,
+  p_incident text, p_requester text, p_approvers text[])
+RETURNS timestamptz
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, :"admin_schema", pg_temp
+AS $fn$
+BEGIN
+  RETURN set_firefighter_password(p_role, p_password, p_hours, p_incident, p_requester,
+                                  p_approvers, NULL::timestamptz);
 END;
 $fn$;
 
@@ -203,6 +223,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA :"admin_schema" FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
   :"admin_schema".set_firefighter_password(name, text, integer),
   :"admin_schema".set_firefighter_password(name, text, integer, text, text, text[]),
+  :"admin_schema".set_firefighter_password(name, text, integer, text, text, text[], timestamptz),
   :"admin_schema".expire_firefighter_password(name),
   :"admin_schema".expire_firefighter_password(name, text, text),
   :"admin_schema".terminate_firefighter_sessions(name),

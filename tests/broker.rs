@@ -56,6 +56,7 @@ fn issue_audit() -> IssueAudit {
         incident: "INC-4242".into(),
         requester: "U0REQUESTER".into(),
         approvers: vec!["U0APPROVER1".into(), "U0APPROVER2".into()],
+        ends_at: None,
     }
 }
 

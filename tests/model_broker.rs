@@ -202,6 +202,7 @@ async fn audit_table_is_tamper_resistant_and_broker_executes_only_its_functions(
                 "db_admin.firefighter_sessions()",
                 "db_admin.set_firefighter_password(name,text,integer)",
                 "db_admin.set_firefighter_password(name,text,integer,text,text,text[])",
+                "db_admin.set_firefighter_password(name,text,integer,text,text,text[],timestamp with time zone)",
                 "db_admin.terminate_firefighter_sessions(name)",
                 "db_admin.terminate_firefighter_sessions(name,text,text)",
             ]

@@ -91,6 +91,7 @@ pub async fn baselines(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<Vec<S
         incident: "INC-1".into(),
         requester: REQUESTER.into(),
         approvers: vec![APPROVER.into()],
+        ends_at: None,
     };
     let expire = ActionAudit { incident: "INC-1".into(), actor: "bench".into() };
     let mut issue = Vec::new();

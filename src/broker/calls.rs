@@ -20,6 +20,9 @@ pub struct IssueAudit {
     pub requester: String,
     /// The approvers' Slack user ids.
     pub approvers: Vec<String>,
+    /// When the grant is planned to end (recorded in the audit row, capped at VALID UNTIL), so
+    /// the expiry can be restored from the database if Redis loses it. `None`: at VALID UNTIL.
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 /// Who expired a password or ended sessions, and for which incident.
@@ -58,6 +61,7 @@ struct Statements {
     expire: String,
     terminate: String,
     sessions: String,
+    planned_end: String,
 }
 
 /// `"ident"` with embedded quotes doubled (PostgreSQL's quote_ident, always quoting).
@@ -71,7 +75,7 @@ impl Statements {
         Statements {
             issue: format!(
                 "SELECT {s}.set_firefighter_password($1::name, $2::text, $3::int4, $4::text, \
-                 $5::text, $6::text[])"
+                 $5::text, $6::text[], $7::timestamptz)"
             ),
             expire: format!("SELECT {s}.expire_firefighter_password($1::name, $2::text, $3::text)"),
             terminate: format!(
@@ -81,6 +85,10 @@ impl Statements {
                 "SELECT pid::int4, role::text, client_addr::text, backend_start, state::text, \
                  datname::text \
                  FROM {s}.firefighter_sessions() ORDER BY pid"
+            ),
+            planned_end: format!(
+                "SELECT ends_at FROM {s}.firefighter_audit_recent(100) \
+                 WHERE role = $1::name AND event = 'issue' ORDER BY id DESC LIMIT 1"
             ),
         }
     }
@@ -138,6 +146,7 @@ impl Broker {
                     &audit.incident,
                     &audit.requester,
                     &audit.approvers,
+                    &audit.ends_at,
                 ],
             )
             .await
@@ -206,6 +215,23 @@ impl Broker {
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading sessions: {e}")))
     }
 
+    /// The planned end recorded with the role's latest issue (see [`IssueAudit::ends_at`]);
+    /// `None` if there is none in the recent audit rows.
+    pub async fn planned_end(&self, level: Level) -> Result<Option<DateTime<Utc>>, BrokerError> {
+        let role = self.names.firefighter(level);
+        let conn = connect::get(&self.pool).await?;
+        let row = conn
+            .query_opt(self.sql.planned_end.as_str(), &[&role])
+            .await
+            .map_err(|e| classify(&e, &[]))?;
+        match row {
+            None => Ok(None),
+            Some(row) => row.try_get(0).map_err(|e| {
+                BrokerError::Unexpected(anyhow::anyhow!("reading the planned end: {e}"))
+            }),
+        }
+    }
+
     /// The role's `VALID UNTIL` from `pg_roles`; `None` when it has no limit.
     pub async fn role_valid_until(
         &self,
@@ -235,7 +261,7 @@ mod tests {
         assert_eq!(
             s.issue,
             "SELECT \"db_admin\".set_firefighter_password($1::name, $2::text, $3::int4, \
-             $4::text, $5::text, $6::text[])"
+             $4::text, $5::text, $6::text[], $7::timestamptz)"
         );
         assert!(s.expire.contains("\"db_admin\".expire_firefighter_password($1::name"));
         assert!(s.terminate.contains("\"db_admin\".terminate_firefighter_sessions($1::name"));

@@ -2,7 +2,8 @@
 //! when to act.
 //!
 //! Owns: re-creating a lost Expire timer for a firefighter role whose `VALID UNTIL` is still
-//! ahead (or whose grant document has no timer), ending sessions of roles that hold no active
+//! ahead (or whose grant document has no timer; without the document, at the grant's planned
+//! end recorded in its audit row, else at `VALID UNTIL`), ending sessions of roles that hold no active
 //! grant, and expiring grants whose password was never delivered (the issuing process died:
 //! the plaintext died with it). At a process's first pass an undelivered grant of another
 //! instance is ended at once; later, any undelivered grant older than the delivery deadline. Must not issue passwords, and never reads one (the database only has
@@ -80,7 +81,11 @@ impl GrantService {
                 let due = match (&record, valid_until.filter(|_| live)) {
                     (Some(g), Some(vu)) => Some(g.expires_at.min(vu)),
                     (Some(g), None) => Some(g.expires_at.min(now)),
-                    (None, Some(vu)) => Some(vu),
+                    // Redis lost the grant: its planned end is in the audit row.
+                    (None, Some(vu)) => {
+                        let planned = self.broker.planned_end(level).await?;
+                        Some(planned.map_or(vu, |end| end.min(vu)))
+                    }
                     (None, None) => None,
                 };
                 if let Some(due) = due {

@@ -159,6 +159,7 @@ impl GrantService {
             incident: rec.incident.clone(),
             requester: rec.holder.clone(),
             approvers: rec.approvers.clone(),
+            ends_at: Some(rec.expires_at),
         };
         let issued = match self.broker.issue(level, db_hours(req.duration), &audit).await {
             Ok(issued) => issued,
@@ -231,6 +232,7 @@ impl GrantService {
             incident: rec.incident.clone(),
             requester: rec.holder.clone(),
             approvers: rec.approvers.clone(),
+            ends_at: Some(rec.expires_at),
         };
         let issued = self.broker.issue(level, db_hours(left), &audit).await?;
         rec.db_valid_until = issued.db_valid_until;

@@ -156,6 +156,10 @@ pub struct SettingSpec {
 pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("set_firefighter_password", "name, text, integer"),
     ("set_firefighter_password", "name, text, integer, text, text, text[]"),
+    (
+        "set_firefighter_password",
+        "name, text, integer, text, text, text[], timestamp with time zone",
+    ),
     ("expire_firefighter_password", "name"),
     ("expire_firefighter_password", "name, text, text"),
     ("terminate_firefighter_sessions", "name"),

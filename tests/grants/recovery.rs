@@ -61,7 +61,11 @@ async fn after_a_redis_flush_one_reconcile_restores_the_expiry_and_the_grant_sti
     let redis = OwnRedis::spawn();
     let server = pg::versions().remove(0);
     let fx = Fixture::with_redis(&server, "grantflush", &redis.url()).await;
-    fx.service.issue(fx.request(Level::Ro, "U0HOLDER", HOUR)).await.expect("issue");
+    let rec = fx
+        .service
+        .issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(600)))
+        .await
+        .expect("issue");
     let password = fx.recorder.last_password();
     let valid_until = fx.valid_until(Level::Ro).await.expect("VALID UNTIL");
 
@@ -69,8 +73,14 @@ async fn after_a_redis_flush_one_reconcile_restores_the_expiry_and_the_grant_sti
     let () = redis::cmd("FLUSHALL").query(&mut conn).unwrap();
     assert!(fx.service.queue().pending().await.unwrap().is_empty());
 
+    // The restored expiry is the grant's planned end (10 min, from the audit row), not the
+    // database's 1 h cap.
     let report = fx.service.reconcile().await.expect("reconcile");
-    assert_eq!(report.restored, vec![(fx.role(Level::Ro), valid_until)], "{report:?}");
+    assert_eq!(report.restored.len(), 1, "{report:?}");
+    let (role, due) = &report.restored[0];
+    assert_eq!(role, &fx.role(Level::Ro));
+    assert!((*due - rec.expires_at).num_milliseconds().abs() < 5, "{due} vs {}", rec.expires_at);
+    assert!(*due < valid_until - ChronoDuration::minutes(45), "not the cap: {due}");
     assert!(fx.service.queue().has_pending_expire(&fx.role(Level::Ro)).await.unwrap());
     assert_eq!(fx.recorder.of("restored")[0].role.as_deref(), Some(fx.role(Level::Ro).as_str()));
     // A second pass finds nothing to do.
