@@ -11,9 +11,8 @@ mod support;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use pgroles::broker::{ActionAudit, Broker, BrokerError, CredentialSource, IssueAudit};
-use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth, SslMode};
+use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth};
 use pgroles::model::{Level, Names};
-use secrecy::SecretString;
 use support::model::Model;
 use support::pg::{self, PgServer};
 
@@ -31,24 +30,6 @@ async fn model_with_broker(server: &PgServer, tag: &str, broker_password: &str) 
         .await
         .expect("set the broker password");
     model
-}
-
-fn db_config(server: &PgServer) -> DatabaseConfig {
-    DatabaseConfig {
-        host: server.host.clone(),
-        port: server.port,
-        sslmode: SslMode::Disable,
-        pool_size: 2,
-        ..DatabaseConfig::default()
-    }
-}
-
-fn static_config(server: &PgServer, password: &str) -> DatabaseConfig {
-    DatabaseConfig {
-        auth: DbAuth::Password,
-        password: Some(SecretString::from(password.to_owned())),
-        ..db_config(server)
-    }
 }
 
 fn issue_audit() -> IssueAudit {
@@ -102,10 +83,13 @@ async fn issued_password_logs_in_until_terminated_and_expired_on_every_cluster()
         let broker_pw = support::random_alnum(32);
         let model = model_with_broker(&server, "brokerflow", &broker_pw).await;
         let names = &model.names;
-        let broker =
-            Broker::from_config(&static_config(&server, &broker_pw), &AwsConfig::default(), names)
-                .await
-                .expect("broker");
+        let broker = Broker::from_config(
+            &server.static_database_config(&broker_pw),
+            &AwsConfig::default(),
+            names,
+        )
+        .await
+        .expect("broker");
         let v = server.version;
 
         let before = Utc::now();
@@ -174,10 +158,13 @@ async fn guard_refusals_reach_the_caller_as_refused_with_the_design_messages() {
         let broker_pw = support::random_alnum(32);
         let model = model_with_broker(&server, "brokerguard", &broker_pw).await;
         let names = &model.names;
-        let broker =
-            Broker::from_config(&static_config(&server, &broker_pw), &AwsConfig::default(), names)
-                .await
-                .expect("broker");
+        let broker = Broker::from_config(
+            &server.static_database_config(&broker_pw),
+            &AwsConfig::default(),
+            names,
+        )
+        .await
+        .expect("broker");
         let valid_until_before = broker.role_valid_until(Level::Rw).await.unwrap();
         for hours in [0, 3] {
             match broker.issue(Level::Rw, hours, &issue_audit()).await {
@@ -191,8 +178,10 @@ async fn guard_refusals_reach_the_caller_as_refused_with_the_design_messages() {
         }
         // A broker whose names point at roles outside this model's allowlist.
         let foreign = Names { role_prefix: "postgres_".into(), ..names.clone() };
-        let cfg =
-            DatabaseConfig { user: Some(names.broker()), ..static_config(&server, &broker_pw) };
+        let cfg = DatabaseConfig {
+            user: Some(names.broker()),
+            ..server.static_database_config(&broker_pw)
+        };
         let stray = Broker::from_config(&cfg, &AwsConfig::default(), &foreign).await.unwrap();
         match stray.issue(Level::Ro, 1, &issue_audit()).await {
             Err(BrokerError::Refused { message }) => assert_eq!(
@@ -214,12 +203,13 @@ async fn unreachable_database_or_wrong_broker_password_is_unavailable() {
     let model = model_with_broker(&server, "brokerdown", &support::random_alnum(32)).await;
     let names = &model.names;
 
-    let nowhere = DatabaseConfig { port: support::free_port(), ..static_config(&server, "x") };
+    let nowhere =
+        DatabaseConfig { port: support::free_port(), ..server.static_database_config("x") };
     let broker = Broker::from_config(&nowhere, &AwsConfig::default(), names).await.unwrap();
     let e = broker.issue(Level::Ro, 1, &issue_audit()).await.unwrap_err();
     assert!(matches!(e, BrokerError::Unavailable(_)), "{e:?}");
 
-    let wrong = static_config(&server, "not-the-broker-password-at-all-000");
+    let wrong = server.static_database_config("not-the-broker-password-at-all-000");
     let broker = Broker::from_config(&wrong, &AwsConfig::default(), names).await.unwrap();
     let e = broker.expire(Level::Ro, &action_audit()).await.unwrap_err();
     assert!(matches!(e, BrokerError::Unavailable(_)), "{e:?}");
@@ -274,7 +264,7 @@ async fn broker_password_from_secrets_manager_works_and_is_refreshed_after_rotat
             auth: DbAuth::SecretsManager,
             secret_id: Some(secret_id.clone()),
             pool_size: 1,
-            ..db_config(&server)
+            ..server.database_config()
         };
         let creds = CredentialSource::from_config_with_sdk(&db, Some(&sdk), &names.broker())
             .expect("credential source");

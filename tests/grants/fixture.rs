@@ -6,13 +6,12 @@ use crate::support::model::Model;
 use crate::support::pg::{self, PgServer};
 use chrono::{DateTime, Utc};
 use pgroles::broker::{Broker, CredentialSource, TempPassword};
-use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth, RedisConfig, SslMode};
+use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth, RedisConfig};
 use pgroles::grants::{
     run, GrantEvent, GrantRecord, GrantService, GrantSettings, IssueRequest, Notifier, RunStats,
 };
 use pgroles::model::Level;
 use pgroles::timers::{self, Clock, DocStore, SystemClock, TimerQueue};
-use secrecy::SecretString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -145,7 +144,7 @@ impl Fixture {
             .expect("set the broker password");
         let prefix = crate::support::redis::prefix(tag);
         let recorder = Arc::new(Recorder::default());
-        let db = static_db(server, &broker_pw);
+        let db = server.static_database_config(&broker_pw);
         let broker =
             Broker::from_config(&db, &AwsConfig::default(), &model.names).await.expect("broker");
         let redis = redis_config(redis_url, &prefix);
@@ -162,7 +161,7 @@ impl Fixture {
     }
 
     pub fn static_db(&self) -> DatabaseConfig {
-        static_db(&self.server, &self.broker_pw)
+        self.server.static_database_config(&self.broker_pw)
     }
 
     pub fn redis_config(&self) -> RedisConfig {
@@ -197,7 +196,7 @@ impl Fixture {
         let db = DatabaseConfig {
             auth: DbAuth::SecretsManager,
             secret_id: Some(secret_id.to_owned()),
-            ..db_base(&self.server)
+            ..self.server.database_config()
         };
         let names = &self.model.names;
         let creds = CredentialSource::from_config_with_sdk(&db, Some(sdk), &names.broker())
@@ -319,24 +318,6 @@ impl Fixture {
             }
         }
         self.model.drop().await;
-    }
-}
-
-fn db_base(server: &PgServer) -> DatabaseConfig {
-    DatabaseConfig {
-        host: server.host.clone(),
-        port: server.port,
-        sslmode: SslMode::Disable,
-        pool_size: 2,
-        ..DatabaseConfig::default()
-    }
-}
-
-fn static_db(server: &PgServer, password: &str) -> DatabaseConfig {
-    DatabaseConfig {
-        auth: DbAuth::Password,
-        password: Some(SecretString::from(password.to_owned())),
-        ..db_base(server)
     }
 }
 

@@ -67,15 +67,7 @@ impl Model {
 
     /// How the bot reaches this model as the broker: a static password, loopback, no TLS.
     pub fn broker_db_config(&self, password: &str) -> pgroles::config::DatabaseConfig {
-        pgroles::config::DatabaseConfig {
-            host: self.pg.host.clone(),
-            port: self.pg.port,
-            auth: pgroles::config::DbAuth::Password,
-            password: Some(secrecy::SecretString::from(password.to_owned())),
-            sslmode: pgroles::config::SslMode::Disable,
-            pool_size: 2,
-            ..pgroles::config::DatabaseConfig::default()
-        }
+        self.pg.static_database_config(password)
     }
 
     /// Creates `orders` the way a migration does: migrator, SET ROLE owner, DDL.

@@ -87,6 +87,28 @@ where
     });
 }
 
+impl PgServer {
+    /// How a test's broker reaches this cluster: loopback, no TLS, a small pool (no credential).
+    pub fn database_config(&self) -> pgroles::config::DatabaseConfig {
+        pgroles::config::DatabaseConfig {
+            host: self.host.clone(),
+            port: self.port,
+            sslmode: pgroles::config::SslMode::Disable,
+            pool_size: 2,
+            ..pgroles::config::DatabaseConfig::default()
+        }
+    }
+
+    /// [`Self::database_config`] with a static password.
+    pub fn static_database_config(&self, password: &str) -> pgroles::config::DatabaseConfig {
+        pgroles::config::DatabaseConfig {
+            auth: pgroles::config::DbAuth::Password,
+            password: Some(secrecy::SecretString::from(password.to_owned())),
+            ..self.database_config()
+        }
+    }
+}
+
 /// A superuser connection to `db` (trusted over TCP, no TLS). Panics if the cluster is down.
 pub async fn superuser(pg: &PgServer, db: &str) -> Client {
     let mut config = Config::from_str(&pg.url).expect("PGROLES_TEST_PG URL parses");
