@@ -8,7 +8,7 @@
 
 use super::methods::{self, ApiFailure};
 use super::socket;
-use super::state::{EphemeralSource, FakeEphemeral, FakeFault, FakeMessage, RecordedCall};
+use super::state::{EphemeralSource, FakeFault, RecordedCall};
 use super::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -198,27 +198,16 @@ async fn hook(
         match methods::content(&params) {
             Err(f) => (StatusCode::BAD_REQUEST, f.code).into_response(),
             Ok((text, blocks)) => {
-                if params.get("response_type").and_then(Value::as_str) == Some("in_channel") {
-                    let ts = ws.next_ts();
-                    ws.messages.push(FakeMessage {
-                        channel: hook.channel.clone(),
-                        ts,
-                        thread_ts: None,
-                        text,
-                        blocks,
-                        user: hook.user.clone(),
-                        edits: 0,
-                    });
-                } else {
-                    ws.ephemerals.push(FakeEphemeral {
-                        channel: hook.channel.clone(),
-                        user: hook.user.clone(),
-                        text,
-                        blocks,
-                        thread_ts: None,
-                        source: EphemeralSource::ResponseUrl,
-                    });
-                }
+                let in_channel =
+                    params.get("response_type").and_then(Value::as_str) == Some("in_channel");
+                ws.show_command_reply(
+                    &hook.channel,
+                    &hook.user,
+                    text,
+                    blocks,
+                    in_channel,
+                    EphemeralSource::ResponseUrl,
+                );
                 if let Some(h) = ws.hooks.get_mut(&id) {
                     h.uses += 1;
                     h.posts.push(Value::Object(params));

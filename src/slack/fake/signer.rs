@@ -6,7 +6,7 @@
 //! time as an argument so tests can sign stale requests.
 
 use super::sender::SentResponse;
-use super::state::{EphemeralSource, FakeEphemeral, FakeMessage, Workspace};
+use super::state::{EphemeralSource, Workspace};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -211,25 +211,12 @@ pub(crate) fn apply_ack(ws: &mut Workspace, cmd: &SlashCommand, ack: &SentRespon
                 _ => (Some(ack.body.clone()), None, false),
             }
         };
-    if in_channel {
-        let ts = ws.next_ts();
-        ws.messages.push(FakeMessage {
-            channel: cmd.channel_id.clone(),
-            ts,
-            thread_ts: None,
-            text,
-            blocks,
-            user: cmd.user_id.clone(),
-            edits: 0,
-        });
-    } else {
-        ws.ephemerals.push(FakeEphemeral {
-            channel: cmd.channel_id.clone(),
-            user: cmd.user_id.clone(),
-            text,
-            blocks,
-            thread_ts: None,
-            source: EphemeralSource::CommandAck,
-        });
-    }
+    ws.show_command_reply(
+        &cmd.channel_id,
+        &cmd.user_id,
+        text,
+        blocks,
+        in_channel,
+        EphemeralSource::CommandAck,
+    );
 }

@@ -129,6 +129,40 @@ impl Workspace {
         format!("{}.{:06}", self.last_ts_micros / 1_000_000, self.last_ts_micros % 1_000_000)
     }
 
+    /// Shows a reply to a slash command as Slack does: a channel message when `in_channel`,
+    /// otherwise an ephemeral message only the invoking user sees.
+    pub(crate) fn show_command_reply(
+        &mut self,
+        channel: &str,
+        user: &str,
+        text: Option<String>,
+        blocks: Option<Value>,
+        in_channel: bool,
+        source: EphemeralSource,
+    ) {
+        if in_channel {
+            let ts = self.next_ts();
+            self.messages.push(FakeMessage {
+                channel: channel.to_owned(),
+                ts,
+                thread_ts: None,
+                text,
+                blocks,
+                user: user.to_owned(),
+                edits: 0,
+            });
+        } else {
+            self.ephemerals.push(FakeEphemeral {
+                channel: channel.to_owned(),
+                user: user.to_owned(),
+                text,
+                blocks,
+                thread_ts: None,
+                source,
+            });
+        }
+    }
+
     /// A new number for ids (DM ids, response URLs, event ids).
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.counter += 1;
