@@ -32,6 +32,17 @@ async fn model_with_broker(server: &PgServer, tag: &str, broker_password: &str) 
     model
 }
 
+/// [`model_with_broker`] with a random broker password, a broker logged in with it, and the
+/// password (for more brokers of the same login).
+async fn model_and_broker(server: &PgServer, tag: &str) -> (Model, Broker, String) {
+    let broker_pw = support::random_alnum(32);
+    let model = model_with_broker(server, tag, &broker_pw).await;
+    let cfg = server.static_database_config(&broker_pw);
+    let broker =
+        Broker::from_config(&cfg, &AwsConfig::default(), &model.names).await.expect("broker");
+    (model, broker, broker_pw)
+}
+
 fn issue_audit() -> IssueAudit {
     IssueAudit {
         incident: "INC-4242".into(),
@@ -80,16 +91,8 @@ async fn activity_texts(server: &PgServer) -> String {
 #[tokio::test]
 async fn issued_password_logs_in_until_terminated_and_expired_on_every_cluster() {
     for server in pg::versions() {
-        let broker_pw = support::random_alnum(32);
-        let model = model_with_broker(&server, "brokerflow", &broker_pw).await;
+        let (model, broker, _) = model_and_broker(&server, "brokerflow").await;
         let names = &model.names;
-        let broker = Broker::from_config(
-            &server.static_database_config(&broker_pw),
-            &AwsConfig::default(),
-            names,
-        )
-        .await
-        .expect("broker");
         let v = server.version;
 
         let before = Utc::now();
@@ -155,16 +158,8 @@ async fn issued_password_logs_in_until_terminated_and_expired_on_every_cluster()
 #[tokio::test]
 async fn guard_refusals_reach_the_caller_as_refused_with_the_design_messages() {
     for server in pg::versions() {
-        let broker_pw = support::random_alnum(32);
-        let model = model_with_broker(&server, "brokerguard", &broker_pw).await;
+        let (model, broker, broker_pw) = model_and_broker(&server, "brokerguard").await;
         let names = &model.names;
-        let broker = Broker::from_config(
-            &server.static_database_config(&broker_pw),
-            &AwsConfig::default(),
-            names,
-        )
-        .await
-        .expect("broker");
         let valid_until_before = broker.role_valid_until(Level::Rw).await.unwrap();
         for hours in [0, 3] {
             match broker.issue(Level::Rw, hours, &issue_audit()).await {
