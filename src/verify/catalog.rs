@@ -7,10 +7,10 @@
 //! reads: comparing with the model is the checks' job.
 
 use super::findings::{entries, AclEntry};
+use super::snapshot::Snapshot;
 use super::VerifyError;
 use crate::model::Names;
 use chrono::{DateTime, Utc};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
@@ -18,9 +18,6 @@ const CONTEXT: &str = include_str!("../../sql/queries/verify_context.sql");
 const ROLES: &str = include_str!("../../sql/queries/verify_roles.sql");
 const MEMBERSHIPS: &str = include_str!("../../sql/queries/verify_memberships.sql");
 const SCHEMAS: &str = include_str!("../../sql/queries/verify_schemas.sql");
-const OBJECT_GROUPS: &str = include_str!("../../sql/queries/verify_object_groups.sql");
-const RELATION_NAMES: &str = include_str!("../../sql/queries/verify_relation_names.sql");
-const ROUTINE_NAMES: &str = include_str!("../../sql/queries/verify_routine_names.sql");
 const ADMIN_OBJECTS: &str = include_str!("../../sql/queries/verify_admin_objects.sql");
 const DEFAULT_ACLS: &str = include_str!("../../sql/queries/verify_default_acls.sql");
 const SETTINGS: &str = include_str!("../../sql/queries/verify_settings.sql");
@@ -37,6 +34,8 @@ pub struct Context {
     pub schema_oid: Option<u32>,
     pub admin_schema_oid: Option<u32>,
     pub public_oid: Option<u32>,
+    /// `<admin schema>.firefighter_sessions()` exists.
+    pub has_sessions_function: bool,
     pub db_acl: Vec<AclEntry>,
 }
 
@@ -144,22 +143,23 @@ pub struct Catalog {
     pub roles: Vec<RoleRow>,
     pub memberships: Vec<MembershipRow>,
     pub schemas: Vec<SchemaRow>,
-    pub groups: Vec<ObjectGroup>,
+    /// The application schema's objects, counted; see [`super::objects`].
+    pub objects: super::objects::Scan,
     pub admin_objects: Vec<AdminObject>,
     pub default_acls: Vec<DefaultAclRow>,
     pub settings: Vec<SettingRow>,
     pub sessions: Vec<Session>,
 }
 
-fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> VerifyError {
+pub(super) fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> VerifyError {
     move |e| VerifyError::query(what, &e)
 }
 
-fn acl(row: &Row) -> Result<Vec<AclEntry>, tokio_postgres::Error> {
+pub(super) fn acl(row: &Row) -> Result<Vec<AclEntry>, tokio_postgres::Error> {
     Ok(entries(row.try_get("grantees")?, row.try_get("privs")?, row.try_get("grantable")?))
 }
 
-fn first_char(s: String) -> char {
+pub(super) fn first_char(s: String) -> char {
     s.chars().next().unwrap_or('?')
 }
 
@@ -173,13 +173,14 @@ fn context_row(row: &Row) -> Result<Context, tokio_postgres::Error> {
         schema_oid: row.try_get("schema_oid")?,
         admin_schema_oid: row.try_get("admin_schema_oid")?,
         public_oid: row.try_get("public_oid")?,
+        has_sessions_function: row.try_get("has_sessions_function")?,
         db_acl: acl(row)?,
     })
 }
 
 /// Sends a query with its parameter types inline: no separate prepare round trip, so every
 /// query of [`read`] goes out in one pipelined batch.
-async fn typed(
+pub(super) async fn typed(
     client: &Client,
     what: &'static str,
     sql: &str,
@@ -188,8 +189,10 @@ async fn typed(
     client.query_typed(sql, params).await.map_err(q(what))
 }
 
-/// Reads everything the checks need, all queries pipelined on `client`.
-pub async fn read(client: &Client, names: &Names) -> Result<Catalog, VerifyError> {
+/// Reads everything the checks need, all queries pipelined on the session's primary connection
+/// (the object scan also on its helpers).
+pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, VerifyError> {
+    let client = session.primary;
     let roles = names.all_roles();
     let schemas = vec![names.schema.clone(), names.admin_schema.clone(), "public".to_string()];
     let owner = names.owner();
@@ -199,35 +202,11 @@ pub async fn read(client: &Client, names: &Names) -> Result<Catalog, VerifyError
         [(&names.schema, Type::TEXT), (&names.admin_schema, Type::TEXT)];
     let p_roles: [(&(dyn ToSql + Sync), Type); 1] = [(&roles, Type::TEXT_ARRAY)];
     let p_schemas: [(&(dyn ToSql + Sync), Type); 1] = [(&schemas, Type::TEXT_ARRAY)];
-    let p_schema: [(&(dyn ToSql + Sync), Type); 1] = [(&names.schema, Type::TEXT)];
     let p_admin: [(&(dyn ToSql + Sync), Type); 1] = [(&names.admin_schema, Type::TEXT)];
     let p_owner: [(&(dyn ToSql + Sync), Type); 1] = [(&owner, Type::TEXT)];
-    let (c, r, m, s, g, a, d, st, ss) = futures::try_join!(
-        typed(client, "the database and schemas", CONTEXT, &p_context),
-        typed(client, "role attributes", ROLES, &p_roles),
-        typed(client, "role memberships", MEMBERSHIPS, &p_roles),
-        typed(client, "schemas", SCHEMAS, &p_schemas),
-        typed(client, "object privileges", OBJECT_GROUPS, &p_schema),
-        typed(client, "the admin schema's objects", ADMIN_OBJECTS, &p_admin),
-        typed(client, "default privileges", DEFAULT_ACLS, &p_owner),
-        typed(client, "role settings", SETTINGS, &p_roles),
-        async {
-            match client.query_typed(sessions_sql.as_str(), &[]).await {
-                Ok(rows) => Ok(rows),
-                // No admin schema or no broker functions: reported by the admin-schema check.
-                Err(e)
-                    if e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
-                        || e.code() == Some(&SqlState::UNDEFINED_FUNCTION) =>
-                {
-                    Ok(Vec::new())
-                }
-                Err(e) => Err(VerifyError::query(
-                    "firefighter sessions (db_admin.firefighter_sessions())",
-                    &e,
-                )),
-            }
-        },
-    )?;
+    // The context first: it says whether this is the model's database at all, and whether the
+    // sessions function exists (a failed query would abort the shared transaction).
+    let c = typed(client, "the database and schemas", CONTEXT, &p_context).await?;
     let ctx = match c.first() {
         Some(row) => context_row(row).map_err(q("the database and schemas"))?,
         None => {
@@ -237,6 +216,29 @@ pub async fn read(client: &Client, names: &Names) -> Result<Catalog, VerifyError
             })
         }
     };
+    if ctx.datname != names.database {
+        return Err(VerifyError::WrongDatabase {
+            connected: ctx.datname,
+            expected: names.database.clone(),
+        });
+    }
+    let (r, m, s, objects, a, d, st, ss) = futures::try_join!(
+        typed(client, "role attributes", ROLES, &p_roles),
+        typed(client, "role memberships", MEMBERSHIPS, &p_roles),
+        typed(client, "schemas", SCHEMAS, &p_schemas),
+        super::objects::scan(session, &names.schema, &owner),
+        typed(client, "the admin schema's objects", ADMIN_OBJECTS, &p_admin),
+        typed(client, "default privileges", DEFAULT_ACLS, &p_owner),
+        typed(client, "role settings", SETTINGS, &p_roles),
+        async {
+            // Without it (no admin schema, or no broker functions) the admin-schema check
+            // reports what is missing.
+            if !ctx.has_sessions_function {
+                return Ok(Vec::new());
+            }
+            typed(client, "firefighter sessions (firefighter_sessions())", &sessions_sql, &[]).await
+        },
+    )?;
     let map = || -> Result<Catalog, tokio_postgres::Error> {
         Ok(Catalog {
             roles: r.iter().map(role_row).collect::<Result<_, _>>()?,
@@ -251,7 +253,7 @@ pub async fn read(client: &Client, names: &Names) -> Result<Catalog, VerifyError
                     })
                 })
                 .collect::<Result<_, tokio_postgres::Error>>()?,
-            groups: g.iter().map(group_row).collect::<Result<_, _>>()?,
+            objects,
             admin_objects: a.iter().map(admin_row).collect::<Result<_, _>>()?,
             default_acls: d
                 .iter()
@@ -322,24 +324,12 @@ fn membership_row(row: &Row) -> Result<MembershipRow, tokio_postgres::Error> {
     })
 }
 
-fn class_of(s: &str) -> Class {
+pub(super) fn class_of(s: &str) -> Class {
     if s == "proc" {
         Class::Routine
     } else {
         Class::Relation
     }
-}
-
-fn group_row(row: &Row) -> Result<ObjectGroup, tokio_postgres::Error> {
-    Ok(ObjectGroup {
-        class: class_of(row.try_get("class")?),
-        kind: first_char(row.try_get("kind")?),
-        owner_oid: row.try_get("owner")?,
-        owner: row.try_get("owner_name")?,
-        count: row.try_get("n")?,
-        acl_text: row.try_get("acl_text")?,
-        acl: acl(row)?,
-    })
 }
 
 fn admin_row(row: &Row) -> Result<AdminObject, tokio_postgres::Error> {
@@ -353,58 +343,4 @@ fn admin_row(row: &Row) -> Result<AdminObject, tokio_postgres::Error> {
         config: row.try_get::<_, Option<Vec<String>>>("config")?.unwrap_or_default(),
         acl: acl(row)?,
     })
-}
-
-/// The name of one object; routines carry their argument types (`integer, text[]`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ObjectName {
-    pub name: String,
-    pub args: Option<String>,
-    /// For a sequence of an identity or serial column: its table.
-    pub linked_table: Option<String>,
-}
-
-/// Up to `limit` names of the objects in `group`, sorted.
-pub async fn object_names(
-    client: &Client,
-    schema_oid: u32,
-    group: &ObjectGroup,
-    limit: i64,
-) -> Result<Vec<ObjectName>, VerifyError> {
-    let kind = group.kind.to_string();
-    let params: [(&(dyn ToSql + Sync), Type); 5] = [
-        (&schema_oid, Type::OID),
-        (&kind, Type::TEXT),
-        (&group.owner_oid, Type::OID),
-        (&group.acl_text, Type::TEXT),
-        (&limit, Type::INT8),
-    ];
-    match group.class {
-        Class::Relation => {
-            let rows = typed(client, "names of drifted relations", RELATION_NAMES, &params).await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(ObjectName {
-                        name: r.try_get("name")?,
-                        args: None,
-                        linked_table: r.try_get("linked_table")?,
-                    })
-                })
-                .collect::<Result<_, tokio_postgres::Error>>()
-                .map_err(q("names of drifted relations"))
-        }
-        Class::Routine => {
-            let rows = typed(client, "names of drifted routines", ROUTINE_NAMES, &params).await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(ObjectName {
-                        name: r.try_get("name")?,
-                        args: Some(r.try_get("args")?),
-                        linked_table: None,
-                    })
-                })
-                .collect::<Result<_, tokio_postgres::Error>>()
-                .map_err(q("names of drifted routines"))
-        }
-    }
 }

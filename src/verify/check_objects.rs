@@ -7,11 +7,12 @@
 //! groups with the same drift. A wrong owner is one finding whose fix also repairs the grants,
 //! so that one injected drift is reported once.
 
-use super::catalog::{Class, ObjectGroup, ObjectName};
+use super::catalog::{Class, ObjectGroup};
 use super::findings::{
     deviations, held_by, ident, literal, privilege_list, Check, Deviation, Finding, ObjectList,
     Severity,
 };
+use super::objects::ObjectName;
 use crate::model::expected::{Expected, ObjectKind};
 use std::collections::BTreeMap;
 

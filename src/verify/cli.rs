@@ -5,7 +5,7 @@
 //! output format. The clock is read here, at the edge, and passed to [`super::run`].
 
 use super::report::{error_json, EXIT_ERROR};
-use super::{blocks, run, VerifyError};
+use super::{blocks, run_with_helpers, VerifyError};
 use crate::broker::connect::{build_pool, get, BrokerManager};
 use crate::broker::CredentialSource;
 use crate::config::{Config, SslMode};
@@ -37,13 +37,22 @@ pub struct VerifyArgs {
     /// variable: it keeps passwords out of `ps`.
     #[arg(long, env = "PGROLES_VERIFY_URL", hide_env_values = true)]
     pub url: Option<String>,
+    /// Connections to read with (1-8). With more than one, a big catalog (pg_class of 4 MB or
+    /// more) is scanned in parallel by that many server processes sharing one snapshot. Each
+    /// counts against the login's connection limit (the broker's is 3).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub jobs: u8,
 }
 
 /// Runs verify and prints the report; returns 0 clean, 1 drift, 2 could not verify.
 pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> ExitCode {
     let now = Utc::now();
-    let result = match connect(cfg, names, args.url.as_deref()).await {
-        Ok(conn) => run(conn.client(), names, now).await,
+    let result = match connect_all(cfg, names, args.url.as_deref(), args.jobs.max(1)).await {
+        Ok(conns) => {
+            let helpers: Vec<_> = conns[1..].iter().map(Conn::client).collect();
+            let min_pages = super::snapshot::SPLIT_MIN_PAGES;
+            run_with_helpers(conns[0].client(), &helpers, min_pages, names, now).await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -97,18 +106,42 @@ impl Drop for Conn {
     }
 }
 
-async fn connect(cfg: &Config, names: &Names, url: Option<&str>) -> Result<Conn, VerifyError> {
+/// `jobs` connections, opened concurrently. The first must succeed; a helper that cannot
+/// connect (say, the connection limit) is left out with a note on stderr.
+async fn connect_all(
+    cfg: &Config,
+    names: &Names,
+    url: Option<&str>,
+    jobs: u8,
+) -> Result<Vec<Conn>, VerifyError> {
     let fail = |e: &dyn std::fmt::Display| VerifyError::Connect(e.to_string());
-    let Some(url) = url else {
-        let creds = CredentialSource::from_config(&cfg.database, &cfg.aws, &names.broker())
-            .await
-            .map_err(|e| fail(&format!("{e:#}")))?;
-        let manager = BrokerManager::new(&cfg.database, names, Arc::new(creds))
-            .map_err(|e| fail(&format!("{e:#}")))?;
-        let pool = build_pool(manager, 1).map_err(|e| fail(&format!("{e:#}")))?;
-        let conn = get(&pool).await.map_err(|e| fail(&e))?;
-        return Ok(Conn::Pooled(conn));
+    let attempts: Vec<Result<Conn, VerifyError>> = match url {
+        Some(url) => futures::future::join_all((0..jobs).map(|_| connect_url(cfg, url))).await,
+        None => {
+            let creds = CredentialSource::from_config(&cfg.database, &cfg.aws, &names.broker())
+                .await
+                .map_err(|e| fail(&format!("{e:#}")))?;
+            let manager = BrokerManager::new(&cfg.database, names, Arc::new(creds))
+                .map_err(|e| fail(&format!("{e:#}")))?;
+            let pool = build_pool(manager, jobs.into()).map_err(|e| fail(&format!("{e:#}")))?;
+            let got = futures::future::join_all((0..jobs).map(|_| get(&pool))).await;
+            got.into_iter().map(|r| r.map(Conn::Pooled).map_err(|e| fail(&e))).collect()
+        }
     };
+    let mut attempts = attempts.into_iter();
+    let first = attempts.next().unwrap_or_else(|| Err(fail(&"no connection")))?;
+    let mut conns = vec![first];
+    for attempt in attempts {
+        match attempt {
+            Ok(conn) => conns.push(conn),
+            Err(e) => eprintln!("pgroles verify: one fewer job: {e}"),
+        }
+    }
+    Ok(conns)
+}
+
+async fn connect_url(cfg: &Config, url: &str) -> Result<Conn, VerifyError> {
+    let fail = |e: &dyn std::fmt::Display| VerifyError::Connect(e.to_string());
     let pg: tokio_postgres::Config =
         url.parse().map_err(|_| fail(&"--url is not a valid PostgreSQL connection string"))?;
     if pg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {

@@ -6,15 +6,19 @@
 //! expected and actual state, and the SQL that removes it.
 //!
 //! Module map:
+//! - [`snapshot`]: the read-only snapshot every query of one run shares, and its helpers.
 //! - [`catalog`]: the catalog queries (`sql/queries/verify_*.sql`) and their rows.
+//! - [`objects`]: the application schema's objects, scanned in one pass (split over helpers).
 //! - [`findings`]: `Finding`, `Severity`, quoting, ACL comparison and fix statements.
 //! - `check_roles`, `check_settings`, `check_acl`, `check_objects`: the pure checks.
 //! - [`report`]: `Report`, text and JSON (`docs/verify-json.md`), exit codes.
 //! - [`blocks`]: Slack Block Kit rendering.
 //! - [`cli`]: `pgroles verify [--format text|json|slack] [--url URL]`.
 //!
-//! Must not change the database: verify only reads. Speed: objects are grouped by (kind, owner,
-//! ACL) in one query; names are looked up only for drifted groups (`BENCHMARKS.md`).
+//! Must not change the database: verify only reads, in one `REPEATABLE READ, READ ONLY`
+//! transaction. Speed: one pass compares each object with the ACL a new object gets; only the
+//! objects that differ are grouped by (kind, owner, ACL), and names are looked up only for
+//! drifted groups (`BENCHMARKS.md`).
 
 pub mod blocks;
 pub mod catalog;
@@ -24,7 +28,9 @@ mod check_roles;
 mod check_settings;
 pub mod cli;
 pub mod findings;
+pub mod objects;
 pub mod report;
+pub mod snapshot;
 
 pub use cli::{cli_main, Format, VerifyArgs};
 pub use findings::{Check, Finding, ObjectList, Severity};
@@ -67,13 +73,32 @@ pub async fn run(
     names: &Names,
     now: DateTime<Utc>,
 ) -> Result<Report, VerifyError> {
-    let cat = catalog::read(client, names).await?;
-    if cat.context.datname != names.database {
-        return Err(VerifyError::WrongDatabase {
-            connected: cat.context.datname,
-            expected: names.database.clone(),
-        });
-    }
+    run_with_helpers(client, &[], snapshot::SPLIT_MIN_PAGES, names, now).await
+}
+
+/// [`run`], with more connections to the same database (as the same login or any other): when
+/// `pg_class` has at least `split_min_pages` pages, the object scan is split over all of them
+/// in one shared snapshot ([`snapshot`]). Each helper is used only for that scan.
+pub async fn run_with_helpers(
+    client: &Client,
+    helpers: &[&Client],
+    split_min_pages: u32,
+    names: &Names,
+    now: DateTime<Utc>,
+) -> Result<Report, VerifyError> {
+    let session = snapshot::Snapshot::begin(client, helpers, split_min_pages).await?;
+    let result = verify_in(&session, names, now).await;
+    session.end().await;
+    result
+}
+
+async fn verify_in(
+    session: &snapshot::Snapshot<'_>,
+    names: &Names,
+    now: DateTime<Utc>,
+) -> Result<Report, VerifyError> {
+    let client = session.primary;
+    let cat = catalog::read(session, names).await?;
     let exp = Expected::new(names, cat.context.version_num);
 
     let mut findings = check_roles::role_attributes(&exp, &cat.roles);
@@ -89,8 +114,11 @@ pub async fn run(
         cat.context.admin_schema_oid.is_some(),
     ));
 
+    let clean =
+        |g: &catalog::ObjectGroup| check_objects::drifts(&exp, std::slice::from_ref(g)).is_empty();
+    let groups = objects::groups(client, &names.schema, &cat.objects, clean).await?;
     // Names only for drifted groups, at most NAME_CAP each, fetched concurrently.
-    let drifts = check_objects::drifts(&exp, &cat.groups);
+    let drifts = check_objects::drifts(&exp, &groups);
     let schema_oid = cat.context.schema_oid.unwrap_or(0);
     let mut distinct: Vec<&catalog::ObjectGroup> = Vec::new();
     for d in &drifts {
@@ -101,7 +129,7 @@ pub async fn run(
     let names_of = futures::future::try_join_all(
         distinct
             .iter()
-            .map(|g| catalog::object_names(client, schema_oid, g, check_objects::NAME_CAP as i64)),
+            .map(|g| objects::object_names(client, schema_oid, g, check_objects::NAME_CAP as i64)),
     )
     .await?;
     let with_names = drifts
@@ -114,8 +142,8 @@ pub async fn run(
         .collect();
     findings.extend(check_objects::findings(&exp, with_names));
 
-    let objects_checked = cat.groups.iter().map(|g| g.count.max(0) as u64).sum::<u64>()
-        + cat.admin_objects.len() as u64;
+    let objects_checked =
+        groups.iter().map(|g| g.count.max(0) as u64).sum::<u64>() + cat.admin_objects.len() as u64;
     Ok(Report::new(
         now,
         cat.context.version.clone(),
