@@ -14,7 +14,9 @@
 //! Every query is sent with inline parameter types, as verify does (no prepare round trip).
 //!
 //! Env: `PGROLES_BENCH_PG` (superuser URL, default `postgres://postgres@127.0.0.1:5415/postgres`),
-//! `PGROLES_BENCH_SIZES` (default `1000,10000,50000`). Everything lives under a unique prefix
+//! `PGROLES_BENCH_SIZES` (default `1000,10000,50000`), `PGROLES_BENCH_SHAPE`: `bare` tables
+//! `(id int)`, one `pg_class` row each (default), or `realistic` ones with an identity primary
+//! key and a text column (table, index, sequence, TOAST table and its index: five rows). Everything lives under a unique prefix
 //! and is dropped at the end. Run through `scripts/bench-verify`, which records the table in
 //! BENCHMARKS.md. Prints markdown; asserts nothing about time.
 
@@ -67,16 +69,22 @@ async fn main() -> anyhow::Result<()> {
         .split(',')
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
+    let shape = std::env::var("PGROLES_BENCH_SHAPE").unwrap_or_else(|_| "bare".into());
+    let table = match shape.as_str() {
+        "bare" => "(id int)",
+        "realistic" => "(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text)",
+        other => anyhow::bail!("PGROLES_BENCH_SHAPE={other}: bare or realistic"),
+    };
     let prefix = format!("bench_verify_{}", std::process::id());
     let names = Names::with_prefix(&prefix);
     let bootstrap = Config::from_str(&url)?;
-    let result = bench(&bootstrap, &names, &sizes).await;
+    let result = bench(&bootstrap, &names, &sizes, table).await;
     cleanup(&bootstrap, &names, &prefix).await;
     let rows = result?;
 
     let su = connect(&bootstrap).await?;
     let version: String = su.query_one("SHOW server_version", &[]).await?.get(0);
-    println!("PostgreSQL {version}; warm runs, median of {RUNS}, milliseconds; verify as the broker, information_schema as the superuser.\n");
+    println!("PostgreSQL {version}; tables `{table}` ({shape}); warm runs, median of {RUNS}, milliseconds; verify as the broker, information_schema as the superuser.\n");
     println!("| tables | floor: count(*) | verify, 1 connection (x floor) | verify, 2 connections (x floor) | information_schema | information_schema / verify |");
     println!("|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
@@ -111,7 +119,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench(bootstrap: &Config, names: &Names, sizes: &[i64]) -> anyhow::Result<Vec<Row>> {
+async fn bench(
+    bootstrap: &Config,
+    names: &Names,
+    sizes: &[i64],
+    table: &str,
+) -> anyhow::Result<Vec<Row>> {
     let opts = RenderOptions { mode: AuroraMode::Vanilla, iam_roles: vec![] };
     apply::apply(bootstrap, NoTls, names, &opts).await?;
     let mut db = bootstrap.clone();
@@ -143,7 +156,7 @@ async fn bench(bootstrap: &Config, names: &Names, sizes: &[i64]) -> anyhow::Resu
         let schema = format!("'{}'", names.schema.replace('\'', "''"));
         su.batch_execute(&format!(
             "DO $$ BEGIN FOR i IN {from}..{n} LOOP \
-               EXECUTE format('CREATE TABLE %I.%I (id int)', {schema}, 't' || i); \
+               EXECUTE format('CREATE TABLE %I.%I {table}', {schema}, 't' || i); \
                IF i % 1000 = 0 THEN COMMIT; END IF; \
              END LOOP; END $$",
             from = have + 1,
