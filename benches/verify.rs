@@ -16,8 +16,8 @@
 //! Env: `PGROLES_BENCH_PG` (superuser URL, default `postgres://postgres@127.0.0.1:5415/postgres`),
 //! `PGROLES_BENCH_SIZES` (default `1000,10000,50000`), `PGROLES_BENCH_SHAPE`: `bare` tables
 //! `(id int)`, one `pg_class` row each (default), or `realistic` ones with an identity primary
-//! key and a text column (table, index, sequence, TOAST table and its index: five rows). Everything lives under a unique prefix
-//! and is dropped at the end. Run through `scripts/bench-verify`, which records the table in
+//! key and a text column (table, index, sequence, TOAST table and its index: five rows).
+//! Everything lives under a unique prefix and is dropped at the end. Run through `scripts/bench-verify`, which records the table in
 //! BENCHMARKS.md. Prints markdown; asserts nothing about time.
 
 use chrono::Utc;

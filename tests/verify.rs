@@ -10,6 +10,7 @@ use pgroles::model::Level;
 use pgroles::verify::{self, blocks, Check, Finding, Report, Severity};
 use support::model::Model;
 use support::pg::ident;
+use support::show_findings;
 use tokio_postgres::Client;
 
 /// A model as a migration leaves it: `orders` created as the owner, and a function created
@@ -38,10 +39,6 @@ async fn verify_as(broker: &Client, m: &Model) -> Report {
         .unwrap_or_else(|e| panic!("PG{}: verify failed: {e}", m.pg.version))
 }
 
-fn show(findings: &[Finding]) -> String {
-    findings.iter().map(|f| format!("{f:#?}")).collect::<Vec<_>>().join("\n")
-}
-
 #[tokio::test]
 async fn freshly_applied_model_has_no_drift_when_verified_as_the_broker() {
     for server in support::pg::versions() {
@@ -52,7 +49,7 @@ async fn freshly_applied_model_has_no_drift_when_verified_as_the_broker() {
             report.findings.is_empty(),
             "PG{}: expected no drift, got:\n{}",
             server.version,
-            show(&report.findings)
+            show_findings(&report.findings)
         );
         assert_eq!(report.exit_code(), 0);
         // orders, its identity sequence, order_total(): counted, not listed.
@@ -82,7 +79,7 @@ async fn model_applied_by_an_aurora_master_has_no_drift() {
             report.findings.is_empty(),
             "PG{}: expected no drift, got:\n{}",
             server.version,
-            show(&report.findings)
+            show_findings(&report.findings)
         );
         // ... but a firefighter holding rds_iam is.
         let su = m.superuser().await;
@@ -184,7 +181,7 @@ async fn expect_once_then_fix(
         report.findings.len(),
         1,
         "PG{v}: {name}: expected exactly one finding, got:\n{}",
-        show(&report.findings)
+        show_findings(&report.findings)
     );
     let f = &report.findings[0];
     assert_eq!((f.check, f.severity), (want.0, want.1), "PG{v}: {name}: {f:#?}");
@@ -199,7 +196,7 @@ async fn expect_once_then_fix(
         after.findings.is_empty(),
         "PG{v}: {name}: still drifted after the fix\n{}\n{}",
         f.fix,
-        show(&after.findings)
+        show_findings(&after.findings)
     );
     f.clone()
 }

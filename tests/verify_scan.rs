@@ -8,9 +8,10 @@
 mod support;
 
 use chrono::Utc;
-use pgroles::verify::{self, objects, snapshot::Snapshot, Check, Finding};
+use pgroles::verify::{self, objects, snapshot::Snapshot, Check};
 use support::model::Model;
 use support::pg::ident;
+use support::show_findings;
 use tokio_postgres::Client;
 
 /// `orders` (with its identity sequence), a view and a function, all created as the owner.
@@ -38,10 +39,6 @@ async fn scan_once(primary: &Client, helpers: &[&Client], m: &Model) -> objects:
     let scan = objects::scan(&snap, &m.names.schema, &m.names.owner()).await;
     snap.end().await;
     scan.expect("scan")
-}
-
-fn show(findings: &[Finding]) -> String {
-    findings.iter().map(|f| format!("{f:#?}")).collect::<Vec<_>>().join("\n")
 }
 
 #[tokio::test]
@@ -78,7 +75,7 @@ async fn drifted_default_privileges_name_the_objects_created_under_them() {
         let broker = m.login_as(&m.names.broker()).await;
         let report = verify::run(&broker, &m.names, Utc::now()).await.unwrap();
         let v = server.version;
-        let all = show(&report.findings);
+        let all = show_findings(&report.findings);
         assert_eq!(report.findings.len(), 2, "PG{v}:\n{all}");
         let default = report.findings.iter().find(|f| f.check == Check::DefaultPrivileges);
         assert!(default.is_some(), "PG{v}: the default privilege:\n{all}");
@@ -89,7 +86,7 @@ async fn drifted_default_privileges_name_the_objects_created_under_them() {
             su.batch_execute(&f.fix).await.unwrap_or_else(|e| panic!("PG{v}: {}: {e}", f.fix));
         }
         let after = verify::run(&broker, &m.names, Utc::now()).await.unwrap();
-        assert!(after.findings.is_empty(), "PG{v}: fixed:\n{}", show(&after.findings));
+        assert!(after.findings.is_empty(), "PG{v}: fixed:\n{}", show_findings(&after.findings));
         m.drop().await;
     }
 }
@@ -149,7 +146,7 @@ async fn a_split_scan_reports_what_one_connection_reports() {
         let split =
             verify::run_with_helpers(&broker, &[&helper], 0, &m.names, Utc::now()).await.unwrap();
         let v = server.version;
-        assert_eq!(one.findings.len(), 3, "PG{v}:\n{}", show(&one.findings));
+        assert_eq!(one.findings.len(), 3, "PG{v}:\n{}", show_findings(&one.findings));
         assert_eq!(one.findings, split.findings, "PG{v}");
         assert_eq!(one.summary.objects_checked, split.summary.objects_checked, "PG{v}");
         m.drop().await;

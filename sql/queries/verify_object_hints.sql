@@ -3,8 +3,9 @@
 -- default privileges (or acldefault() without them) merged with its default privileges for the
 -- schema, sorted by grantee and grantor. Objects carrying exactly this ACL are only counted by
 -- verify_object_scan.sql; each hint is then checked against the model like any group of objects.
--- $1 = application schema name, $2 = owner role name. objtype is pg_default_acl's ('r' tables
--- and table-like relations, 'S' sequences, 'f' routines). No rows when the owner role is missing.
+-- $1 = application schema name, $2 = owner role name. Rows have the shape of
+-- verify_object_groups.sql's, n = 0; kind is pg_default_acl's objtype ('r' tables and table-like
+-- relations, 'S' sequences, 'f' routines). No rows when the owner role is missing.
 WITH ns AS (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = $1::text),
 own AS (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = $2::text),
 hint AS (
@@ -24,7 +25,8 @@ hint AS (
   FROM (VALUES ('r'::"char", 'r'::"char"), ('S', 's'), ('f', 'f')) t(objtype, deftype)
   CROSS JOIN own
 )
-SELECT h.objtype::text AS objtype, own.oid AS owner, pg_catalog.pg_get_userbyid(own.oid)::text AS owner_name,
+SELECT CASE WHEN h.objtype = 'f' THEN 'proc' ELSE 'rel' END AS class, h.objtype::text AS kind,
+       own.oid AS owner, pg_catalog.pg_get_userbyid(own.oid)::text AS owner_name, 0::bigint AS n,
        h.acl::text AS acl_text, a.grantees, a.privs, a.grantable
 FROM hint h
 CROSS JOIN own

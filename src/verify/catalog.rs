@@ -1,7 +1,7 @@
 //! Reading the catalogs `verify` needs, as a low-privilege login (the password broker works:
 //! it has no USAGE on the application schema, so every lookup goes by OID, never by a
-//! qualified name). The queries live in `sql/queries/verify_*.sql`; they are sent together
-//! (tokio-postgres pipelines them on one connection).
+//! qualified name). The queries live in `sql/queries/verify_*.sql`; after the context query,
+//! they are sent together (tokio-postgres pipelines them on one connection).
 //!
 //! Owns the SQL round trips and the mapping of rows into plain structs. Must not judge what it
 //! reads: comparing with the model is the checks' job.
@@ -178,8 +178,8 @@ fn context_row(row: &Row) -> Result<Context, tokio_postgres::Error> {
     })
 }
 
-/// Sends a query with its parameter types inline: no separate prepare round trip, so every
-/// query of [`read`] goes out in one pipelined batch.
+/// Sends a query with its parameter types inline: no separate prepare round trip, so the
+/// queries of [`read`] that are awaited together go out in one pipelined batch.
 pub(super) async fn typed(
     client: &Client,
     what: &'static str,

@@ -47,7 +47,7 @@ pub struct VerifyArgs {
 /// Runs verify and prints the report; returns 0 clean, 1 drift, 2 could not verify.
 pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> ExitCode {
     let now = Utc::now();
-    let result = match connect_all(cfg, names, args.url.as_deref(), args.jobs.max(1)).await {
+    let result = match connect_all(cfg, names, args.url.as_deref(), args.jobs).await {
         Ok(conns) => {
             let helpers: Vec<_> = conns[1..].iter().map(Conn::client).collect();
             let min_pages = super::snapshot::SPLIT_MIN_PAGES;

@@ -41,19 +41,6 @@ pub struct Scan {
     pub drifted_routines: Vec<u32>,
 }
 
-fn hint_row(row: &Row) -> Result<ObjectGroup, tokio_postgres::Error> {
-    let objtype = first_char(row.try_get("objtype")?);
-    Ok(ObjectGroup {
-        class: if objtype == 'f' { Class::Routine } else { Class::Relation },
-        kind: objtype,
-        owner_oid: row.try_get("owner")?,
-        owner: row.try_get("owner_name")?,
-        count: 0,
-        acl_text: row.try_get("acl_text")?,
-        acl: acl(row)?,
-    })
-}
-
 fn group_row(row: &Row) -> Result<ObjectGroup, tokio_postgres::Error> {
     Ok(ObjectGroup {
         class: class_of(row.try_get("class")?),
@@ -71,7 +58,7 @@ fn rows<T>(
     rows: &[Row],
     f: fn(&Row) -> Result<T, tokio_postgres::Error>,
 ) -> Result<Vec<T>, VerifyError> {
-    rows.iter().map(f).collect::<Result<_, _>>().map_err(|e| VerifyError::query(what, &e))
+    rows.iter().map(f).collect::<Result<_, _>>().map_err(q(what))
 }
 
 /// The `{range}` of `verify_object_scan.sql`: block numbers only, so safe to splice.
@@ -90,7 +77,7 @@ fn range_sql(from: u32, to: Option<u32>) -> String {
 pub async fn scan(session: &Snapshot<'_>, schema: &str, owner: &str) -> Result<Scan, VerifyError> {
     const WHAT: &str = "object privileges";
     let p: [(&(dyn ToSql + Sync), Type); 2] = [(&schema, Type::TEXT), (&owner, Type::TEXT)];
-    let hints = rows(WHAT, &typed(session.primary, WHAT, HINTS, &p).await?, hint_row)?;
+    let hints = rows(WHAT, &typed(session.primary, WHAT, HINTS, &p).await?, group_row)?;
     let hint = |kind: char| hints.iter().find(|h| h.kind == kind).and_then(|h| h.acl_text.clone());
     let (tables, sequences, routines) = (hint('r'), hint('S'), hint('f'));
 
@@ -115,7 +102,7 @@ pub async fn scan(session: &Snapshot<'_>, schema: &str, owner: &str) -> Result<S
         let read = || -> Result<(String, i64, i64, Vec<u32>), tokio_postgres::Error> {
             Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
         };
-        let (class, total, seqs, drifted) = read().map_err(|e| VerifyError::query(WHAT, &e))?;
+        let (class, total, seqs, drifted) = read().map_err(q(WHAT))?;
         if class == "proc" {
             out.routines += total;
             out.drifted_routines.extend(drifted);

@@ -15,6 +15,11 @@ pub mod redis;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+/// Verify findings, one `{:#?}` each, for assertion messages.
+pub fn show_findings(findings: &[pgroles::verify::Finding]) -> String {
+    findings.iter().map(|f| format!("{f:#?}")).collect::<Vec<_>>().join("\n")
+}
+
 /// A loopback TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
