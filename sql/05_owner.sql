@@ -1,7 +1,8 @@
 -- pgroles 05_owner.sql: the NOLOGIN owner role of one database (design sections 3 and 12;
 -- fixes G3 and G7 on 16+). Run as the bootstrap DBA on a maintenance database, after 00_roles.
 -- Admin creates the owner and grants itself plain membership (G3: WITH ADMIN OPTION back to the
--- grantor fails on 16+); admin can then SET ROLE to the owner to create the database.
+-- grantor fails on 16+); admin can then SET ROLE to the owner to create the database. ADMIN
+-- OPTION comes from the creator grant on 16+ and from the bootstrap DBA otherwise (I11-9).
 -- Variables: admin owner migrator.
 
 SET pgroles.admin = :'admin';
@@ -29,3 +30,27 @@ END
 $owner$;
 
 RESET ROLE;
+
+-- I11-9: admin holds the owner WITH ADMIN OPTION (design section 12). On 16+ creating the owner
+-- gave admin that already (the automatic creator grant; G3: admin cannot grant it to itself);
+-- on 15, or for an owner admin did not create, the bootstrap DBA grants it. A refusal is a
+-- WARNING that names it (pgroles apply turns it into a failure).
+DO $owner_admin$
+DECLARE
+  v_owner text := current_setting('pgroles.owner');
+  v_admin text := current_setting('pgroles.admin');
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+             WHERE m.roleid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = v_owner)
+               AND m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = v_admin)
+               AND m.admin_option) THEN
+    RETURN;
+  END IF;
+  BEGIN
+    EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', v_owner, v_admin);
+    RAISE NOTICE 'pgroles: granted % to % WITH ADMIN OPTION', v_owner, v_admin;
+  EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN
+    RAISE WARNING 'pgroles: refused: GRANT % TO % WITH ADMIN OPTION: %', v_owner, v_admin, SQLERRM;
+  END;
+END
+$owner_admin$;

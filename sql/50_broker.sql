@@ -6,6 +6,7 @@
 -- schema, pg_temp last) and takes its allowlist from db_admin.firefighter_roles, a table only
 -- admin can write. Guard messages are the design's.
 -- Variables: admin broker ff_ro ff_rw admin_schema.
+-- I11 (a hostile broker or firefighter login): see the I11 notes below and sql/README.md.
 
 SET ROLE :"admin";
 
@@ -32,49 +33,155 @@ REVOKE ALL ON TABLE :"admin_schema".firefighter_roles FROM PUBLIC;
 INSERT INTO :"admin_schema".firefighter_roles (role) VALUES (:'ff_ro'), (:'ff_rw') ON CONFLICT DO NOTHING;
 DELETE FROM :"admin_schema".firefighter_roles WHERE role NOT IN (:'ff_ro', :'ff_rw');
 
--- The design's function, with audit fields and the grant's planned end (what pgroles calls).
--- p_password is either a SCRAM-SHA-256 verifier (what pgroles sends: no plaintext reaches the
--- server) or a plaintext of 32+ characters. p_ends_at is recorded, capped at VALID UNTIL.
-CREATE OR REPLACE FUNCTION :"admin_schema".set_firefighter_password(
-  p_role name, p_password text, p_hours integer,
+-- I11 (hostile caller): every function below pins, with SET clauses, the settings a caller could
+-- use against it: DateStyle/TimeZone/IntervalStyle (VALID UNTIL must not travel as text in the
+-- caller's format), password_encryption (a plaintext is stored as SCRAM, never md5) and
+-- search_path. SET clauses override session and role-wide (ALTER ROLE ... SET) settings alike.
+-- scram_iterations (16+) is pinned at run time: the parameter does not exist on 15.
+
+-- The model's per-database settings of the firefighter roles (the ones 60_guardrails.sql sets;
+-- kept equal to it, a test compares them). Expiry, termination and issue put exactly these back,
+-- so a holder's ALTER ROLE CURRENT_USER SET ... does not reach the next holder.
+CREATE TABLE IF NOT EXISTS :"admin_schema".firefighter_settings (
+  role    name NOT NULL,
+  setting text NOT NULL,
+  value   text NOT NULL,
+  PRIMARY KEY (role, setting)
+);
+REVOKE ALL ON TABLE :"admin_schema".firefighter_settings FROM PUBLIC;
+INSERT INTO :"admin_schema".firefighter_settings (role, setting, value) VALUES
+  (:'ff_ro', 'statement_timeout', '5min'),
+  (:'ff_ro', 'idle_in_transaction_session_timeout', '2min'),
+  (:'ff_rw', 'statement_timeout', '5min'),
+  (:'ff_rw', 'lock_timeout', '5s'),
+  (:'ff_rw', 'idle_in_transaction_session_timeout', '2min')
+ON CONFLICT (role, setting) DO UPDATE SET value = EXCLUDED.value
+  WHERE firefighter_settings.value IS DISTINCT FROM EXCLUDED.value;
+DELETE FROM :"admin_schema".firefighter_settings
+WHERE (role, setting) NOT IN (
+  (:'ff_ro', 'statement_timeout'), (:'ff_ro', 'idle_in_transaction_session_timeout'),
+  (:'ff_rw', 'statement_timeout'), (:'ff_rw', 'lock_timeout'),
+  (:'ff_rw', 'idle_in_transaction_session_timeout'));
+
+-- Internal (no EXECUTE for the broker): puts the role's settings back to exactly the model's:
+-- no role-wide settings, none in other databases, the model's in this one. Changes nothing
+-- when they already match.
+CREATE OR REPLACE FUNCTION :"admin_schema".reset_firefighter_settings(p_role name)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+AS $fn$
+DECLARE
+  v_oid oid := (SELECT r.oid FROM pg_roles r WHERE r.rolname = p_role);
+  v_db name;
+  v_expected text[];
+  v_actual text[];
+  s record;
+BEGIN
+  IF v_oid IS NULL THEN
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_db_role_setting WHERE setrole = v_oid AND setdatabase = 0) THEN
+    EXECUTE format('ALTER ROLE %I RESET ALL', p_role);
+  END IF;
+  FOR v_db IN
+    SELECT d.datname FROM pg_db_role_setting x JOIN pg_database d ON d.oid = x.setdatabase
+    WHERE x.setrole = v_oid AND d.datname <> current_database()
+  LOOP
+    EXECUTE format('ALTER ROLE %I IN DATABASE %I RESET ALL', p_role, v_db);
+  END LOOP;
+  SELECT coalesce(array_agg(f.setting || '=' || f.value ORDER BY f.setting || '=' || f.value), '{}')
+    INTO v_expected
+  FROM firefighter_settings f WHERE f.role = p_role;
+  SELECT coalesce(array_agg(c ORDER BY c), '{}') INTO v_actual
+  FROM pg_db_role_setting x JOIN pg_database d ON d.oid = x.setdatabase, unnest(x.setconfig) c
+  WHERE x.setrole = v_oid AND d.datname = current_database();
+  IF v_actual IS DISTINCT FROM v_expected THEN
+    EXECUTE format('ALTER ROLE %I IN DATABASE %I RESET ALL', p_role, current_database());
+    FOR s IN SELECT f.setting, f.value FROM firefighter_settings f WHERE f.role = p_role
+             ORDER BY f.setting LOOP
+      EXECUTE format('ALTER ROLE %I IN DATABASE %I SET %I = %L',
+                     p_role, current_database(), s.setting, s.value);
+    END LOOP;
+  END IF;
+END;
+$fn$;
+
+-- Internal: the one place a firefighter password is set. p_password is either a SCRAM-SHA-256
+-- verifier in exactly the shape PostgreSQL and the bot produce (4096 iterations, 16-byte salt,
+-- 32-byte keys, canonical base64; checked before anything hashes: the server hashes the role
+-- name with the verifier's iteration count on ALTER ROLE) or a plaintext of 32 to 256
+-- characters, stored as SCRAM with 4096 iterations. VALID UNTIL is p_valid_until rounded up to
+-- the second and capped at 2 hours from now; it reaches ALTER ROLE as an ISO text with an
+-- explicit +00 offset, formatted and parsed under the pinned settings.
+CREATE OR REPLACE FUNCTION :"admin_schema".issue_firefighter_password(
+  p_role name, p_password text, p_valid_until timestamptz,
   p_incident text, p_requester text, p_approvers text[], p_ends_at timestamptz)
 RETURNS timestamptz
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 DECLARE
+  v_now timestamptz := clock_timestamp();
   v_expires_at timestamptz;
-  v_iterations bigint;
 BEGIN
   IF p_role IS NULL OR NOT EXISTS (SELECT 1 FROM firefighter_roles f WHERE f.role = p_role) THEN
     RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
   END IF;
 
-  IF p_password LIKE 'SCRAM-SHA-256$%' THEN
-    IF p_password !~ '^SCRAM-SHA-256\$[0-9]{1,9}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$' THEN
+  IF p_password IS NULL THEN
+    RAISE EXCEPTION 'temporary password must be at least 32 characters';
+  ELSIF left(p_password, 14) = 'SCRAM-SHA-256$' THEN
+    IF length(p_password) > 200 OR p_password !~ '^SCRAM-SHA-256\$[0-9]+:' THEN
       RAISE EXCEPTION 'malformed SCRAM-SHA-256 verifier';
     END IF;
-    v_iterations := substring(p_password FROM '^SCRAM-SHA-256\$([0-9]+):')::bigint;
-    IF v_iterations < 4096 THEN
-      RAISE EXCEPTION 'SCRAM-SHA-256 verifier must use at least 4096 iterations';
+    IF substring(p_password FROM '^SCRAM-SHA-256\$([0-9]+):') <> '4096' THEN
+      RAISE EXCEPTION 'SCRAM-SHA-256 verifier must use 4096 iterations';
+    END IF;
+    IF p_password !~ ('^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{21}[AQgw]=='
+                      '\$[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$') THEN
+      RAISE EXCEPTION 'malformed SCRAM-SHA-256 verifier';
     END IF;
   ELSIF p_password ~ '^md5[0-9a-f]{32}$' THEN
     RAISE EXCEPTION 'md5 password hashes are not accepted';
-  ELSIF p_password IS NULL OR length(p_password) < 32 THEN
+  ELSIF length(p_password) < 32 THEN
     RAISE EXCEPTION 'temporary password must be at least 32 characters';
+  ELSIF length(p_password) > 256 THEN
+    RAISE EXCEPTION 'temporary password must be at most 256 characters';
   END IF;
 
-  IF p_hours IS NULL OR p_hours < 1 OR p_hours > 2 THEN
-    RAISE EXCEPTION 'temporary password validity must be between 1 and 2 hours';
+  IF p_valid_until IS NULL OR p_valid_until <= v_now
+     OR p_valid_until > v_now + interval '2 hours 1 minute' THEN
+    RAISE EXCEPTION 'temporary password validity must end within 2 hours from now';
+  END IF;
+  v_expires_at := date_trunc('second', p_valid_until);
+  IF v_expires_at < p_valid_until THEN
+    v_expires_at := v_expires_at + interval '1 second';
+  END IF;
+  v_expires_at := least(v_expires_at, v_now + interval '2 hours');
+
+  -- A plaintext is hashed by the server: with 4096 iterations, whatever the caller set.
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    PERFORM set_config('scram_iterations', '4096', true);
   END IF;
 
-  v_expires_at := clock_timestamp() + (p_hours * interval '1 hour');
+  -- I11-5: the next holder starts with the model's settings.
+  PERFORM reset_firefighter_settings(p_role);
 
   -- G8: a failing ALTER ROLE would carry the statement, and so the secret, into the error
   -- CONTEXT and the server log. Re-raise without it.
   BEGIN
-    EXECUTE format('ALTER ROLE %I PASSWORD %L VALID UNTIL %L', p_role, p_password, v_expires_at);
+    EXECUTE format('ALTER ROLE %I PASSWORD %L VALID UNTIL %L', p_role, p_password,
+                   to_char(v_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00');
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'could not set the password of role %: %', p_role, SQLERRM
       USING ERRCODE = SQLSTATE;
@@ -82,9 +189,61 @@ BEGIN
 
   INSERT INTO firefighter_audit (event, role, incident, requester, approvers, expires_at, ends_at)
   VALUES ('issue', p_role, p_incident, p_requester, p_approvers, v_expires_at,
-          least(p_ends_at, v_expires_at));
+          least(coalesce(p_ends_at, v_expires_at), v_expires_at));
 
   RETURN v_expires_at;
+END;
+$fn$;
+
+-- What the bot calls (I11-6: minute precision): VALID UNTIL is the grant's planned end
+-- p_valid_until (rounded up to the second, at most 2 hours from now), also recorded as the
+-- audit row's ends_at.
+CREATE OR REPLACE FUNCTION :"admin_schema".set_firefighter_password(
+  p_role name, p_password text, p_valid_until timestamptz,
+  p_incident text, p_requester text, p_approvers text[])
+RETURNS timestamptz
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
+AS $fn$
+BEGIN
+  RETURN issue_firefighter_password(p_role, p_password, p_valid_until, p_incident, p_requester,
+                                    p_approvers, p_valid_until);
+END;
+$fn$;
+
+-- The earlier bot's call (whole hours plus the planned end): VALID UNTIL is the planned end
+-- when one is given (capped at p_hours), else p_hours from now.
+CREATE OR REPLACE FUNCTION :"admin_schema".set_firefighter_password(
+  p_role name, p_password text, p_hours integer,
+  p_incident text, p_requester text, p_approvers text[], p_ends_at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
+AS $fn$
+DECLARE
+  v_cap timestamptz;
+BEGIN
+  IF p_role IS NULL OR NOT EXISTS (SELECT 1 FROM firefighter_roles f WHERE f.role = p_role) THEN
+    RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
+  END IF;
+  IF p_hours IS NULL OR p_hours < 1 OR p_hours > 2 THEN
+    RAISE EXCEPTION 'temporary password validity must be between 1 and 2 hours';
+  END IF;
+  v_cap := clock_timestamp() + p_hours * interval '1 hour';
+  RETURN issue_firefighter_password(
+    p_role, p_password,
+    CASE WHEN p_ends_at > clock_timestamp() THEN least(p_ends_at, v_cap) ELSE v_cap END,
+    p_incident, p_requester, p_approvers, p_ends_at);
 END;
 $fn$;
 
@@ -96,6 +255,10 @@ RETURNS timestamptz
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 BEGIN
   RETURN set_firefighter_password(p_role, p_password, p_hours, p_incident, p_requester,
@@ -103,32 +266,42 @@ BEGIN
 END;
 $fn$;
 
--- The design's exact signature, kept for DBAs and Lambda-style callers.
+-- The design's exact signature, kept for DBAs and Lambda-style callers (whole hours).
 CREATE OR REPLACE FUNCTION :"admin_schema".set_firefighter_password(
   p_role name, p_password text, p_hours integer DEFAULT 2)
 RETURNS timestamptz
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 BEGIN
   RETURN set_firefighter_password(p_role, p_password, p_hours, NULL::text, NULL::text, NULL::text[]);
 END;
 $fn$;
 
--- G9: the broker could not expire a password. PASSWORD NULL and VALID UNTIL in the past.
+-- G9: the broker could not expire a password. PASSWORD NULL and VALID UNTIL in the past; then
+-- the role's settings go back to the model's (I11-5).
 CREATE OR REPLACE FUNCTION :"admin_schema".expire_firefighter_password(
   p_role name, p_incident text, p_actor text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 BEGIN
   IF p_role IS NULL OR NOT EXISTS (SELECT 1 FROM firefighter_roles f WHERE f.role = p_role) THEN
     RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
   END IF;
   EXECUTE format('ALTER ROLE %I PASSWORD NULL VALID UNTIL %L', p_role, '1970-01-01 00:00:00+00');
+  PERFORM reset_firefighter_settings(p_role);
   INSERT INTO firefighter_audit (event, role, incident, requester, expires_at)
   VALUES ('expire', p_role, p_incident, p_actor, '1970-01-01 00:00:00+00');
 END;
@@ -139,6 +312,10 @@ RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 BEGIN
   PERFORM expire_firefighter_password(p_role, NULL::text, NULL::text);
@@ -147,13 +324,18 @@ $fn$;
 
 -- G9: end every session of a firefighter role (in any database), wait until they are gone
 -- (at most 5 s), and return how many were ended. Admin may signal them through its inheriting
--- membership in the firefighter roles (G2 grant).
+-- membership in the firefighter roles (G2 grant). Then the role's settings go back to the
+-- model's: a session still open after the expiry could have changed them (I11-5).
 CREATE OR REPLACE FUNCTION :"admin_schema".terminate_firefighter_sessions(
   p_role name, p_incident text, p_actor text)
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 DECLARE
   v_ended integer;
@@ -170,6 +352,7 @@ BEGIN
     PERFORM pg_sleep(0.01);
     PERFORM pg_stat_clear_snapshot();
   END LOOP;
+  PERFORM reset_firefighter_settings(p_role);
   INSERT INTO firefighter_audit (event, role, incident, requester, sessions_ended)
   VALUES ('terminate', p_role, p_incident, p_actor, v_ended);
   RETURN v_ended;
@@ -181,6 +364,10 @@ RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 BEGIN
   RETURN terminate_firefighter_sessions(p_role, NULL::text, NULL::text);
@@ -196,6 +383,10 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
   SELECT a.pid, a.usename, a.datname, host(a.client_addr), a.backend_start, a.state
   FROM pg_stat_activity a
@@ -211,6 +402,10 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, :"admin_schema", pg_temp
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+SET password_encryption = 'scram-sha-256'
 AS $fn$
 BEGIN
   RETURN QUERY SELECT * FROM firefighter_audit ORDER BY id DESC LIMIT least(greatest(p_limit, 0), 1000);
@@ -224,6 +419,7 @@ GRANT EXECUTE ON FUNCTION
   :"admin_schema".set_firefighter_password(name, text, integer),
   :"admin_schema".set_firefighter_password(name, text, integer, text, text, text[]),
   :"admin_schema".set_firefighter_password(name, text, integer, text, text, text[], timestamptz),
+  :"admin_schema".set_firefighter_password(name, text, timestamptz, text, text, text[]),
   :"admin_schema".expire_firefighter_password(name),
   :"admin_schema".expire_firefighter_password(name, text, text),
   :"admin_schema".terminate_firefighter_sessions(name),

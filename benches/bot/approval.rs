@@ -91,13 +91,13 @@ pub async fn baselines(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<Vec<S
         incident: "INC-1".into(),
         requester: REQUESTER.into(),
         approvers: vec![APPROVER.into()],
-        ends_at: None,
     };
     let expire = ActionAudit { incident: "INC-1".into(), actor: "bench".into() };
     let mut issue = Vec::new();
     for _ in 0..n {
         let t = Instant::now();
-        let issued = broker.issue(Level::Ro, 1, &audit).await?;
+        let ends_at = chrono::Utc::now() + chrono::Duration::hours(1);
+        let issued = broker.issue(Level::Ro, ends_at, &audit).await?;
         issue.push(t.elapsed());
         drop(issued);
         broker.expire(Level::Ro, &expire).await?;

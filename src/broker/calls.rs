@@ -20,9 +20,6 @@ pub struct IssueAudit {
     pub requester: String,
     /// The approvers' Slack user ids.
     pub approvers: Vec<String>,
-    /// When the grant is planned to end (recorded in the audit row, capped at VALID UNTIL), so
-    /// the expiry can be restored from the database if Redis loses it. `None`: at VALID UNTIL.
-    pub ends_at: Option<DateTime<Utc>>,
 }
 
 /// Who expired a password or ended sessions, and for which incident.
@@ -37,7 +34,8 @@ pub struct ActionAudit {
 #[derive(Debug)]
 pub struct Issued {
     pub password: TempPassword,
-    /// The role's `VALID UNTIL`, as set by the database (its clock, its cap of 2 hours).
+    /// The role's `VALID UNTIL`, as set by the database: the planned end rounded up to the
+    /// second, capped at 2 hours from now by the database's clock.
     pub db_valid_until: DateTime<Utc>,
 }
 
@@ -74,8 +72,8 @@ impl Statements {
         let s = quote_ident(admin_schema);
         Statements {
             issue: format!(
-                "SELECT {s}.set_firefighter_password($1::name, $2::text, $3::int4, $4::text, \
-                 $5::text, $6::text[], $7::timestamptz)"
+                "SELECT {s}.set_firefighter_password($1::name, $2::text, $3::timestamptz, \
+                 $4::text, $5::text, $6::text[])"
             ),
             expire: format!("SELECT {s}.expire_firefighter_password($1::name, $2::text, $3::text)"),
             terminate: format!(
@@ -91,6 +89,17 @@ impl Statements {
                  WHERE role = $1::name AND event = 'issue' ORDER BY id DESC LIMIT 1"
             ),
         }
+    }
+}
+
+/// `t` rounded up to a whole second: PostgreSQL keeps microseconds, and a truncated planned
+/// end would put `VALID UNTIL` up to a microsecond before it.
+pub fn ceil_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = t - chrono::Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos()));
+    if whole == t {
+        t
+    } else {
+        whole + chrono::Duration::seconds(1)
     }
 }
 
@@ -124,14 +133,19 @@ impl Broker {
     }
 
     /// Generates a password, sends its SCRAM verifier to `set_firefighter_password` and returns
-    /// the plaintext for delivery with the `VALID UNTIL` the database set.
+    /// the plaintext for delivery with the `VALID UNTIL` the database set. `ends_at` is the
+    /// grant's planned end: `VALID UNTIL` is that instant rounded up to the second (the
+    /// database refuses one in the past or more than 2 hours ahead, and records it in the audit
+    /// row so a lost expiry can be restored). It travels as a binary timestamp, so no session
+    /// setting (DateStyle, TimeZone) can shift it.
     #[instrument(skip_all, fields(level = %level, incident = %audit.incident))]
     pub async fn issue(
         &self,
         level: Level,
-        duration_hours: i32,
+        ends_at: DateTime<Utc>,
         audit: &IssueAudit,
     ) -> Result<Issued, BrokerError> {
+        let ends_at = ceil_to_second(ends_at);
         let password = TempPassword::generate();
         let verifier = password.scram_verifier();
         let role = self.names.firefighter(level);
@@ -142,11 +156,10 @@ impl Broker {
                 &[
                     &role,
                     &verifier.expose_for_database(),
-                    &duration_hours,
+                    &ends_at,
                     &audit.incident,
                     &audit.requester,
                     &audit.approvers,
-                    &audit.ends_at,
                 ],
             )
             .await
@@ -260,12 +273,22 @@ mod tests {
         let s = Statements::new("db_admin");
         assert_eq!(
             s.issue,
-            "SELECT \"db_admin\".set_firefighter_password($1::name, $2::text, $3::int4, \
-             $4::text, $5::text, $6::text[], $7::timestamptz)"
+            "SELECT \"db_admin\".set_firefighter_password($1::name, $2::text, \
+             $3::timestamptz, $4::text, $5::text, $6::text[])"
         );
         assert!(s.expire.contains("\"db_admin\".expire_firefighter_password($1::name"));
         assert!(s.terminate.contains("\"db_admin\".terminate_firefighter_sessions($1::name"));
         assert!(s.sessions.contains("FROM \"db_admin\".firefighter_sessions()"));
+    }
+
+    #[test]
+    fn planned_end_is_rounded_up_to_the_second() {
+        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc();
+        assert_eq!(ceil_to_second(t), t);
+        let later = t + chrono::Duration::nanoseconds(1);
+        assert_eq!(ceil_to_second(later), t + chrono::Duration::seconds(1));
+        let later = t + chrono::Duration::nanoseconds(999_999_999);
+        assert_eq!(ceil_to_second(later), t + chrono::Duration::seconds(1));
     }
 
     #[test]

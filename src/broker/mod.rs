@@ -18,7 +18,7 @@ pub mod error;
 pub mod password;
 pub mod tls;
 
-pub use calls::{ActionAudit, Broker, FirefighterSession, IssueAudit, Issued};
+pub use calls::{ceil_to_second, ActionAudit, Broker, FirefighterSession, IssueAudit, Issued};
 pub use credential::{CredentialSource, DbCredential};
 pub use error::BrokerError;
 pub use password::{ScramVerifier, TempPassword};

@@ -40,7 +40,7 @@ pub mod worker;
 pub use error::GrantError;
 pub use notify::{GrantEvent, LogNotifier, Notifier};
 pub use reconcile::{ReconcileReport, RoleStatus, Status};
-pub use record::{db_hours, GrantRecord, GrantSettings, IssueRequest};
+pub use record::{GrantRecord, GrantSettings, IssueRequest};
 pub use service::GrantService;
 pub use timers::TimerOutcome;
 pub use worker::{run, ExtraTimerHandler, RunStats};

@@ -132,17 +132,12 @@ pub struct IssueRequest {
     pub incident: String,
     pub approvers: Vec<String>,
     pub request_id: Option<String>,
-    /// How long the grant lasts; the database cap is `ceil(duration / 1 h)` clamped to 1..=2 h.
+    /// How long the grant lasts; the database sets `VALID UNTIL` to its end (to the second, at
+    /// most 2 hours ahead).
     pub duration: Duration,
     pub context: serde_json::Value,
     /// Take the level over from its current holder (rotates the password, tells them).
     pub takeover: bool,
-}
-
-/// The database cap in hours for a grant of `duration`: `ceil(duration / 1 h)` in `1..=2`.
-pub fn db_hours(duration: Duration) -> i32 {
-    let hours = duration.as_secs().div_ceil(3600);
-    i32::try_from(hours.clamp(1, 2)).unwrap_or(2)
 }
 
 /// Tuning of the service and its worker. `Default` suits production.
@@ -207,16 +202,6 @@ impl GrantSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn database_hours_round_up_and_stay_within_the_cap() {
-        assert_eq!(db_hours(Duration::from_secs(2)), 1);
-        assert_eq!(db_hours(Duration::from_secs(3600)), 1);
-        assert_eq!(db_hours(Duration::from_secs(3601)), 2);
-        assert_eq!(db_hours(Duration::from_secs(7200)), 2);
-        assert_eq!(db_hours(Duration::from_secs(100_000)), 2);
-        assert_eq!(db_hours(Duration::ZERO), 1);
-    }
 
     #[test]
     fn retry_delay_doubles_per_attempt_and_is_capped() {

@@ -8,7 +8,7 @@
 use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
-use super::record::{db_hours, grant_key, GrantRecord, GrantSettings, IssueRequest};
+use super::record::{grant_key, GrantRecord, GrantSettings, IssueRequest};
 use crate::broker::{ActionAudit, Broker, IssueAudit};
 use crate::model::{Level, Names};
 use crate::timers::{Clock, DocStore, TimerQueue};
@@ -159,9 +159,8 @@ impl GrantService {
             incident: rec.incident.clone(),
             requester: rec.holder.clone(),
             approvers: rec.approvers.clone(),
-            ends_at: Some(rec.expires_at),
         };
-        let issued = match self.broker.issue(level, db_hours(req.duration), &audit).await {
+        let issued = match self.broker.issue(level, rec.expires_at, &audit).await {
             Ok(issued) => issued,
             Err(e) => {
                 tracing::warn!(grant_id = %rec.id, level = %level, incident = %rec.incident,
@@ -227,14 +226,12 @@ impl GrantService {
         if rec.holder != by {
             return Err(GrantError::NotHolder);
         }
-        let left = (rec.expires_at - now).to_std().unwrap_or(Duration::ZERO);
         let audit = IssueAudit {
             incident: rec.incident.clone(),
             requester: rec.holder.clone(),
             approvers: rec.approvers.clone(),
-            ends_at: Some(rec.expires_at),
         };
-        let issued = self.broker.issue(level, db_hours(left), &audit).await?;
+        let issued = self.broker.issue(level, rec.expires_at, &audit).await?;
         rec.db_valid_until = issued.db_valid_until;
         match self.store.cas(&grant_key(level), version, &rec, self.record_ttl(&rec)).await {
             Ok(true) => {}
@@ -296,7 +293,6 @@ fn new_record(
 ) -> Result<GrantRecord, GrantError> {
     let duration = chrono::Duration::from_std(req.duration)
         .map_err(|_| GrantError::Internal("grant duration out of range".into()))?;
-    let cap = chrono::Duration::hours(i64::from(db_hours(req.duration)));
     Ok(GrantRecord {
         id: uuid::Uuid::new_v4().simple().to_string(),
         level: req.level,
@@ -307,7 +303,7 @@ fn new_record(
         request_id: req.request_id.clone(),
         granted_at: now,
         expires_at: now + duration,
-        db_valid_until: now + cap,
+        db_valid_until: crate::broker::ceil_to_second(now + duration),
         context: req.context.clone(),
         delivered: false,
         issuer: instance.to_owned(),
