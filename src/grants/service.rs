@@ -160,7 +160,7 @@ impl GrantService {
             requester: rec.holder.clone(),
             approvers: rec.approvers.clone(),
         };
-        let issued = match self.broker.issue(level, rec.expires_at, &audit).await {
+        let issued = match self.broker.issue(level, database_end(&rec, now), &audit).await {
             Ok(issued) => issued,
             Err(e) => {
                 tracing::warn!(grant_id = %rec.id, level = %level, incident = %rec.incident,
@@ -231,7 +231,7 @@ impl GrantService {
             requester: rec.holder.clone(),
             approvers: rec.approvers.clone(),
         };
-        let issued = self.broker.issue(level, rec.expires_at, &audit).await?;
+        let issued = self.broker.issue(level, database_end(&rec, now), &audit).await?;
         rec.db_valid_until = issued.db_valid_until;
         match self.store.cas(&grant_key(level), version, &rec, self.record_ttl(&rec)).await {
             Ok(true) => {}
@@ -285,6 +285,16 @@ impl GrantService {
     }
 }
 
+/// The longest `VALID UNTIL` may lie ahead (the database's own cap).
+fn max_validity() -> chrono::Duration {
+    chrono::Duration::seconds(crate::model::expected::MAX_FIREFIGHTER_VALIDITY_SECS)
+}
+
+/// The `VALID UNTIL` to ask for: the grant's end, at most the database's cap from `now`.
+fn database_end(rec: &GrantRecord, now: DateTime<Utc>) -> DateTime<Utc> {
+    rec.expires_at.min(now + max_validity())
+}
+
 fn new_record(
     req: &IssueRequest,
     names: &Names,
@@ -303,7 +313,7 @@ fn new_record(
         request_id: req.request_id.clone(),
         granted_at: now,
         expires_at: now + duration,
-        db_valid_until: crate::broker::ceil_to_second(now + duration),
+        db_valid_until: crate::broker::ceil_to_second(now + duration.min(max_validity())),
         context: req.context.clone(),
         delivered: false,
         issuer: instance.to_owned(),
