@@ -21,16 +21,18 @@ DECLARE
 BEGIN
   FOR r IN
     SELECT * FROM (VALUES
-      (current_setting('pgroles.admin'),    'CREATEDB CREATEROLE', -1),
-      (current_setting('pgroles.migrator'), 'NOCREATEDB NOCREATEROLE', -1),
-      (current_setting('pgroles.app'),      'NOCREATEDB NOCREATEROLE', 100),
-      (current_setting('pgroles.ff_ro'),    'NOCREATEDB NOCREATEROLE', 5),
-      (current_setting('pgroles.ff_rw'),    'NOCREATEDB NOCREATEROLE', 3),
-      (current_setting('pgroles.broker'),   'NOCREATEDB NOCREATEROLE', 3)
-    ) AS t(name, attrs, connlimit)
+      (current_setting('pgroles.admin'),    'CREATEDB CREATEROLE', -1, ''),
+      (current_setting('pgroles.migrator'), 'NOCREATEDB NOCREATEROLE', -1, ''),
+      (current_setting('pgroles.app'),      'NOCREATEDB NOCREATEROLE', 100, ''),
+      (current_setting('pgroles.ff_ro'),    'NOCREATEDB NOCREATEROLE', 5, ' VALID UNTIL ''1970-01-01 00:00:00+00'''),
+      (current_setting('pgroles.ff_rw'),    'NOCREATEDB NOCREATEROLE', 3, ' VALID UNTIL ''1970-01-01 00:00:00+00'''),
+      (current_setting('pgroles.broker'),   'NOCREATEDB NOCREATEROLE', 3, '')
+    ) AS t(name, attrs, connlimit, created)
   LOOP
+    -- A firefighter role starts expired, as the broker leaves it (the reconciler reads a NULL
+    -- VALID UNTIL as an unbounded password and expires it: I11-7).
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r.name) THEN
-      EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD NULL', r.name);
+      EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD NULL%s', r.name, r.created);
       RAISE NOTICE 'pgroles: created role %', r.name;
     END IF;
     EXECUTE format('ALTER ROLE %I LOGIN %s CONNECTION LIMIT %s',

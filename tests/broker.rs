@@ -48,8 +48,12 @@ fn issue_audit() -> IssueAudit {
         incident: "INC-4242".into(),
         requester: "U0REQUESTER".into(),
         approvers: vec!["U0APPROVER1".into(), "U0APPROVER2".into()],
-        ends_at: None,
     }
+}
+
+/// A planned end `minutes` from now.
+fn in_minutes(minutes: i64) -> chrono::DateTime<Utc> {
+    Utc::now() + ChronoDuration::minutes(minutes)
 }
 
 fn action_audit() -> ActionAudit {
@@ -95,14 +99,14 @@ async fn issued_password_logs_in_until_terminated_and_expired_on_every_cluster()
         let names = &model.names;
         let v = server.version;
 
-        let before = Utc::now();
-        let issued = broker.issue(Level::Ro, 1, &issue_audit()).await.expect("issue");
+        // A one-minute grant: VALID UNTIL is its end, to the second (I11-6).
+        let end = in_minutes(1);
+        let issued = broker.issue(Level::Ro, end, &issue_audit()).await.expect("issue");
         let plaintext = issued.password.expose_for_delivery().to_owned();
         let until = issued.db_valid_until;
         assert!(
-            until > before + ChronoDuration::minutes(59)
-                && until < Utc::now() + ChronoDuration::minutes(61),
-            "PostgreSQL {v}: VALID UNTIL {until}"
+            until >= end && until <= end + ChronoDuration::seconds(1),
+            "PostgreSQL {v}: planned end {end}, VALID UNTIL {until}"
         );
         // The call the server saw carries bind parameters only: neither the plaintext nor the
         // verifier is in any query text.
@@ -161,14 +165,14 @@ async fn guard_refusals_reach_the_caller_as_refused_with_the_design_messages() {
         let (model, broker, broker_pw) = model_and_broker(&server, "brokerguard").await;
         let names = &model.names;
         let valid_until_before = broker.role_valid_until(Level::Rw).await.unwrap();
-        for hours in [0, 3] {
-            match broker.issue(Level::Rw, hours, &issue_audit()).await {
+        for minutes in [-1, 125] {
+            match broker.issue(Level::Rw, in_minutes(minutes), &issue_audit()).await {
                 Err(BrokerError::Refused { message }) => assert_eq!(
-                    message, "temporary password validity must be between 1 and 2 hours",
+                    message, "temporary password validity must end within 2 hours from now",
                     "PostgreSQL {}",
                     server.version
                 ),
-                other => panic!("PostgreSQL {}: {hours} h gave {other:?}", server.version),
+                other => panic!("PostgreSQL {}: {minutes} min gave {other:?}", server.version),
             }
         }
         // A broker whose names point at roles outside this model's allowlist.
@@ -178,7 +182,7 @@ async fn guard_refusals_reach_the_caller_as_refused_with_the_design_messages() {
             ..server.static_database_config(&broker_pw)
         };
         let stray = Broker::from_config(&cfg, &AwsConfig::default(), &foreign).await.unwrap();
-        match stray.issue(Level::Ro, 1, &issue_audit()).await {
+        match stray.issue(Level::Ro, in_minutes(60), &issue_audit()).await {
             Err(BrokerError::Refused { message }) => assert_eq!(
                 message,
                 "role postgres_firefighter_ro is not allowed for firefighter password rotation"
@@ -201,7 +205,7 @@ async fn unreachable_database_or_wrong_broker_password_is_unavailable() {
     let nowhere =
         DatabaseConfig { port: support::free_port(), ..server.static_database_config("x") };
     let broker = Broker::from_config(&nowhere, &AwsConfig::default(), names).await.unwrap();
-    let e = broker.issue(Level::Ro, 1, &issue_audit()).await.unwrap_err();
+    let e = broker.issue(Level::Ro, in_minutes(60), &issue_audit()).await.unwrap_err();
     assert!(matches!(e, BrokerError::Unavailable(_)), "{e:?}");
 
     let wrong = server.static_database_config("not-the-broker-password-at-all-000");
@@ -264,7 +268,7 @@ async fn broker_password_from_secrets_manager_works_and_is_refreshed_after_rotat
         let creds = CredentialSource::from_config_with_sdk(&db, Some(&sdk), &names.broker())
             .expect("credential source");
         let broker = Broker::with_credentials(&db, names, creds).expect("broker");
-        let issued = broker.issue(Level::Rw, 2, &issue_audit()).await.expect("issue");
+        let issued = broker.issue(Level::Rw, in_minutes(120), &issue_audit()).await.expect("issue");
         let ff = pg::login(
             &server,
             &names.database,
@@ -300,7 +304,7 @@ async fn broker_password_from_secrets_manager_works_and_is_refreshed_after_rotat
         // and succeeds.
         let rotated = Broker::with_credentials(&db, names, stale).expect("broker");
         let again = rotated
-            .issue(Level::Rw, 1, &issue_audit())
+            .issue(Level::Rw, in_minutes(60), &issue_audit())
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL {v}: issue after rotation: {e:?}"));
         pg::login(

@@ -79,6 +79,8 @@ async fn guards_reject_with_the_design_messages_and_quotes_cannot_inject() {
         let e = call(ro.clone(), RO_PASSWORD.into(), 3).await.unwrap_err();
         assert_eq!(db_message(&e), "temporary password validity must be between 1 and 2 hours");
         let e = call(ro.clone(), "SCRAM-SHA-256$1:bad".into(), 2).await.unwrap_err();
+        assert_eq!(db_message(&e), "SCRAM-SHA-256 verifier must use 4096 iterations");
+        let e = call(ro.clone(), "SCRAM-SHA-256$4096:bad".into(), 2).await.unwrap_err();
         assert_eq!(db_message(&e), "malformed SCRAM-SHA-256 verifier");
         let e = call(ro.clone(), format!("md5{}", "a".repeat(32)), 2).await.unwrap_err();
         assert_eq!(db_message(&e), "md5 password hashes are not accepted");
@@ -203,6 +205,7 @@ async fn audit_table_is_tamper_resistant_and_broker_executes_only_its_functions(
                 "db_admin.set_firefighter_password(name,text,integer)",
                 "db_admin.set_firefighter_password(name,text,integer,text,text,text[])",
                 "db_admin.set_firefighter_password(name,text,integer,text,text,text[],timestamp with time zone)",
+                "db_admin.set_firefighter_password(name,text,timestamp with time zone,text,text,text[])",
                 "db_admin.terminate_firefighter_sessions(name)",
                 "db_admin.terminate_firefighter_sessions(name,text,text)",
             ]

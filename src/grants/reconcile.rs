@@ -6,8 +6,10 @@
 //! end recorded in its audit row, else at `VALID UNTIL`), ending sessions of roles that hold no active
 //! grant, and expiring grants whose password was never delivered (the issuing process died:
 //! the plaintext died with it). At a process's first pass an undelivered grant of another
-//! instance is ended at once; later, any undelivered grant older than the delivery deadline. Must not issue passwords, and never reads one (the database only has
-//! verifiers).
+//! instance is ended at once; later, any undelivered grant older than the delivery deadline.
+//! A password without a bounded `VALID UNTIL` (NULL, infinity, or beyond the 2-hour cap: the
+//! bot never sets one) is live, and is expired at once (I11-7). Must not issue passwords, and
+//! never reads one (the database only has verifiers).
 
 use super::ending::Ending;
 use super::error::GrantError;
@@ -29,6 +31,9 @@ pub struct ReconcileReport {
     pub orphan_sessions_ended: Vec<(String, i32)>,
     /// Roles whose grant was expired because its password was never delivered.
     pub undelivered_ended: Vec<String>,
+    /// Roles whose password was expired because its `VALID UNTIL` was unbounded (NULL,
+    /// infinity) or beyond the cap.
+    pub unbounded_expired: Vec<String>,
 }
 
 impl ReconcileReport {
@@ -36,6 +41,7 @@ impl ReconcileReport {
         self.restored.is_empty()
             && self.orphan_sessions_ended.is_empty()
             && self.undelivered_ended.is_empty()
+            && self.unbounded_expired.is_empty()
     }
 }
 
@@ -74,7 +80,16 @@ impl GrantService {
         for level in Level::ALL {
             let now = self.now();
             let role = self.names().firefighter(level);
-            let valid_until = self.broker.role_valid_until(level).await?;
+            let mut valid_until = self.broker.role_valid_until(level).await?;
+            if unbounded(valid_until, now) {
+                let audit =
+                    ActionAudit { incident: "reconcile".into(), actor: ACTOR_SERVICE.into() };
+                self.broker.expire(level, &audit).await?;
+                tracing::warn!(role = %role, level = %level, valid_until = ?valid_until,
+                    "expired a password whose VALID UNTIL was unbounded or beyond the cap");
+                report.unbounded_expired.push(role.clone());
+                valid_until = Some(DateTime::UNIX_EPOCH);
+            }
             let live = valid_until.is_some_and(|t| t > now);
             let record = self.load(level).await?.map(|(g, _)| g);
             if !self.queue.has_pending_expire(&role).await? {
@@ -174,6 +189,15 @@ impl GrantService {
     }
 }
 
+/// Whether `VALID UNTIL` (`None`: NULL or infinity) lets a password live longer than the
+/// broker's cap (2 hours, plus a minute for clock skew) from `now`. Such a password was not set
+/// by the bot; a NULL one may also be a role that never had a password (expiring it is
+/// harmless: it has none, and it then reads as expired).
+fn unbounded(valid_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    let cap = chrono::Duration::seconds(crate::model::expected::MAX_FIREFIGHTER_VALIDITY_SECS + 60);
+    valid_until.is_none_or(|t| t > now + cap)
+}
+
 /// The Expire timer for a live role: the grant's own id if its document survived.
 fn restore_timer(
     role: &str,
@@ -256,5 +280,20 @@ impl std::fmt::Display for Status {
             }
         }
         f.write_str(out.trim_end())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_infinity_and_beyond_the_cap_are_unbounded() {
+        let now = Utc::now();
+        assert!(unbounded(None, now));
+        assert!(unbounded(Some(now + chrono::Duration::hours(3)), now));
+        assert!(unbounded(Some(now + chrono::Duration::minutes(122)), now));
+        assert!(!unbounded(Some(now + chrono::Duration::minutes(120)), now));
+        assert!(!unbounded(Some(DateTime::UNIX_EPOCH), now));
     }
 }

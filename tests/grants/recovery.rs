@@ -73,14 +73,14 @@ async fn after_a_redis_flush_one_reconcile_restores_the_expiry_and_the_grant_sti
     let () = redis::cmd("FLUSHALL").query(&mut conn).unwrap();
     assert!(fx.service.queue().pending().await.unwrap().is_empty());
 
-    // The restored expiry is the grant's planned end (10 min, from the audit row), not the
-    // database's 1 h cap.
+    // The restored expiry is the grant's planned end (10 min, from the audit row), which is
+    // also VALID UNTIL to the second (I11-6).
     let report = fx.service.reconcile().await.expect("reconcile");
     assert_eq!(report.restored.len(), 1, "{report:?}");
     let (role, due) = &report.restored[0];
     assert_eq!(role, &fx.role(Level::Ro));
-    assert!((*due - rec.expires_at).num_milliseconds().abs() < 5, "{due} vs {}", rec.expires_at);
-    assert!(*due < valid_until - ChronoDuration::minutes(45), "not the cap: {due}");
+    assert!((*due - rec.expires_at).num_milliseconds().abs() < 1000, "{due} vs {}", rec.expires_at);
+    assert!((*due - valid_until).num_milliseconds().abs() < 1000, "VALID UNTIL: {due}");
     assert!(fx.service.queue().has_pending_expire(&fx.role(Level::Ro)).await.unwrap());
     assert_eq!(fx.recorder.of("restored")[0].role.as_deref(), Some(fx.role(Level::Ro).as_str()));
     // A second pass finds nothing to do.
@@ -164,7 +164,9 @@ async fn postgres_unreachable_at_expiry_delays_the_expiry_and_it_is_retried() {
     assert_eq!(fx.recorder.of("expiry_delayed")[0].grant_id.as_deref(), Some(rec.id.as_str()));
     assert!(fx.service.queue().has_pending_expire(&rec.role).await.unwrap());
     assert!(fx.service.active(Level::Ro).await.unwrap().is_none(), "past its expires_at");
-    fx.login(Level::Ro, &password).await.expect("not expired yet: the database was away");
+    // VALID UNTIL is the grant's end (I11-6): with the expiry delayed, the password still
+    // stops logging in on time.
+    fx.assert_login_refused(Level::Ro, &password).await;
 
     // PostgreSQL is back (a healthy replica): the retry expires it.
     let worker = spawn_worker(fx.service.clone());
@@ -174,4 +176,55 @@ async fn postgres_unreachable_at_expiry_delays_the_expiry_and_it_is_retried() {
     assert!(done, "the retried expiry did not happen");
     fx.assert_login_refused(Level::Ro, &password).await;
     fx.cleanup().await;
+}
+
+/// I11-7: a firefighter password whose VALID UNTIL is NULL, infinity or beyond the 2-hour cap
+/// is live; one reconcile pass expires it (PASSWORD NULL, VALID UNTIL in the past) and the
+/// next pass finds nothing to do.
+#[tokio::test]
+async fn the_reconciler_expires_a_password_without_a_bounded_valid_until() {
+    let redis = OwnRedis::spawn();
+    for server in pg::versions() {
+        let fx = Fixture::with_redis(&server, "grantunbound", &redis.url()).await;
+        let v = server.version;
+        let su = pg::superuser(&server, "postgres").await;
+        for until in ["NULL", "infinity", "far"] {
+            // Set behind the bot's back (a DBA by hand, or a broker call of an older model).
+            let far = (Utc::now() + ChronoDuration::hours(5)).to_rfc3339();
+            let until_sql = match until {
+                "NULL" => "UPDATE pg_authid SET rolvaliduntil = NULL WHERE rolname = '{n}'".into(),
+                "infinity" => "ALTER ROLE {r} VALID UNTIL 'infinity'".to_string(),
+                _ => format!("ALTER ROLE {{r}} VALID UNTIL '{far}'"),
+            };
+            let role = fx.role(Level::Rw);
+            let password = crate::support::random_alnum(40);
+            su.batch_execute(
+                &format!("ALTER ROLE {{r}} PASSWORD '{password}'; {until_sql}")
+                    .replace("{r}", &pg::ident(&role))
+                    .replace("{n}", &role),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("PG{v}: {until}: {e}"));
+            fx.login(Level::Rw, &password).await.unwrap_or_else(|e| panic!("PG{v} {until}: {e}"));
+
+            let report = fx.service.reconcile().await.expect("reconcile");
+            assert_eq!(report.unbounded_expired, vec![role.clone()], "PG{v} {until}: {report:?}");
+            let (valid_until, has_password): (Option<chrono::DateTime<Utc>>, bool) = {
+                let row = su
+                    .query_one(
+                        "SELECT rolvaliduntil, rolpassword IS NOT NULL FROM pg_authid \
+                         WHERE rolname = $1",
+                        &[&role],
+                    )
+                    .await
+                    .unwrap();
+                (row.get(0), row.get(1))
+            };
+            assert!(valid_until.is_some_and(|t| t < Utc::now()), "PG{v} {until}: {valid_until:?}");
+            assert!(!has_password, "PG{v} {until}: the password is gone");
+            fx.assert_login_refused(Level::Rw, &password).await;
+            assert!(fx.service.reconcile().await.expect("reconcile").is_empty(), "PG{v} {until}");
+        }
+        fx.cleanup().await;
+    }
 }
