@@ -100,6 +100,7 @@ async fn issued_password_logs_in_until_terminated_and_expired_on_every_cluster()
         let v = server.version;
 
         // A one-minute grant: VALID UNTIL is its end, to the second (I11-6).
+        let before = Utc::now();
         let end = in_minutes(1);
         let issued = broker.issue(Level::Ro, end, &issue_audit()).await.expect("issue");
         let plaintext = issued.password.expose_for_delivery().to_owned();

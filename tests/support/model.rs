@@ -49,13 +49,27 @@ impl Model {
         pg::superuser(&self.pg, &self.names.database).await
     }
 
-    /// Gives `role` a fresh random password (as the superuser) and returns it.
+    /// Gives `role` a fresh random password (as the superuser) and returns it. A role created
+    /// expired (the firefighter roles) gets `VALID UNTIL 'infinity'` so the password logs in.
     pub async fn set_password(&self, role: &str) -> String {
         let password = super::random_alnum(40);
         let su = pg::superuser(&self.pg, "postgres").await;
         su.batch_execute(&format!("ALTER ROLE {} PASSWORD '{password}'", pg::ident(role)))
             .await
             .expect("set password");
+        let expired: bool = su
+            .query_one(
+                "SELECT coalesce(rolvaliduntil < now(), false) FROM pg_roles WHERE rolname = $1",
+                &[&role],
+            )
+            .await
+            .expect("read VALID UNTIL")
+            .get(0);
+        if expired {
+            su.batch_execute(&format!("ALTER ROLE {} VALID UNTIL 'infinity'", pg::ident(role)))
+                .await
+                .expect("lift VALID UNTIL");
+        }
         password
     }
 
