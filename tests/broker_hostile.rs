@@ -43,7 +43,10 @@ fn verifier_with(iterations: u32) -> String {
 /// Calls the design's 3-argument function; returns the server's message on failure.
 async fn set_hours(broker: &Client, role: &str, secret: &str, hours: i32) -> Result<(), String> {
     broker
-        .query_one("SELECT db_admin.set_firefighter_password($1, $2, $3)", &[&role, &secret, &hours])
+        .query_one(
+            "SELECT db_admin.set_firefighter_password($1, $2, $3)",
+            &[&role, &secret, &hours],
+        )
         .await
         .map(drop)
         .map_err(|e| db_message(&e))
@@ -152,8 +155,7 @@ async fn i11_1_caller_datestyle_and_timezone_cannot_move_valid_until() {
                     let fresh = pg::login(&server, &m.names.database, &broker_role, &password)
                         .await
                         .expect("broker logs in again");
-                    let shown: String =
-                        fresh.query_one("SHOW TimeZone", &[]).await.unwrap().get(0);
+                    let shown: String = fresh.query_one("SHOW TimeZone", &[]).await.unwrap().get(0);
                     assert_eq!(shown, tz, "PG{v}: the role-wide setting applies to the login");
                     check_valid_until(&fresh, &su, &rw, &format!("PG{v} role-wide {combo}")).await;
                     checked += 2;
@@ -244,7 +246,7 @@ async fn i11_3_a_verifier_lookalike_is_refused_not_stored_as_plaintext() {
             shaped("AAAAAAAAAAAAAAAAAAAA", stored, server_key), // 15-byte salt
             shaped(&format!("{salt}AAAA"), stored, server_key), // 19-byte salt
             shaped("AAAAAAAAAAAAAAAAAAAAAB==", stored, server_key), // non-canonical base64
-            shaped(salt, &stored[4..], server_key),           // 29-byte StoredKey
+            shaped(salt, &stored[4..], server_key),             // 29-byte StoredKey
             shaped(salt, stored, &format!("{}B=", &server_key[..42])), // non-canonical
             shaped(salt, stored, &format!("{server_key}AAAA")), // 35-byte ServerKey
             format!("{good}\n"),
@@ -252,7 +254,11 @@ async fn i11_3_a_verifier_lookalike_is_refused_not_stored_as_plaintext() {
         ];
         for b in &bad {
             let e = set_hours(&broker, &ro, b, 1).await;
-            assert_eq!(e.err().as_deref(), Some("malformed SCRAM-SHA-256 verifier"), "PG{v}: {b:?}");
+            assert_eq!(
+                e.err().as_deref(),
+                Some("malformed SCRAM-SHA-256 verifier"),
+                "PG{v}: {b:?}"
+            );
         }
         assert_eq!(role_state(&su, &ro).await.1, None, "PG{v}: nothing was stored");
         set_hours(&broker, &ro, &good, 1).await.expect("a real verifier is accepted");
@@ -284,8 +290,7 @@ async fn i11_4_plaintext_is_stored_as_scram_whatever_the_caller_set() {
         let stored = role_state(&su, &rw).await.1.unwrap_or_default();
         assert!(stored.starts_with("SCRAM-SHA-256$4096:"), "PG{v}: stored {:.20}", stored);
         // The pinned value does not leak into the caller's session either.
-        let shown: String =
-            broker.query_one("SHOW password_encryption", &[]).await.unwrap().get(0);
+        let shown: String = broker.query_one("SHOW password_encryption", &[]).await.unwrap().get(0);
         assert_eq!(shown, "md5");
 
         broker

@@ -160,10 +160,7 @@ pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
         "set_firefighter_password",
         "name, text, integer, text, text, text[], timestamp with time zone",
     ),
-    (
-        "set_firefighter_password",
-        "name, text, timestamp with time zone, text, text, text[]",
-    ),
+    ("set_firefighter_password", "name, text, timestamp with time zone, text, text, text[]"),
     ("expire_firefighter_password", "name"),
     ("expire_firefighter_password", "name, text, text"),
     ("terminate_firefighter_sessions", "name"),
