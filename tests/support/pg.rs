@@ -1,4 +1,4 @@
-//! The PostgreSQL test clusters (15, 16, 17) started by `scripts/test-services`.
+//! The PostgreSQL test clusters (15, 16, 17, 18) started by `scripts/test-services`.
 //!
 //! Owns: parsing `PGROLES_TEST_PG`, superuser and password (SCRAM over TCP) connections, unique
 //! per-test name prefixes, the Aurora emulation fixture and best-effort cleanup of a test's
@@ -23,7 +23,7 @@ use tokio_postgres::{Client, Config, NoTls};
 /// One test cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgServer {
-    /// Major version (15, 16, 17).
+    /// Major version (15, 16, 17, 18).
     pub version: u32,
     pub host: String,
     pub port: u16,
