@@ -66,6 +66,11 @@ pub const FILES: &[ScriptFile] = &[
         target: Target::Database,
         text: include_str!("../../sql/50_broker.sql"),
     },
+    ScriptFile {
+        name: "55_broker_passwords.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/55_broker_passwords.sql"),
+    },
 ];
 
 /// Catalog snapshot queries used to report what `apply` changed.
