@@ -56,8 +56,8 @@ DECLARE
   v_actual text[];
   s record;
 BEGIN
-  IF v_oid IS NULL THEN
-    RETURN;
+  IF v_oid IS NULL OR NOT EXISTS (SELECT 1 FROM firefighter_roles f WHERE f.role = p_role) THEN
+    RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
   END IF;
   IF EXISTS (SELECT 1 FROM pg_db_role_setting WHERE setrole = v_oid AND setdatabase = 0) THEN
     EXECUTE format('ALTER ROLE %I RESET ALL', p_role);
