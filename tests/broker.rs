@@ -1,4 +1,4 @@
-//! The password broker against real PostgreSQL 15, 16 and 17 (and moto for Secrets Manager):
+//! The password broker against real PostgreSQL 15 to 18 (and moto for Secrets Manager):
 //! a firefighter logs in with the issued password until it is expired, terminate ends the open
 //! session, every step is audited, and the plaintext reaches neither the audit table nor
 //! `pg_stat_activity`. The broker's own password comes from configuration or Secrets Manager,
@@ -317,6 +317,50 @@ async fn broker_password_from_secrets_manager_works_and_is_refreshed_after_rotat
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL {v}: login after rotation: {e}"));
 
+        model.drop().await;
+    }
+}
+
+/// I11-1 through the bot's own path: the broker login put hostile DateStyle/TimeZone/
+/// password_encryption on itself (role-wide, so the bot's pooled connections get them). The
+/// VALID UNTIL the bot asks for is what the role gets, and the verifier is stored as sent.
+#[tokio::test]
+async fn the_brokers_own_role_settings_do_not_move_valid_until() {
+    for server in pg::versions() {
+        let v = server.version;
+        let (model, _, broker_pw) = model_and_broker(&server, "brokertz").await;
+        let names = &model.names;
+        let own =
+            pg::login(&server, &names.database, &names.broker(), &broker_pw).await.expect("login");
+        own.batch_execute(
+            "ALTER ROLE CURRENT_USER SET \"DateStyle\" = 'SQL, MDY'; \
+             ALTER ROLE CURRENT_USER SET \"TimeZone\" = 'CST-167'; \
+             ALTER ROLE CURRENT_USER SET password_encryption = 'md5'",
+        )
+        .await
+        .expect("the broker alters itself");
+        drop(own);
+        // A broker created after the change: its connections start with those settings.
+        let cfg = server.static_database_config(&broker_pw);
+        let broker = Broker::from_config(&cfg, &AwsConfig::default(), names).await.unwrap();
+        let end = in_minutes(37);
+        let issued = broker.issue(Level::Rw, end, &issue_audit()).await.expect("issue");
+        let catalog = broker.role_valid_until(Level::Rw).await.unwrap();
+        assert_eq!(catalog, Some(issued.db_valid_until), "PostgreSQL {v}");
+        assert!(
+            issued.db_valid_until >= end
+                && issued.db_valid_until <= end + ChronoDuration::seconds(1),
+            "PostgreSQL {v}: planned end {end}, VALID UNTIL {}",
+            issued.db_valid_until
+        );
+        pg::login(
+            &server,
+            &names.database,
+            &names.firefighter(Level::Rw),
+            issued.password.expose_for_delivery(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL {v}: firefighter login: {e}"));
         model.drop().await;
     }
 }
