@@ -3,10 +3,11 @@
 //!
 //! Owns: re-creating a lost Expire timer for a firefighter role whose `VALID UNTIL` is still
 //! ahead (or whose grant document has no timer; without the document, at the grant's planned
-//! end recorded in its audit row, else at `VALID UNTIL`), ending sessions of roles that hold no active
-//! grant, and expiring grants whose password was never delivered (the issuing process died:
-//! the plaintext died with it). At a process's first pass an undelivered grant of another
-//! instance is ended at once; later, any undelivered grant older than the delivery deadline.
+//! end recorded in its audit row, else at `VALID UNTIL`), expiring the password of and ending
+//! sessions of roles that hold no active grant, and expiring grants whose password was never
+//! delivered (the issuing process died: the plaintext died with it). At a process's first pass
+//! an undelivered grant of another instance is ended at once; later, any undelivered grant
+//! older than the delivery deadline.
 //! A password without a bounded `VALID UNTIL` (NULL, infinity, or beyond the 2-hour cap: the
 //! bot never sets one) is live, and is expired at once (I11-7). Must not issue passwords, and
 //! never reads one (the database only has verifiers).
@@ -117,6 +118,9 @@ impl GrantService {
             if !live && !granted && open > 0 {
                 let audit =
                     ActionAudit { incident: "reconcile".into(), actor: ACTOR_SERVICE.into() };
+                // The password ended at its VALID UNTIL (the grant's planned end) with nobody
+                // to expire it: clear it too, so the role is left as an expiry leaves it.
+                self.broker.expire(level, &audit).await?;
                 let ended = self.broker.terminate_sessions(level, &audit).await?;
                 tracing::warn!(role = %role, level = %level, sessions_ended = ended,
                     "ended sessions of a role without an active grant");

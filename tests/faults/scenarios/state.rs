@@ -13,6 +13,9 @@ use pgroles::model::Level;
 use std::time::Duration;
 
 const RESTORED: &str = "with a live password and no expiry timer";
+/// What the reconciler posts when the password already ended at its VALID UNTIL (the grant's
+/// planned end, I11-6) but a session of it is still open.
+const ORPHANS_ENDED: &str = "which holds no active grant";
 
 pub async fn redis_restarted() -> Row {
     run("Redis restarted mid-grant (data lost)", |w, row| Box::pin(restarted(w, row))).await
@@ -61,8 +64,14 @@ async fn restored_then_revoked(
     session: tokio_postgres::Client,
     within: Duration,
 ) -> anyhow::Result<()> {
+    // A reconciler that runs before the planned end restores the expiry timer; one that runs
+    // after it finds the password already ended by the database (VALID UNTIL is the planned
+    // end) and ends the session that outlived it.
     w.wait(within, |ws| {
-        ws.messages(AUDIT).iter().any(|m| text_of(m).contains(RESTORED)).then_some(())
+        ws.messages(AUDIT)
+            .iter()
+            .any(|m| text_of(m).contains(RESTORED) || text_of(m).contains(ORPHANS_ENDED))
+            .then_some(())
     })
     .await?;
     // Redis lost the grant, not its planned end: that is in the issue's audit row, so the
@@ -70,9 +79,19 @@ async fn restored_then_revoked(
     // database's VALID UNTIL cap.
     let left = crate::evidence::wait_all_expired(w, Duration::from_secs(15)).await;
     row.check(left.is_empty(), format!("the grant outlived its planned end: {left:?}"));
-    let ended = tokio::time::timeout(Duration::from_secs(5), session.query_one("SELECT 1", &[]))
-        .await
-        .map_or(true, |r| r.is_err());
+    // VALID UNTIL is the planned end (I11-6), so the password stops at that instant; the bot's
+    // expiry (PASSWORD NULL, sessions ended) follows within its timer's latency.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let ended = loop {
+        let alive =
+            tokio::time::timeout(Duration::from_secs(5), session.query_one("SELECT 1", &[]))
+                .await
+                .is_ok_and(|r| r.is_ok());
+        if !alive || tokio::time::Instant::now() > deadline {
+            break !alive;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     row.check(ended, "the open session was ended at the restored expiry");
     row.note(
         "the grant's own end was lost with Redis; the reconciler read the planned end back from \
@@ -109,8 +128,13 @@ async fn unreachable(w: &World, row: &mut Row) -> anyhow::Result<()> {
     }
     proxy.stop().await;
     w.thread_note(&req.ts, "could not be expired yet", DURATION + WAIT).await?;
-    let live = crate::evidence::unexpired(w).await?;
-    row.check(live.len() == 1, "the password is still set while the database is unreachable");
+    // The bot could not expire it, but VALID UNTIL is the grant's planned end (I11-6): the
+    // database itself stops the password at that end.
+    let live = crate::evidence::wait_all_expired(w, Duration::from_secs(5)).await;
+    row.check(
+        live.is_empty(),
+        format!("the password outlived its end while unreachable: {live:?}"),
+    );
     tokio::time::sleep(OUTAGE).await;
     proxy.resume().await?;
     w.thread_note(&req.ts, "Password expired", WAIT).await?;
