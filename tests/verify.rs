@@ -18,6 +18,9 @@ use tokio_postgres::Client;
 async fn fresh_model(server: &support::pg::PgServer, tag: &str) -> Model {
     let m = Model::new(server, tag);
     m.apply().await;
+    if server.version == 15 {
+        admin_option_until_11a(&m).await;
+    }
     let migrator = m.migrate_orders().await;
     migrator
         .batch_execute(&format!(
@@ -33,10 +36,43 @@ async fn fresh_model(server: &support::pg::PgServer, tag: &str) -> Model {
     m
 }
 
+/// Verify as `broker`. The shared test clusters are not hardened (`postgres` and `template1`
+/// keep PUBLIC's CONNECT, which other engineers' tests rely on), so findings about databases
+/// other than this test's own are left out here; `tests/verify_cluster.rs` checks a whole
+/// hardened cluster of its own.
 async fn verify_as(broker: &Client, m: &Model) -> Report {
-    verify::run(broker, &m.names, Utc::now())
+    let r = verify::run(broker, &m.names, Utc::now())
         .await
-        .unwrap_or_else(|e| panic!("PG{}: verify failed: {e}", m.pg.version))
+        .unwrap_or_else(|e| panic!("PG{}: verify failed: {e}", m.pg.version));
+    let ours = ident(&m.prefix.replace('_', "-"));
+    let ours = &ours[..ours.len() - 1];
+    let findings = r
+        .findings
+        .into_iter()
+        .filter(|f| f.check != Check::OtherDatabase || f.object.contains(ours))
+        .collect();
+    Report::new(
+        r.generated_at,
+        r.server_version,
+        r.database,
+        r.schema,
+        findings,
+        r.sessions,
+        r.summary.objects_checked,
+    )
+}
+
+/// Issue 9 on PostgreSQL 15: admin's ADMIN OPTION on the owner role comes with engineer 11a's
+/// `sql/05_owner.sql`; until that lands, granted here by hand (a no-op once it has).
+pub async fn admin_option_until_11a(m: &Model) {
+    let su = m.superuser().await;
+    su.batch_execute(&format!(
+        "GRANT {} TO {} WITH ADMIN OPTION",
+        ident(&m.names.owner()),
+        ident(&m.names.admin())
+    ))
+    .await
+    .expect("grant admin ADMIN OPTION on the owner");
 }
 
 #[tokio::test]
@@ -70,6 +106,9 @@ async fn model_applied_by_an_aurora_master_has_no_drift() {
         m.apply_as(&master.url, pgroles::config::AuroraMode::Auto, &["broker", "app"])
             .await
             .expect("apply as the Aurora master");
+        if server.version == 15 {
+            admin_option_until_11a(&m).await;
+        }
         m.migrate_orders().await;
         let broker = m.login_as(&m.names.broker()).await;
         let report = verify_as(&broker, &m).await;
@@ -379,12 +418,15 @@ async fn text_report_groups_findings_by_severity_and_shows_each_fix() {
     let text = report.to_text();
     println!("{text}");
     println!("{}", serde_json::to_string_pretty(&report.to_json()).unwrap());
-    assert_eq!(report.findings.len(), 4, "{text}");
+    // The role-wide statement_timeout is a setting the model does not have (issue 5); the one
+    // in the database weakens a guardrail: both more than designed.
+    assert_eq!(report.findings.len(), 5, "{text}");
     let critical = text.find("CRITICAL (1)").expect("critical section");
-    let high = text.find("HIGH (1)").expect("high section");
-    let medium = text.find("MEDIUM (1)").expect("medium section");
+    let high = text.find("HIGH (3)").expect("high section");
     let low = text.find("LOW (1)").expect("low section");
-    assert!(critical < high && high < medium && medium < low, "{text}");
+    assert!(critical < high && high < low, "{text}");
+    let ro = ident(&m.names.firefighter(Level::Ro));
+    assert!(text.contains(&format!("ALTER ROLE {ro} RESET \"statement_timeout\";")), "{text}");
     assert!(text.contains(&format!("REVOKE SELECT ON TABLE {s}.\"orders\" FROM PUBLIC")));
     assert!(text.contains("statement_timeout = '5min'"), "{text}");
     m.drop().await;

@@ -1,5 +1,6 @@
-//! Per-database checks of roles: the section 10 guardrail settings (search_path compared as
-//! identifiers, G4) and the firefighters' state: password validity at most 2 hours ahead, and
+//! Checks of roles' settings and state: every stored setting of every model role (the section
+//! 10 guardrails, search_path compared as identifiers (G4), and nothing else, role-wide or in any
+//! database: issue 5), and the firefighters' state: password validity at most 2 hours ahead, and
 //! sessions open without an active grant.
 //!
 //! Pure: catalog rows, the expected model and the current time in, findings out.
@@ -53,46 +54,119 @@ pub fn identifier_list(v: &str) -> Vec<String> {
     out.into_iter().filter(|s| !s.is_empty()).collect()
 }
 
-/// Section 10 guardrails (`ALTER ROLE ... IN DATABASE ... SET`), search_path as identifiers (G4).
-pub fn guardrails(exp: &Expected, rows: &[SettingRow]) -> Vec<Finding> {
-    let db = &exp.names.database;
+/// A stored value equals the expected one (time values by value, search_path as identifiers).
+fn matches(value: &SettingValue, stored: &str) -> bool {
+    match value {
+        SettingValue::Plain(v) => {
+            stored == *v || (millis(stored).is_some() && millis(stored) == millis(v))
+        }
+        SettingValue::Identifiers(ids) => identifier_list(stored) == *ids,
+    }
+}
+
+/// The value as SQL (`'5min'`, `"s", "public"`).
+fn value_sql(value: &SettingValue) -> String {
+    match value {
+        SettingValue::Plain(v) => literal(v),
+        SettingValue::Identifiers(ids) => {
+            ids.iter().map(|i| ident(i)).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+/// A parameter name as SQL: each dotted part quoted (`"pgaudit"."log"`), so that a name the
+/// attacker chose cannot break out of the fix statement.
+pub fn param_sql(key: &str) -> String {
+    key.split('.').map(ident).collect::<Vec<_>>().join(".")
+}
+
+/// `ALTER ROLE "r" [IN DATABASE "d"]`.
+pub fn alter_role(role: &str, database: Option<&str>) -> String {
+    match database {
+        Some(db) => format!("ALTER ROLE {} IN DATABASE {}", ident(role), ident(db)),
+        None => format!("ALTER ROLE {}", ident(role)),
+    }
+}
+
+fn scope(database: Option<&str>) -> String {
+    match database {
+        Some(db) => format!("in database {}", ident(db)),
+        None => "in every database (role-wide)".into(),
+    }
+}
+
+/// Every stored setting of every model role, compared with [`Expected::settings`]: missing,
+/// extra or different values, role-wide (`setdatabase = 0`) or in any database. A role can
+/// change its own defaults (`ALTER ROLE CURRENT_USER SET ...`, applied at its next login, so a
+/// firefighter's reaches the next holder); a setting on the broker itself is critical.
+pub fn role_settings(exp: &Expected, rows: &[SettingRow]) -> Vec<Finding> {
+    let model = exp.names.all_roles();
+    let broker = exp.names.broker();
+    let specs = exp.settings();
     let mut out = Vec::new();
-    for spec in exp.settings() {
-        let stored: Option<String> =
-            rows.iter().filter(|r| r.role == spec.role).flat_map(|r| r.config.iter()).find_map(
-                |kv| kv.split_once('=').filter(|(k, _)| *k == spec.key).map(|(_, v)| v.to_string()),
-            );
-        let (ok, want_sql, want_text) = match &spec.value {
-            SettingValue::Plain(v) => (
-                stored
-                    .as_deref()
-                    .is_some_and(|s| s == *v || (millis(s).is_some() && millis(s) == millis(v))),
-                literal(v),
-                v.to_string(),
-            ),
-            SettingValue::Identifiers(ids) => {
-                let sql = ids.iter().map(|i| ident(i)).collect::<Vec<_>>().join(", ");
-                (stored.as_deref().is_some_and(|s| identifier_list(s) == *ids), sql.clone(), sql)
-            }
+    let mut seen: Vec<(&str, Option<&str>, &str)> = Vec::new();
+    for row in rows {
+        let Some(role) = row.role.as_deref().filter(|r| model.iter().any(|m| m == r)) else {
+            continue;
         };
-        if ok {
+        let db = row.database.as_deref();
+        for kv in &row.config {
+            let (key, stored) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+            let spec = specs
+                .iter()
+                .find(|s| s.role == role && s.database.as_deref() == db && s.key == key);
+            let object = format!("setting {key} of role {} {}", ident(role), scope(db));
+            let severity = |otherwise| if role == broker { Severity::Critical } else { otherwise };
+            match spec {
+                Some(spec) => {
+                    seen.push((&spec.role, spec.database.as_deref(), spec.key));
+                    if matches(&spec.value, stored) {
+                        continue;
+                    }
+                    out.push(finding(
+                        severity(Severity::High),
+                        Check::Guardrail,
+                        object,
+                        role,
+                        format!("{key} = {}", value_sql(&spec.value)),
+                        format!("{key} = {stored}"),
+                        format!(
+                            "{} SET {} = {};",
+                            alter_role(role, db),
+                            param_sql(key),
+                            value_sql(&spec.value)
+                        ),
+                    ));
+                }
+                None => out.push(finding(
+                    severity(Severity::High),
+                    Check::RoleSetting,
+                    object,
+                    role,
+                    "not set".into(),
+                    format!("{key} = {stored}"),
+                    format!("{} RESET {};", alter_role(role, db), param_sql(key)),
+                )),
+            }
+        }
+    }
+    for spec in specs.iter().filter(|s| !s.optional) {
+        let db = spec.database.as_deref();
+        if seen.contains(&(spec.role.as_str(), db, spec.key)) {
             continue;
         }
         out.push(finding(
             Severity::Medium,
             Check::Guardrail,
-            format!("setting {} of role {} in database {}", spec.key, ident(&spec.role), ident(db)),
+            format!("setting {} of role {} {}", spec.key, ident(&spec.role), scope(db)),
             &spec.role,
-            format!("{} = {want_text}", spec.key),
-            match &stored {
-                Some(s) => format!("{} = {s}", spec.key),
-                None => "not set".into(),
-            },
+            format!("{} = {}", spec.key, value_sql(&spec.value)),
+            "not set".into(),
             format!(
-                "ALTER ROLE {} IN DATABASE {} SET {} = {want_sql};",
-                ident(&spec.role),
-                ident(db),
-                spec.key
+                "{} SET {} = {};",
+                alter_role(&spec.role, db),
+                param_sql(spec.key),
+                value_sql(&spec.value)
             ),
         ));
     }
