@@ -40,13 +40,7 @@ pub async fn verify_as(broker: &Client, m: &Model) -> Report {
     let r = verify::run(broker, &m.names, Utc::now())
         .await
         .unwrap_or_else(|e| panic!("PG{}: verify failed: {e}", m.pg.version));
-    let ours = ident(&m.prefix.replace('_', "-"));
-    let ours = &ours[..ours.len() - 1];
-    let findings = r
-        .findings
-        .into_iter()
-        .filter(|f| f.check != Check::OtherDatabase || f.object.contains(ours))
-        .collect();
+    let findings = ours(m, r.findings);
     Report::new(
         r.generated_at,
         r.server_version,
@@ -56,6 +50,17 @@ pub async fn verify_as(broker: &Client, m: &Model) -> Report {
         r.sessions,
         r.summary.objects_checked,
     )
+}
+
+/// `findings` without those about databases other engineers' tests made on the shared
+/// clusters (or `postgres` and `template1`, which stay open there).
+pub fn ours(m: &Model, findings: Vec<Finding>) -> Vec<Finding> {
+    let prefix = ident(&m.prefix.replace('_', "-"));
+    let prefix = &prefix[..prefix.len() - 1];
+    findings
+        .into_iter()
+        .filter(|f| f.check != Check::OtherDatabase || f.object.contains(prefix))
+        .collect()
 }
 
 /// Issue 9 on PostgreSQL 15: admin's ADMIN OPTION on the owner role comes with engineer 11a's
