@@ -3,11 +3,12 @@
 //! Include it from a test file with `mod support;`. Each test binary uses a subset, hence the
 //! `dead_code` allowance. Owns: finding and connecting to the test PostgreSQL clusters
 //! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), a local moto server ([`moto`]), and
-//! verify runs against an applied model ([`verify`]).
+//! verify runs against an applied model ([`verify`]), throwaway clusters ([`cluster`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
 //! anything outside the repository.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod model;
 pub mod moto;
 pub mod pg;
