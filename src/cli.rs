@@ -188,6 +188,11 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         for line in model::apply::plan(&names, &opts)? {
             println!("{line}");
         }
+        if args.harden_cluster {
+            for line in model::apply::plan_harden(&names, &opts)? {
+                println!("{line}");
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let url = match (&args.bootstrap_url, &cfg.apply.bootstrap_url) {

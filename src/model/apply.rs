@@ -153,6 +153,15 @@ pub fn plan(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> 
     Ok(out)
 }
 
+/// The lines `--dry-run --harden-cluster` adds to [`plan`].
+pub fn plan_harden(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> {
+    let r = render::render_harden(names, opts)?;
+    let mut out =
+        vec![format!("{} ({} steps, on the maintenance database)", r.name, r.steps.len())];
+    out.extend(r.steps.iter().map(|s| format!("  {}", s.text().lines().next().unwrap_or(""))));
+    Ok(out)
+}
+
 /// Applies the model. `bootstrap` points at the maintenance database as the bootstrap DBA; the
 /// application database is reached with the same settings and a different dbname.
 pub async fn apply<T>(
