@@ -26,7 +26,7 @@ async fn run_demo(args: &[&str]) -> Output {
 async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
     // A cluster of its own, as scripts/demo gives it: the drill closes its other databases
     // (--harden-cluster), which must not happen to the shared test clusters.
-    let (version, bin) = support::cluster::installed().remove(0);
+    let (version, bin) = support::cluster::installed().await.remove(0);
     let cluster = support::cluster::Throwaway::start(version, &bin);
     let server = &cluster.server;
     let prefix = pg::unique_prefix("demo");

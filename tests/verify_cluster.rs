@@ -1,5 +1,5 @@
-//! Whole-cluster guarantees, on a throwaway PostgreSQL cluster of each installed version
-//! (`/usr/lib/postgresql/<major>/bin`), configured as the shared test clusters must not be:
+//! Whole-cluster guarantees, on a throwaway PostgreSQL cluster of each tested version (the
+//! binaries of the shared 15, 16 and 17 clusters: `support::cluster::installed`), configured as the shared test clusters must not be:
 //! `log_statement = all` and `log_min_duration_statement = 0` into a known log file, and no
 //! other engineer's databases.
 //!
@@ -82,7 +82,7 @@ async fn full_grant(m: &Model, broker_pw: &str) -> (String, String) {
 
 #[tokio::test]
 async fn the_server_log_holds_neither_password_nor_verifier_of_a_grant() {
-    for (version, bin) in installed() {
+    for (version, bin) in installed().await {
         let cluster = Throwaway::start(version, &bin);
         let m = Model::new(&cluster.server, "vlog");
         let report = m.apply().await;
@@ -123,7 +123,7 @@ async fn the_server_log_holds_neither_password_nor_verifier_of_a_grant() {
 
 #[tokio::test]
 async fn harden_cluster_closes_other_databases_to_the_model_and_only_to_it() {
-    for (version, bin) in installed() {
+    for (version, bin) in installed().await {
         let cluster = Throwaway::start(version, &bin);
         let server = &cluster.server;
         let m = Model::new(server, "vharden");

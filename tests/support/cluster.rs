@@ -2,7 +2,7 @@
 //! shared ones (`log_statement = all` into a known file) or a whole cluster of their own (no
 //! other engineer's databases; `apply --harden-cluster` changes cluster-wide ACLs).
 //!
-//! Owns: finding installed versions (`/usr/lib/postgresql/<major>/bin`), initdb, start and stop,
+//! Owns: finding the binaries of each tested version, initdb, start and stop,
 //! the way `scripts/lib-demo.sh` does (the superuser trusted on loopback, every other role SCRAM),
 //! and removing the directory. Must not touch the shared clusters.
 
@@ -39,21 +39,43 @@ fn run(mut cmd: Command, what: &str) {
     );
 }
 
-/// Installed PostgreSQL versions with initdb and pg_ctl.
-pub fn installed() -> Vec<(u32, PathBuf)> {
-    let mut out: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    let v: u32 = e.file_name().to_str()?.parse().ok()?;
-                    let bin = e.path().join("bin");
-                    (bin.join("initdb").exists() && bin.join("pg_ctl").exists()).then_some((v, bin))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+/// A directory holding initdb and pg_ctl.
+fn usable(bin: &Path) -> bool {
+    bin.join("initdb").exists() && bin.join("pg_ctl").exists()
+}
+
+/// The PostgreSQL versions to test on, with their binaries: those of the shared test clusters
+/// (`PGROLES_TEST_PG`; the directory of the binary their backends run, read from
+/// `/proc/<pid>/exe`, which needs root or the `postgres` user), else whatever is installed in
+/// `/usr/lib/postgresql/<major>/bin`.
+pub async fn installed() -> Vec<(u32, PathBuf)> {
+    let mut out: Vec<(u32, PathBuf)> = Vec::new();
+    for server in super::pg::versions() {
+        let client = super::pg::superuser(&server, "postgres").await;
+        let Ok(row) = client.query_one("SELECT pg_backend_pid()", &[]).await else { continue };
+        let pid: i32 = row.get(0);
+        let bin = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf));
+        if let Some(bin) = bin.filter(|b| usable(b)) {
+            out.push((server.version, bin));
+        }
+    }
+    if out.is_empty() {
+        out = std::fs::read_dir("/usr/lib/postgresql")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let v: u32 = e.file_name().to_str()?.parse().ok()?;
+                        let bin = e.path().join("bin");
+                        usable(&bin).then_some((v, bin))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
     out.sort();
-    assert!(!out.is_empty(), "no PostgreSQL in /usr/lib/postgresql/<major>/bin");
+    assert!(!out.is_empty(), "no PostgreSQL binaries (initdb, pg_ctl) found");
     out
 }
 
@@ -96,6 +118,7 @@ impl Throwaway {
         start.args(["-w", "-t", "60"]);
         run(start, "pg_ctl start");
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        eprintln!("throwaway PostgreSQL {version} ({}) on port {port}", bin.display());
         Throwaway {
             dir,
             bin: bin.to_path_buf(),
