@@ -277,6 +277,65 @@ mod tests {
     }
 
     #[test]
+    fn parameter_names_chosen_by_a_role_cannot_break_out_of_the_fix() {
+        assert_eq!(param_sql("statement_timeout"), "\"statement_timeout\"");
+        assert_eq!(param_sql("pgaudit.log"), "\"pgaudit\".\"log\"");
+        assert_eq!(param_sql("x\"; DROP ROLE y; --"), "\"x\"\"; DROP ROLE y; --\"");
+        assert_eq!(alter_role("r", Some("d\"b")), "ALTER ROLE \"r\" IN DATABASE \"d\"\"b\"");
+    }
+
+    #[test]
+    fn every_setting_outside_the_model_is_reported_and_the_brokers_is_critical() {
+        let n = crate::model::Names::default();
+        let exp = Expected::new(&n, 150000);
+        let row = |role: String, database: Option<&str>, kv: &[&str]| SettingRow {
+            role: Some(role),
+            database: database.map(str::to_string),
+            config: kv.iter().map(|s| s.to_string()).collect(),
+        };
+        let ro = n.firefighter(crate::model::Level::Ro);
+        let rw = n.firefighter(crate::model::Level::Rw);
+        let db = Some(n.database.as_str());
+        let mut rows = vec![
+            row(
+                ro.clone(),
+                db,
+                &["statement_timeout=300s", "idle_in_transaction_session_timeout=2min"],
+            ),
+            row(
+                rw.clone(),
+                db,
+                &[
+                    "statement_timeout=5min",
+                    "lock_timeout=5s",
+                    "idle_in_transaction_session_timeout=2min",
+                ],
+            ),
+            row(n.app(), db, &["search_path=\"my-pg-db-schema\", public"]),
+            row(n.migrator(), db, &["search_path=\"my-pg-db-schema\", public"]),
+            row(n.broker(), None, &["log_statement=none", "log_parameter_max_length=0"]),
+            row("someone_else".into(), None, &["work_mem=1GB"]),
+        ];
+        assert!(role_settings(&exp, &rows).is_empty(), "{:#?}", role_settings(&exp, &rows));
+        rows.push(row(ro.clone(), None, &["statement_timeout=0"]));
+        rows.push(row(n.broker(), Some("postgres"), &["DateStyle=SQL, MDY"]));
+        rows[4].config[0] = "log_statement=all".into();
+        let f = role_settings(&exp, &rows);
+        assert_eq!(f.len(), 3, "{f:#?}");
+        assert!(f.iter().any(|f| f.check == Check::RoleSetting
+            && f.severity == Severity::High
+            && f.fix == format!("ALTER ROLE {} RESET \"statement_timeout\";", ident(&ro))));
+        assert!(f.iter().any(|f| f.severity == Severity::Critical
+            && f.check == Check::Guardrail
+            && f.fix.ends_with("SET \"log_statement\" = 'none';")));
+        assert!(f.iter().any(|f| f.severity == Severity::Critical
+            && f.fix.contains("IN DATABASE \"postgres\" RESET \"DateStyle\"")));
+        rows.retain(|r| r.role.as_deref() != Some(rw.as_str()));
+        let f = role_settings(&exp, &rows);
+        assert_eq!(f.iter().filter(|f| f.severity == Severity::Medium).count(), 3, "{f:#?}");
+    }
+
+    #[test]
     fn time_settings_compare_by_value() {
         assert_eq!(millis("5min"), millis("300s"));
         assert_eq!(millis("300000"), millis("5min"));
