@@ -130,6 +130,32 @@ async fn the_broker_cannot_unset_its_own_logging_settings() {
             .await
             .unwrap();
         assert_eq!(row.get::<_, String>(0), "0");
+        // One of them is user-settable: the broker can give itself parameters in error logs.
+        // PostgreSQL allows it; verify reports it, critical twice (the setting, and its effect).
+        again
+            .batch_execute("ALTER ROLE CURRENT_USER SET log_parameter_max_length_on_error = -1")
+            .await
+            .expect("user-settable");
+        let next = m.login_as(&m.names.broker()).await;
+        let report = verify_as(&next, &m).await;
+        let checks: Vec<(Check, Severity)> =
+            report.findings.iter().map(|f| (f.check, f.severity)).collect();
+        assert_eq!(
+            checks,
+            vec![
+                (Check::BrokerLogging, Severity::Critical),
+                (Check::Guardrail, Severity::Critical)
+            ],
+            "PG{}:\n{}",
+            server.version,
+            show_findings(&report.findings)
+        );
+        let su = m.superuser().await;
+        let fix = &report.findings.iter().find(|f| f.check == Check::Guardrail).unwrap().fix;
+        su.batch_execute(fix).await.unwrap_or_else(|e| panic!("{fix}: {e:?}"));
+        let fixed = m.login_as(&m.names.broker()).await;
+        let report = verify_as(&fixed, &m).await;
+        assert!(report.findings.is_empty(), "{}", show_findings(&report.findings));
         m.drop().await;
     }
 }
