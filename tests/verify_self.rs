@@ -143,8 +143,8 @@ async fn the_broker_cannot_unset_its_own_logging_settings() {
         assert_eq!(
             checks,
             vec![
-                (Check::BrokerLogging, Severity::Critical),
-                (Check::Guardrail, Severity::Critical)
+                (Check::Guardrail, Severity::Critical),
+                (Check::BrokerLogging, Severity::Critical)
             ],
             "PG{}:\n{}",
             server.version,
