@@ -21,11 +21,12 @@ RESET ROLE;
 -- Issue 8: the broker sends SCRAM verifiers as bind parameters, and its functions run dynamic
 -- ALTER ROLE statements: none of its statements, their parameters or the context of its errors
 -- may reach the server log, whatever the server's log_statement. Role-wide (every database).
--- These parameters are superuser-only: the bootstrap DBA sets them itself (a superuser, or on
--- 15+ a login granted SET ON PARAMETER), not as admin. A refusal is a WARNING naming the
--- parameter (pgroles apply reports it); on Aurora set log_parameter_max_length = 0 and
--- log_parameter_max_length_on_error = 0 in the DB cluster parameter group instead
--- (docs/runbook.md). The list is model::expected::BROKER_LOG_SETTINGS; verify checks the values
+-- All but log_parameter_max_length_on_error are superuser-only (that one is user-settable: the
+-- broker could change it back, and verify reports it): the bootstrap DBA sets them itself (a
+-- superuser, or on 15+ a login granted SET ON PARAMETER), not as admin. A refusal is a WARNING
+-- naming the parameter (pgroles apply reports it); on Aurora set log_parameter_max_length = 0
+-- and log_parameter_max_length_on_error = 0 in the DB cluster parameter group instead
+-- (docs/runbook.md). The list is model::settings::BROKER_LOG_SETTINGS; verify checks the values
 -- the broker actually gets.
 SET pgroles.broker = :'broker';
 DO $logging$
