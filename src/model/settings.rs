@@ -33,7 +33,8 @@ pub struct SettingSpec {
 
 /// Role-wide settings of the broker that keep its statements, their bind parameters (SCRAM
 /// verifiers) and the context of its errors out of the server log (issue 8). Superuser-only
-/// parameters: `sql/60_guardrails.sql` sets exactly these, as the bootstrap DBA.
+/// parameters, but `log_parameter_max_length_on_error` (user-settable): `sql/60_guardrails.sql`
+/// sets exactly these, as the bootstrap DBA.
 pub const BROKER_LOG_SETTINGS: &[(&str, &str)] = &[
     ("log_statement", "none"),
     ("log_min_duration_statement", "-1"),
