@@ -102,6 +102,13 @@ pub struct ApplyArgs {
     /// Show the plan; execute nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also close every other database of the cluster (`postgres`, `template1`, ...) to the
+    /// model's roles: revoke PUBLIC's CONNECT and TEMPORARY there, after granting them directly
+    /// to the logins outside the model that have them today (sql/70_harden_cluster.sql).
+    /// Roles created later get no CONNECT there until granted. Opt-in: it changes databases
+    /// the model does not own.
+    #[arg(long)]
+    pub harden_cluster: bool,
 }
 
 /// Loads the configuration (file, then `PGROLES_*` environment) and prints typo warnings.
@@ -181,6 +188,11 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         for line in model::apply::plan(&names, &opts)? {
             println!("{line}");
         }
+        if args.harden_cluster {
+            for line in model::apply::plan_harden(&names, &opts)? {
+                println!("{line}");
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let url = match (&args.bootstrap_url, &cfg.apply.bootstrap_url) {
@@ -197,13 +209,27 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         ca_file: cfg.database.ca_file.clone(),
         ..Default::default()
     };
-    let report = match crate::broker::tls::client_config(&tls_cfg)? {
+    let mut report = match crate::broker::tls::client_config(&tls_cfg)? {
         Some(tls) => {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
             model::apply::apply(&pg, tls, &names, &opts).await?
         }
         None => model::apply::apply(&pg, tokio_postgres::NoTls, &names, &opts).await?,
     };
+    if args.harden_cluster {
+        let hardened = match crate::broker::tls::client_config(&tls_cfg)? {
+            Some(tls) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+                model::apply::harden_cluster(&pg, tls, &names, &opts).await?
+            }
+            None => model::apply::harden_cluster(&pg, tokio_postgres::NoTls, &names, &opts).await?,
+        };
+        for n in &hardened.notices {
+            println!("harden-cluster: {n}");
+        }
+        report.changes.extend(hardened.changes);
+        report.refused.extend(hardened.refused);
+    }
     let vanilla = !report.aurora || cfg.apply.mode == AuroraMode::Vanilla;
     println!(
         "mode: {}",

@@ -1,5 +1,6 @@
-//! The demo drill end to end: the `pgroles demo` binary, as `scripts/demo` runs it, against the
-//! PostgreSQL 15 test cluster and the shared Redis, under a unique role prefix. Checks the exit
+//! The demo drill end to end: the `pgroles demo` binary, as `scripts/demo` runs it, against a
+//! throwaway PostgreSQL cluster of its own (`support::cluster`) and the shared Redis, under a
+//! unique role prefix. Checks the exit
 //! code, the key lines of the transcript, and that the password is only ever shown masked.
 //!
 //! Run with `. /tmp/pgenv && cargo test --test demo` (needs `scripts/test-services`).
@@ -23,14 +24,16 @@ async fn run_demo(args: &[&str]) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
-    let server = pg::version(15)
-        .or_else(|| pg::versions().into_iter().next())
-        .expect("a PostgreSQL test cluster");
+    // A cluster of its own, as scripts/demo gives it: the drill closes its other databases
+    // (--harden-cluster), which must not happen to the shared test clusters.
+    let (version, bin) = support::cluster::installed().await.remove(0);
+    let cluster = support::cluster::Throwaway::start(version, &bin);
+    let server = &cluster.server;
     let prefix = pg::unique_prefix("demo");
     let redis = support::redis::url();
-    let out =
-        run_demo(&["--pg-url", &server.url, "--redis-url", &redis, "--prefix", &prefix]).await;
-    pg::drop_model(&server, &prefix).await;
+    let args = ["--pg-url", &server.url, "--redis-url", &redis, "--prefix", &prefix];
+    let out = run_demo(&[&args[..], &["--harden-cluster"]].concat()).await;
+    pg::drop_model(server, &prefix).await;
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

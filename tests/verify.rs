@@ -11,33 +11,7 @@ use pgroles::verify::{self, blocks, Check, Finding, Report, Severity};
 use support::model::Model;
 use support::pg::ident;
 use support::show_findings;
-use tokio_postgres::Client;
-
-/// A model as a migration leaves it: `orders` created as the owner, and a function created
-/// later, also as the owner (default privileges apply).
-async fn fresh_model(server: &support::pg::PgServer, tag: &str) -> Model {
-    let m = Model::new(server, tag);
-    m.apply().await;
-    let migrator = m.migrate_orders().await;
-    migrator
-        .batch_execute(&format!(
-            "SET ROLE {owner};
-             CREATE FUNCTION {s}.order_total() RETURNS numeric LANGUAGE sql STABLE
-               AS 'SELECT coalesce(sum(amount), 0) FROM {s}.orders';
-             RESET ROLE;",
-            owner = ident(&m.names.owner()),
-            s = ident(&m.names.schema)
-        ))
-        .await
-        .expect("later function as owner");
-    m
-}
-
-async fn verify_as(broker: &Client, m: &Model) -> Report {
-    verify::run(broker, &m.names, Utc::now())
-        .await
-        .unwrap_or_else(|e| panic!("PG{}: verify failed: {e}", m.pg.version))
-}
+use support::verify::{admin_option_until_11a, expect_once_then_fix, fresh_model, verify_as};
 
 #[tokio::test]
 async fn freshly_applied_model_has_no_drift_when_verified_as_the_broker() {
@@ -70,6 +44,9 @@ async fn model_applied_by_an_aurora_master_has_no_drift() {
         m.apply_as(&master.url, pgroles::config::AuroraMode::Auto, &["broker", "app"])
             .await
             .expect("apply as the Aurora master");
+        if server.version == 15 {
+            admin_option_until_11a(&m).await;
+        }
         m.migrate_orders().await;
         let broker = m.login_as(&m.names.broker()).await;
         let report = verify_as(&broker, &m).await;
@@ -164,41 +141,6 @@ fn drifts(m: &Model) -> Vec<Drift> {
                   name = pgroles::verify::findings::literal(&n.schema),
                   mig = pgroles::verify::findings::literal(&n.migrator()))),
     ]
-}
-
-/// Verifies, expects exactly one finding like `drift`, runs its fix as the superuser, and
-/// expects no drift afterwards.
-async fn expect_once_then_fix(
-    m: &Model,
-    broker: &Client,
-    su: &Client,
-    name: &str,
-    want: (Check, Severity, Option<&str>),
-) -> Finding {
-    let v = m.pg.version;
-    let report = verify_as(broker, m).await;
-    assert_eq!(
-        report.findings.len(),
-        1,
-        "PG{v}: {name}: expected exactly one finding, got:\n{}",
-        show_findings(&report.findings)
-    );
-    let f = &report.findings[0];
-    assert_eq!((f.check, f.severity), (want.0, want.1), "PG{v}: {name}: {f:#?}");
-    assert_eq!(f.role.as_deref(), want.2, "PG{v}: {name}: {f:#?}");
-    assert_eq!(report.exit_code(), 1);
-    assert_eq!(report.to_json()["summary"]["total"], 1);
-    su.batch_execute(&f.fix)
-        .await
-        .unwrap_or_else(|e| panic!("PG{v}: {name}: fix failed: {e:?}\n{}", f.fix));
-    let after = verify_as(broker, m).await;
-    assert!(
-        after.findings.is_empty(),
-        "PG{v}: {name}: still drifted after the fix\n{}\n{}",
-        f.fix,
-        show_findings(&after.findings)
-    );
-    f.clone()
 }
 
 #[tokio::test]
@@ -379,12 +321,15 @@ async fn text_report_groups_findings_by_severity_and_shows_each_fix() {
     let text = report.to_text();
     println!("{text}");
     println!("{}", serde_json::to_string_pretty(&report.to_json()).unwrap());
-    assert_eq!(report.findings.len(), 4, "{text}");
+    // The role-wide statement_timeout is a setting the model does not have (issue 5); the one
+    // in the database weakens a guardrail: both more than designed.
+    assert_eq!(report.findings.len(), 5, "{text}");
     let critical = text.find("CRITICAL (1)").expect("critical section");
-    let high = text.find("HIGH (1)").expect("high section");
-    let medium = text.find("MEDIUM (1)").expect("medium section");
+    let high = text.find("HIGH (3)").expect("high section");
     let low = text.find("LOW (1)").expect("low section");
-    assert!(critical < high && high < medium && medium < low, "{text}");
+    assert!(critical < high && high < low, "{text}");
+    let ro = ident(&m.names.firefighter(Level::Ro));
+    assert!(text.contains(&format!("ALTER ROLE {ro} RESET \"statement_timeout\";")), "{text}");
     assert!(text.contains(&format!("REVOKE SELECT ON TABLE {s}.\"orders\" FROM PUBLIC")));
     assert!(text.contains("statement_timeout = '5min'"), "{text}");
     m.drop().await;

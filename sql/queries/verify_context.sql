@@ -3,9 +3,11 @@
 -- used to fetch the names of drifted objects; nothing is looked up by qualified name), and
 -- whether the admin schema has firefighter_sessions() (verify calls it only then: one failed
 -- query would abort the read-only transaction every query of a run shares).
+-- session_user: whose effective settings the broker logging check may read directly.
 -- $1 = application schema name, $2 = admin schema name. PUBLIC appears as a NULL grantee.
 SELECT pg_catalog.current_setting('server_version_num')::integer AS version_num,
        pg_catalog.current_setting('server_version') AS version,
+       session_user::text AS session_user,
        d.oid AS db_oid,
        d.datname::text AS datname,
        pg_catalog.pg_get_userbyid(d.datdba)::text AS db_owner,

@@ -117,7 +117,10 @@ pub const KEYS: &[Key] = &[
 ];
 
 /// `PGROLES_*` variables that are not configuration keys and must not be reported as typos.
-pub const NON_CONFIG_VARS: &[&str] = &["PGROLES_CONFIG", "PGROLES_LOG", "PGROLES_LOG_FORMAT"];
+/// Command-line options read from the environment (`env = ...` in `src/cli.rs` and the commands
+/// it flattens) belong here too: `tests/cli_env.rs` checks that every one is.
+pub const NON_CONFIG_VARS: &[&str] =
+    &["PGROLES_CONFIG", "PGROLES_LOG", "PGROLES_LOG_FORMAT", "PGROLES_VERIFY_URL"];
 /// Prefixes of `PGROLES_*` variables used by tests and scripts.
 pub const NON_CONFIG_PREFIXES: &[&str] = &["PGROLES_TEST_", "PGROLES_BENCH_", "PGROLES_DEMO_"];
 

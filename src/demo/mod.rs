@@ -77,6 +77,11 @@ pub struct DemoArgs {
     /// Role-name prefix instead of the design's `my_pg_` names (tests share one cluster).
     #[arg(long, hide = true)]
     pub prefix: Option<String>,
+    /// Also close the cluster's other databases to the model's roles, as `pgroles apply
+    /// --harden-cluster` does (scripts/demo passes it: the cluster is the demo's own). Without
+    /// it, the closing verify reports `postgres` and `template1` as open to the model.
+    #[arg(long)]
+    pub harden_cluster: bool,
 }
 
 /// Runs the drill; exit 0 only if every step happened, 130 on Ctrl-C.
@@ -113,7 +118,12 @@ async fn drill(
         Some(p) => format!("{p}:"),
         None => format!("pgroles-demo:{}:", &uuid::Uuid::new_v4().simple().to_string()[..8]),
     };
-    let report = stage::apply_model(target, names).await?;
+    let mut report = stage::apply_model(target, names).await?;
+    if args.harden_cluster {
+        let hardened = stage::harden_cluster(target, names).await?;
+        report.changes.extend(hardened.changes);
+        report.refused.extend(hardened.refused);
+    }
     let created = report.changes.iter().filter(|c| c.starts_with('+')).count();
     t.line(
         "setup",

@@ -104,6 +104,14 @@ pub async fn apply_model(target: &Target, names: &Names) -> anyhow::Result<Apply
     apply::apply(&target.superuser, NoTls, names, &opts).await.context("applying the role model")
 }
 
+/// `pgroles apply --harden-cluster` on the demo's own cluster.
+pub async fn harden_cluster(target: &Target, names: &Names) -> anyhow::Result<ApplyReport> {
+    let opts = RenderOptions { mode: AuroraMode::Vanilla, iam_roles: Vec::new() };
+    apply::harden_cluster(&target.superuser, NoTls, names, &opts)
+        .await
+        .context("closing the other databases")
+}
+
 /// Gives `role` a fresh random password, sent as a SCRAM verifier.
 pub async fn set_password(su: &Client, role: &str) -> anyhow::Result<TempPassword> {
     let password = TempPassword::generate();

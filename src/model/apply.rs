@@ -2,8 +2,11 @@
 //! order, on the right database, and reports what changed (a diff of catalog snapshots taken
 //! before and after), what was refused (every server WARNING: a REVOKE by a non-owner only
 //! warns, so a warning is never trusted to mean success), and whether Aurora was detected.
+//! Also the opt-in [`harden_cluster`] (other databases closed to the model's roles).
 
-use super::render::{self, RenderOptions, Rendered, Target, SNAPSHOT_CLUSTER, SNAPSHOT_DATABASE};
+use super::render::{
+    self, RenderOptions, Rendered, Target, SNAPSHOT_CLUSTER, SNAPSHOT_DATABASE, SNAPSHOT_DATABASES,
+};
 use super::script::Step;
 use super::Names;
 use anyhow::Context;
@@ -150,6 +153,15 @@ pub fn plan(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> 
     Ok(out)
 }
 
+/// The lines `--dry-run --harden-cluster` adds to [`plan`].
+pub fn plan_harden(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<String>> {
+    let r = render::render_harden(names, opts)?;
+    let mut out =
+        vec![format!("{} ({} steps, on the maintenance database)", r.name, r.steps.len())];
+    out.extend(r.steps.iter().map(|s| format!("  {}", s.text().lines().next().unwrap_or(""))));
+    Ok(out)
+}
+
 /// Applies the model. `bootstrap` points at the maintenance database as the bootstrap DBA; the
 /// application database is reached with the same settings and a different dbname.
 pub async fn apply<T>(
@@ -210,6 +222,32 @@ where
     let after_db = db.snapshot(SNAPSHOT_DATABASE, &schema_args).await?;
     report.changes = diff(&before_cluster, &after_cluster);
     report.changes.extend(diff(&before_db, &after_db));
+    Ok(report)
+}
+
+/// `pgroles apply --harden-cluster`: runs `sql/70_harden_cluster.sql` as the bootstrap DBA on
+/// the maintenance database, after [`apply`], and reports the database ACLs it changed, the
+/// grants it kept for roles outside the model (notices) and anything refused (warnings).
+pub async fn harden_cluster<T>(
+    bootstrap: &tokio_postgres::Config,
+    tls: T,
+    names: &Names,
+    opts: &RenderOptions,
+) -> anyhow::Result<ApplyReport>
+where
+    T: MakeTlsConnect<Socket> + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let rendered = render::render_harden(names, opts)?;
+    let mut report = ApplyReport::default();
+    let mut maint =
+        Session::open(bootstrap, tls).await.context("connecting as the bootstrap DBA")?;
+    let before = maint.snapshot(SNAPSHOT_DATABASES, &[]).await?;
+    maint.run(rendered.name, &rendered.steps, &mut report).await?;
+    let after = maint.snapshot(SNAPSHOT_DATABASES, &[]).await?;
+    report.changes = diff(&before, &after);
     Ok(report)
 }
 

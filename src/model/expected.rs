@@ -1,6 +1,6 @@
 //! What the role model establishes, written down once: role attributes, memberships, the ACLs
 //! of the database, schemas and objects, default privileges, the broker functions and the
-//! per-database settings. `verify` compares a live database against this.
+//! per-database settings (in [`super::settings`]). `verify` compares a live database against this.
 //!
 //! Owns the expected state only. Must not run SQL or hold SQL text: the scripts in `sql/`
 //! create the state; the integration tests prove that a freshly applied model matches this
@@ -10,6 +10,8 @@
 //! [`privilege_name`].
 
 use super::{Level, Names};
+
+pub use super::settings::{SettingSpec, SettingValue, BROKER_LOG_SETTINGS};
 
 /// Who a privilege is granted to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,22 +138,6 @@ pub struct DefaultAclSpec {
     pub grants: Vec<Grant>,
 }
 
-/// A per-database setting of a role (`ALTER ROLE ... IN DATABASE ... SET`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SettingValue {
-    /// A plain value as stored (`5min`).
-    Plain(&'static str),
-    /// A list of identifiers (search_path), compared element by element (G4).
-    Identifiers(Vec<String>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingSpec {
-    pub role: String,
-    pub key: &'static str,
-    pub value: SettingValue,
-}
-
 /// One broker function in the admin schema: name and `oidvectortypes` argument list.
 pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("set_firefighter_password", "name, text, integer"),
@@ -233,10 +219,11 @@ impl Expected {
                 set: None,
             })
             .collect();
+        // Issue 9: admin administers the owner role (ADMIN OPTION on every version).
         out.push(MembershipSpec {
             role: n.owner(),
             member: n.admin(),
-            admin: None,
+            admin: Some(true),
             inherit: None,
             set: v16(true),
         });
@@ -324,32 +311,6 @@ impl Expected {
         // G5: the global entry exists only to take EXECUTE away from PUBLIC.
         out.push(DefaultAclSpec { schema: None, kind: ObjectKind::Function, grants: vec![] });
         out
-    }
-
-    /// Section 10 guardrails in the application database.
-    pub fn settings(&self) -> Vec<SettingSpec> {
-        let n = &self.names;
-        let ro = n.firefighter(Level::Ro);
-        let rw = n.firefighter(Level::Rw);
-        let plain = |role: &String, key: &'static str, v: &'static str| SettingSpec {
-            role: role.clone(),
-            key,
-            value: SettingValue::Plain(v),
-        };
-        let path = |role: String| SettingSpec {
-            role,
-            key: "search_path",
-            value: SettingValue::Identifiers(vec![n.schema.clone(), "public".into()]),
-        };
-        vec![
-            plain(&ro, "statement_timeout", "5min"),
-            plain(&ro, "idle_in_transaction_session_timeout", "2min"),
-            plain(&rw, "statement_timeout", "5min"),
-            plain(&rw, "lock_timeout", "5s"),
-            plain(&rw, "idle_in_transaction_session_timeout", "2min"),
-            path(n.app()),
-            path(n.migrator()),
-        ]
     }
 
     pub fn firefighters(&self) -> Vec<String> {

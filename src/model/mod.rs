@@ -7,6 +7,7 @@ pub mod expected;
 pub mod names;
 pub mod render;
 pub mod script;
+pub mod settings;
 
 pub use names::{Level, Names};
 pub use render::RenderOptions;

@@ -73,9 +73,18 @@ pub const FILES: &[ScriptFile] = &[
     },
 ];
 
+/// Opt-in, after the model (`pgroles apply --harden-cluster`, `psql -v harden_cluster=1`):
+/// takes PUBLIC's CONNECT and TEMPORARY on every other database away from the model's roles.
+pub const HARDEN_CLUSTER: ScriptFile = ScriptFile {
+    name: "70_harden_cluster.sql",
+    target: Target::Maintenance,
+    text: include_str!("../../sql/70_harden_cluster.sql"),
+};
+
 /// Catalog snapshot queries used to report what `apply` changed.
 pub const SNAPSHOT_CLUSTER: &str = include_str!("../../sql/queries/snapshot_cluster.sql");
 pub const SNAPSHOT_DATABASE: &str = include_str!("../../sql/queries/snapshot_database.sql");
+pub const SNAPSHOT_DATABASES: &str = include_str!("../../sql/queries/snapshot_databases.sql");
 
 /// Options that shape the rendered scripts besides names.
 #[derive(Debug, Clone)]
@@ -153,6 +162,14 @@ pub fn render(names: &Names, opts: &RenderOptions) -> anyhow::Result<Vec<Rendere
             })
         })
         .collect()
+}
+
+/// Renders [`HARDEN_CLUSTER`].
+pub fn render_harden(names: &Names, opts: &RenderOptions) -> anyhow::Result<Rendered> {
+    names.validate().map_err(anyhow::Error::msg)?;
+    let vars = variables(names, opts)?;
+    let f = &HARDEN_CLUSTER;
+    Ok(Rendered { name: f.name, target: f.target, steps: script::parse(f.name, f.text, &vars)? })
 }
 
 /// The rendered statements as one psql-free SQL text (what `pgroles sql` prints).

@@ -22,6 +22,8 @@ const ADMIN_OBJECTS: &str = include_str!("../../sql/queries/verify_admin_objects
 const DEFAULT_ACLS: &str = include_str!("../../sql/queries/verify_default_acls.sql");
 const SETTINGS: &str = include_str!("../../sql/queries/verify_settings.sql");
 const SESSIONS: &str = include_str!("../../sql/queries/verify_sessions.sql");
+const LOGGING: &str = include_str!("../../sql/queries/verify_logging.sql");
+const DATABASES: &str = include_str!("../../sql/queries/verify_databases.sql");
 
 /// The connected database and the schemas' OIDs.
 #[derive(Debug, Clone)]
@@ -37,6 +39,8 @@ pub struct Context {
     /// `<admin schema>.firefighter_sessions()` exists.
     pub has_sessions_function: bool,
     pub db_acl: Vec<AclEntry>,
+    /// The login verify runs as.
+    pub session_user: String,
 }
 
 #[derive(Debug, Clone)]
@@ -120,10 +124,38 @@ pub struct DefaultAclRow {
     pub acl: Vec<AclEntry>,
 }
 
+/// One `pg_db_role_setting` row.
 #[derive(Debug, Clone)]
 pub struct SettingRow {
-    pub role: String,
+    /// None: every role (`ALTER DATABASE ... SET`).
+    pub role: Option<String>,
+    /// None: every database (`ALTER ROLE ... SET`).
+    pub database: Option<String>,
+    /// `key=value` entries as stored.
     pub config: Vec<String>,
+}
+
+/// One logging parameter as `pg_settings` shows it to the connected session.
+#[derive(Debug, Clone)]
+pub struct ParamRow {
+    pub name: String,
+    pub setting: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A model role that may connect to (or create TEMP objects in) another database.
+#[derive(Debug, Clone)]
+pub struct OtherDatabaseRow {
+    pub database: String,
+    pub role: String,
+    pub connect: bool,
+    pub temp: bool,
+    /// What PUBLIC holds there (`CONNECT`, `TEMPORARY`, ...).
+    pub public_privs: Vec<String>,
+    /// CONNECT or TEMPORARY granted to the role itself.
+    pub own_privs: Vec<String>,
+    /// The role owns the database.
+    pub owns: bool,
 }
 
 /// An open session of a firefighter role.
@@ -148,6 +180,11 @@ pub struct Catalog {
     pub admin_objects: Vec<AdminObject>,
     pub default_acls: Vec<DefaultAclRow>,
     pub settings: Vec<SettingRow>,
+    /// The parameters of [`super::check_logging::PARAMS`], as this session sees them.
+    pub logging: Vec<ParamRow>,
+    /// The user verify runs as (`session_user`).
+    pub session_user: String,
+    pub other_databases: Vec<OtherDatabaseRow>,
     pub sessions: Vec<Session>,
 }
 
@@ -175,6 +212,7 @@ fn context_row(row: &Row) -> Result<Context, tokio_postgres::Error> {
         public_oid: row.try_get("public_oid")?,
         has_sessions_function: row.try_get("has_sessions_function")?,
         db_acl: acl(row)?,
+        session_user: row.try_get("session_user")?,
     })
 }
 
@@ -204,6 +242,8 @@ pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, Veri
     let p_schemas: [(&(dyn ToSql + Sync), Type); 1] = [(&schemas, Type::TEXT_ARRAY)];
     let p_admin: [(&(dyn ToSql + Sync), Type); 1] = [(&names.admin_schema, Type::TEXT)];
     let p_owner: [(&(dyn ToSql + Sync), Type); 1] = [(&owner, Type::TEXT)];
+    let params: Vec<String> = super::check_logging::PARAMS.iter().map(|p| p.to_string()).collect();
+    let p_params: [(&(dyn ToSql + Sync), Type); 1] = [(&params, Type::TEXT_ARRAY)];
     // The context first: it says whether this is the model's database at all, and whether the
     // sessions function exists (a failed query would abort the shared transaction).
     let c = typed(client, "the database and schemas", CONTEXT, &p_context).await?;
@@ -222,7 +262,7 @@ pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, Veri
             expected: names.database.clone(),
         });
     }
-    let (r, m, s, objects, a, d, st, ss) = futures::try_join!(
+    let (r, m, s, objects, a, d, st, lg, od, ss) = futures::try_join!(
         typed(client, "role attributes", ROLES, &p_roles),
         typed(client, "role memberships", MEMBERSHIPS, &p_roles),
         typed(client, "schemas", SCHEMAS, &p_schemas),
@@ -230,6 +270,8 @@ pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, Veri
         typed(client, "the admin schema's objects", ADMIN_OBJECTS, &p_admin),
         typed(client, "default privileges", DEFAULT_ACLS, &p_owner),
         typed(client, "role settings", SETTINGS, &p_roles),
+        typed(client, "logging parameters", LOGGING, &p_params),
+        typed(client, "other databases", DATABASES, &p_roles),
         async {
             // Without it (no admin schema, or no broker functions) the admin-schema check
             // reports what is missing.
@@ -270,12 +312,25 @@ pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, Veri
                 .map(|row| {
                     Ok(SettingRow {
                         role: row.try_get("role")?,
+                        database: row.try_get("database")?,
                         config: row
                             .try_get::<_, Option<Vec<String>>>("setconfig")?
                             .unwrap_or_default(),
                     })
                 })
                 .collect::<Result<_, tokio_postgres::Error>>()?,
+            logging: lg
+                .iter()
+                .map(|row| {
+                    Ok(ParamRow {
+                        name: row.try_get("name")?,
+                        setting: row.try_get("setting")?,
+                        source: row.try_get("source")?,
+                    })
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()?,
+            session_user: ctx.session_user.clone(),
+            other_databases: od.iter().map(other_database_row).collect::<Result<_, _>>()?,
             sessions: ss
                 .iter()
                 .map(|row| {
@@ -307,6 +362,21 @@ fn role_row(row: &Row) -> Result<RoleRow, tokio_postgres::Error> {
         connlimit: row.try_get("rolconnlimit")?,
         valid_until: row.try_get("valid_until")?,
         valid_forever: row.try_get("valid_forever")?,
+    })
+}
+
+fn other_database_row(row: &Row) -> Result<OtherDatabaseRow, tokio_postgres::Error> {
+    let list = |name: &str| -> Result<Vec<String>, tokio_postgres::Error> {
+        Ok(row.try_get::<_, Option<Vec<String>>>(name)?.unwrap_or_default())
+    };
+    Ok(OtherDatabaseRow {
+        database: row.try_get("database")?,
+        role: row.try_get("role")?,
+        connect: row.try_get("can_connect")?,
+        temp: row.try_get("can_temp")?,
+        public_privs: list("public_privs")?,
+        own_privs: list("own_privs")?,
+        owns: row.try_get("owns")?,
     })
 }
 

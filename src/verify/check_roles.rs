@@ -174,9 +174,14 @@ pub fn memberships(exp: &Expected, rows: &[MembershipRow]) -> Vec<Finding> {
     let model = exp.names.all_roles();
     let admin = exp.names.admin();
     let firefighters = exp.firefighters();
+    let specs = exp.memberships();
+    let expected_pair =
+        |row: &MembershipRow| specs.iter().any(|s| s.role == row.role && s.member == row.member);
     let mut pairs: BTreeMap<(String, String), Vec<&MembershipRow>> = BTreeMap::new();
     for row in rows {
-        if is_automatic_creator_grant(exp, row) {
+        // Noise, unless it is part of an expected membership: admin's ADMIN OPTION on the
+        // owner role it created is that automatic grant on 16+ (issue 9).
+        if is_automatic_creator_grant(exp, row) && !expected_pair(row) {
             continue;
         }
         // The bootstrap DBA runs the scripts as admin (00_roles.sql grants it admin).
@@ -186,7 +191,6 @@ pub fn memberships(exp: &Expected, rows: &[MembershipRow]) -> Vec<Finding> {
         pairs.entry((row.role.clone(), row.member.clone())).or_default().push(row);
     }
     let mut out = Vec::new();
-    let specs = exp.memberships();
     for spec in &specs {
         let object = format!("membership of {} in {}", ident(&spec.member), ident(&spec.role));
         let Some(rows) = pairs.get(&(spec.role.clone(), spec.member.clone())) else {

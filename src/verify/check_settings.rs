@@ -1,5 +1,6 @@
-//! Per-database checks of roles: the section 10 guardrail settings (search_path compared as
-//! identifiers, G4) and the firefighters' state: password validity at most 2 hours ahead, and
+//! Checks of roles' settings and state: every stored setting of every model role (the section
+//! 10 guardrails, search_path compared as identifiers (G4), and nothing else, role-wide or in any
+//! database: issue 5), and the firefighters' state: password validity at most 2 hours ahead, and
 //! sessions open without an active grant.
 //!
 //! Pure: catalog rows, the expected model and the current time in, findings out.
@@ -53,46 +54,119 @@ pub fn identifier_list(v: &str) -> Vec<String> {
     out.into_iter().filter(|s| !s.is_empty()).collect()
 }
 
-/// Section 10 guardrails (`ALTER ROLE ... IN DATABASE ... SET`), search_path as identifiers (G4).
-pub fn guardrails(exp: &Expected, rows: &[SettingRow]) -> Vec<Finding> {
-    let db = &exp.names.database;
+/// A stored value equals the expected one (time values by value, search_path as identifiers).
+fn matches(value: &SettingValue, stored: &str) -> bool {
+    match value {
+        SettingValue::Plain(v) => {
+            stored == *v || (millis(stored).is_some() && millis(stored) == millis(v))
+        }
+        SettingValue::Identifiers(ids) => identifier_list(stored) == *ids,
+    }
+}
+
+/// The value as SQL (`'5min'`, `"s", "public"`).
+fn value_sql(value: &SettingValue) -> String {
+    match value {
+        SettingValue::Plain(v) => literal(v),
+        SettingValue::Identifiers(ids) => {
+            ids.iter().map(|i| ident(i)).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+/// A parameter name as SQL: each dotted part quoted (`"pgaudit"."log"`), so that a name the
+/// attacker chose cannot break out of the fix statement.
+pub fn param_sql(key: &str) -> String {
+    key.split('.').map(ident).collect::<Vec<_>>().join(".")
+}
+
+/// `ALTER ROLE "r" [IN DATABASE "d"]`.
+pub fn alter_role(role: &str, database: Option<&str>) -> String {
+    match database {
+        Some(db) => format!("ALTER ROLE {} IN DATABASE {}", ident(role), ident(db)),
+        None => format!("ALTER ROLE {}", ident(role)),
+    }
+}
+
+fn scope(database: Option<&str>) -> String {
+    match database {
+        Some(db) => format!("in database {}", ident(db)),
+        None => "in every database (role-wide)".into(),
+    }
+}
+
+/// Every stored setting of every model role, compared with [`Expected::settings`]: missing,
+/// extra or different values, role-wide (`setdatabase = 0`) or in any database. A role can
+/// change its own defaults (`ALTER ROLE CURRENT_USER SET ...`, applied at its next login, so a
+/// firefighter's reaches the next holder); a setting on the broker itself is critical.
+pub fn role_settings(exp: &Expected, rows: &[SettingRow]) -> Vec<Finding> {
+    let model = exp.names.all_roles();
+    let broker = exp.names.broker();
+    let specs = exp.settings();
     let mut out = Vec::new();
-    for spec in exp.settings() {
-        let stored: Option<String> =
-            rows.iter().filter(|r| r.role == spec.role).flat_map(|r| r.config.iter()).find_map(
-                |kv| kv.split_once('=').filter(|(k, _)| *k == spec.key).map(|(_, v)| v.to_string()),
-            );
-        let (ok, want_sql, want_text) = match &spec.value {
-            SettingValue::Plain(v) => (
-                stored
-                    .as_deref()
-                    .is_some_and(|s| s == *v || (millis(s).is_some() && millis(s) == millis(v))),
-                literal(v),
-                v.to_string(),
-            ),
-            SettingValue::Identifiers(ids) => {
-                let sql = ids.iter().map(|i| ident(i)).collect::<Vec<_>>().join(", ");
-                (stored.as_deref().is_some_and(|s| identifier_list(s) == *ids), sql.clone(), sql)
-            }
+    let mut seen: Vec<(&str, Option<&str>, &str)> = Vec::new();
+    for row in rows {
+        let Some(role) = row.role.as_deref().filter(|r| model.iter().any(|m| m == r)) else {
+            continue;
         };
-        if ok {
+        let db = row.database.as_deref();
+        for kv in &row.config {
+            let (key, stored) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+            let spec = specs
+                .iter()
+                .find(|s| s.role == role && s.database.as_deref() == db && s.key == key);
+            let object = format!("setting {key} of role {} {}", ident(role), scope(db));
+            let severity = |otherwise| if role == broker { Severity::Critical } else { otherwise };
+            match spec {
+                Some(spec) => {
+                    seen.push((&spec.role, spec.database.as_deref(), spec.key));
+                    if matches(&spec.value, stored) {
+                        continue;
+                    }
+                    out.push(finding(
+                        severity(Severity::High),
+                        Check::Guardrail,
+                        object,
+                        role,
+                        format!("{key} = {}", value_sql(&spec.value)),
+                        format!("{key} = {stored}"),
+                        format!(
+                            "{} SET {} = {};",
+                            alter_role(role, db),
+                            param_sql(key),
+                            value_sql(&spec.value)
+                        ),
+                    ));
+                }
+                None => out.push(finding(
+                    severity(Severity::High),
+                    Check::RoleSetting,
+                    object,
+                    role,
+                    "not set".into(),
+                    format!("{key} = {stored}"),
+                    format!("{} RESET {};", alter_role(role, db), param_sql(key)),
+                )),
+            }
+        }
+    }
+    for spec in specs.iter().filter(|s| !s.optional) {
+        let db = spec.database.as_deref();
+        if seen.contains(&(spec.role.as_str(), db, spec.key)) {
             continue;
         }
         out.push(finding(
             Severity::Medium,
             Check::Guardrail,
-            format!("setting {} of role {} in database {}", spec.key, ident(&spec.role), ident(db)),
+            format!("setting {} of role {} {}", spec.key, ident(&spec.role), scope(db)),
             &spec.role,
-            format!("{} = {want_text}", spec.key),
-            match &stored {
-                Some(s) => format!("{} = {s}", spec.key),
-                None => "not set".into(),
-            },
+            format!("{} = {}", spec.key, value_sql(&spec.value)),
+            "not set".into(),
             format!(
-                "ALTER ROLE {} IN DATABASE {} SET {} = {want_sql};",
-                ident(&spec.role),
-                ident(db),
-                spec.key
+                "{} SET {} = {};",
+                alter_role(&spec.role, db),
+                param_sql(spec.key),
+                value_sql(&spec.value)
             ),
         ));
     }
@@ -200,6 +274,65 @@ mod tests {
         assert_eq!(identifier_list("\"a\"\"b\",c"), vec!["a\"b", "c"]);
         // G4: a string with quotes inside is one odd name, not the schema.
         assert_eq!(identifier_list("\"\"\"s\"\"\", public"), vec!["\"s\"", "public"]);
+    }
+
+    #[test]
+    fn parameter_names_chosen_by_a_role_cannot_break_out_of_the_fix() {
+        assert_eq!(param_sql("statement_timeout"), "\"statement_timeout\"");
+        assert_eq!(param_sql("pgaudit.log"), "\"pgaudit\".\"log\"");
+        assert_eq!(param_sql("x\"; DROP ROLE y; --"), "\"x\"\"; DROP ROLE y; --\"");
+        assert_eq!(alter_role("r", Some("d\"b")), "ALTER ROLE \"r\" IN DATABASE \"d\"\"b\"");
+    }
+
+    #[test]
+    fn every_setting_outside_the_model_is_reported_and_the_brokers_is_critical() {
+        let n = crate::model::Names::default();
+        let exp = Expected::new(&n, 150000);
+        let row = |role: String, database: Option<&str>, kv: &[&str]| SettingRow {
+            role: Some(role),
+            database: database.map(str::to_string),
+            config: kv.iter().map(|s| s.to_string()).collect(),
+        };
+        let ro = n.firefighter(crate::model::Level::Ro);
+        let rw = n.firefighter(crate::model::Level::Rw);
+        let db = Some(n.database.as_str());
+        let mut rows = vec![
+            row(
+                ro.clone(),
+                db,
+                &["statement_timeout=300s", "idle_in_transaction_session_timeout=2min"],
+            ),
+            row(
+                rw.clone(),
+                db,
+                &[
+                    "statement_timeout=5min",
+                    "lock_timeout=5s",
+                    "idle_in_transaction_session_timeout=2min",
+                ],
+            ),
+            row(n.app(), db, &["search_path=\"my-pg-db-schema\", public"]),
+            row(n.migrator(), db, &["search_path=\"my-pg-db-schema\", public"]),
+            row(n.broker(), None, &["log_statement=none", "log_parameter_max_length=0"]),
+            row("someone_else".into(), None, &["work_mem=1GB"]),
+        ];
+        assert!(role_settings(&exp, &rows).is_empty(), "{:#?}", role_settings(&exp, &rows));
+        rows.push(row(ro.clone(), None, &["statement_timeout=0"]));
+        rows.push(row(n.broker(), Some("postgres"), &["DateStyle=SQL, MDY"]));
+        rows[4].config[0] = "log_statement=all".into();
+        let f = role_settings(&exp, &rows);
+        assert_eq!(f.len(), 3, "{f:#?}");
+        assert!(f.iter().any(|f| f.check == Check::RoleSetting
+            && f.severity == Severity::High
+            && f.fix == format!("ALTER ROLE {} RESET \"statement_timeout\";", ident(&ro))));
+        assert!(f.iter().any(|f| f.severity == Severity::Critical
+            && f.check == Check::Guardrail
+            && f.fix.ends_with("SET \"log_statement\" = 'none';")));
+        assert!(f.iter().any(|f| f.severity == Severity::Critical
+            && f.fix.contains("IN DATABASE \"postgres\" RESET \"DateStyle\"")));
+        rows.retain(|r| r.role.as_deref() != Some(rw.as_str()));
+        let f = role_settings(&exp, &rows);
+        assert_eq!(f.iter().filter(|f| f.severity == Severity::Medium).count(), 3, "{f:#?}");
     }
 
     #[test]

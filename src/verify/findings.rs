@@ -56,6 +56,12 @@ pub enum Check {
     DefaultPrivileges,
     AdminSchema,
     Guardrail,
+    /// A setting of a model role the model does not have (role-wide or in any database).
+    RoleSetting,
+    /// The broker's statements would reach the server log with their parameters.
+    BrokerLogging,
+    /// A model role may connect to, or create TEMP objects in, another database.
+    OtherDatabase,
     FirefighterPassword,
     FirefighterSession,
 }
@@ -73,6 +79,9 @@ impl Check {
             Check::DefaultPrivileges => "default_privileges",
             Check::AdminSchema => "admin_schema",
             Check::Guardrail => "guardrail",
+            Check::RoleSetting => "role_setting",
+            Check::BrokerLogging => "broker_logging",
+            Check::OtherDatabase => "other_database",
             Check::FirefighterPassword => "firefighter_password",
             Check::FirefighterSession => "firefighter_session",
         }

@@ -10,7 +10,8 @@
 //! - [`catalog`]: the catalog queries (`sql/queries/verify_*.sql`) and their rows.
 //! - [`objects`]: the application schema's objects, scanned in one pass (split over helpers).
 //! - [`findings`]: `Finding`, `Severity`, quoting, ACL comparison and fix statements.
-//! - `check_roles`, `check_settings`, `check_acl`, `check_objects`: the pure checks.
+//! - `check_roles`, `check_settings`, `check_acl`, `check_objects`, `check_databases`,
+//!   [`check_logging`]: the pure checks.
 //! - [`report`]: `Report`, text and JSON (`docs/verify-json.md`), exit codes.
 //! - [`blocks`]: Slack Block Kit rendering.
 //! - [`cli`]: `pgroles verify [--format text|json|slack] [--url URL]`.
@@ -23,6 +24,8 @@
 pub mod blocks;
 pub mod catalog;
 mod check_acl;
+mod check_databases;
+pub mod check_logging;
 mod check_objects;
 mod check_roles;
 mod check_settings;
@@ -103,7 +106,14 @@ async fn verify_in(
 
     let mut findings = check_roles::role_attributes(&exp, &cat.roles);
     findings.extend(check_roles::memberships(&exp, &cat.memberships));
-    findings.extend(check_settings::guardrails(&exp, &cat.settings));
+    findings.extend(check_settings::role_settings(&exp, &cat.settings));
+    findings.extend(check_logging::broker_logging(
+        &exp,
+        &cat.logging,
+        &cat.settings,
+        &cat.session_user,
+    ));
+    findings.extend(check_databases::other_databases(&cat.other_databases));
     findings.extend(check_settings::firefighters(&exp, &cat.roles, &cat.sessions, now));
     findings.extend(check_acl::database(&exp, &cat.context));
     findings.extend(check_acl::schemas(&exp, &cat.schemas));

@@ -2,15 +2,18 @@
 //!
 //! Include it from a test file with `mod support;`. Each test binary uses a subset, hence the
 //! `dead_code` allowance. Owns: finding and connecting to the test PostgreSQL clusters
-//! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), and a local moto server ([`moto`]).
+//! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), a local moto server ([`moto`]), and
+//! verify runs against an applied model ([`verify`]), throwaway clusters ([`cluster`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
 //! anything outside the repository.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod model;
 pub mod moto;
 pub mod pg;
 pub mod redis;
+pub mod verify;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};

@@ -13,6 +13,8 @@
 //! ADMIN OPTION on `rds_password`/`rds_iam`: on 16+ its `GRANT rds_password TO ...` is refused
 //! (`Only roles with the ADMIN option on role "rds_password" may grant this role`); on 15 plain
 //! CREATEROLE still lets it grant any non-superuser role, so that refusal exists on 16+ only.
+//! `rds_superuser` also holds SET on the broker's superuser-only logging parameters (assumed of
+//! Aurora; `rds_superuser_noadmin` does not).
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -243,6 +245,11 @@ async fn ensure_rds_roles(pg: &PgServer) {
               EXECUTE format('GRANT %I TO rds_superuser WITH ADMIN OPTION', r);
             END IF;
           END LOOP;
+          -- Assumed: Aurora lets rds_superuser set the broker's logging parameters on a role
+          -- (sql/60_guardrails.sql; docs/runbook.md says what to do where it does not).
+          GRANT SET ON PARAMETER log_statement, log_min_duration_statement,
+            log_min_duration_sample, log_transaction_sample_rate, log_parameter_max_length,
+            log_error_verbosity TO rds_superuser;
         END $$;
         "#,
     )
