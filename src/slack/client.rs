@@ -169,11 +169,18 @@ impl SlackApi {
     }
 
     /// `conversations.open` with one user; returns the DM channel id (`D…`).
+    ///
+    /// Slack documents `users` as a comma-separated string; slack-morphism's own request type
+    /// sends a JSON array, so this call goes through its generic post with [`OpenDm`].
     pub async fn open_dm(&self, user: &str) -> Result<String, SlackError> {
-        let req = &SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
-        let resp = self
+        let req = &OpenDm { users: user.to_string() };
+        let resp: SlackApiConversationsOpenResponse<SlackBasicChannelInfo> = self
             .call("conversations.open", || async move {
-                self.client.open_session(&self.token).conversations_open(req).await
+                self.client
+                    .open_session(&self.token)
+                    .http_session_api
+                    .http_post("conversations.open", req, Some(&SLACK_TIER3_METHOD_CONFIG))
+                    .await
             })
             .await?;
         Ok(resp.channel.id.0)
@@ -274,6 +281,13 @@ impl SlackApi {
             _ => Step::Done(Err(SlackError { method, code, attempts: attempt })),
         }
     }
+}
+
+/// `conversations.open` arguments as Slack documents them: `users` is one comma-separated
+/// string (here a single user id).
+#[derive(Debug, serde::Serialize)]
+struct OpenDm {
+    users: String,
 }
 
 fn content(text: &str, blocks: &[SlackBlock]) -> SlackMessageContent {
