@@ -148,7 +148,6 @@ fn web_api_inventory(bot: &Bot) {
         "chat.postEphemeral",
         "chat.getPermalink",
         "conversations.open",
-        "usergroups.users.list",
     ] {
         assert!(methods.contains(expected), "the drill never called {expected}: {methods:?}");
     }
