@@ -28,6 +28,8 @@ pub struct SlackError {
     pub method: &'static str,
     pub code: String,
     pub attempts: u32,
+    /// What Slack's `Retry-After` asked for on the last attempt (`ratelimited` only).
+    pub retry_after: Option<Duration>,
 }
 
 /// How hard to try before giving up on one call.
@@ -254,11 +256,13 @@ impl SlackApi {
     ) -> Step<T> {
         let backoff =
             self.retry.backoff.saturating_mul(1 << (attempt - 1).min(16)).min(self.retry.max_wait);
+        let mut retry_after = None;
         let (code, wait) = match outcome {
             Ok(Ok(value)) => return Step::Done(Ok(value)),
             Err(_elapsed) => ("timeout".to_string(), Some(backoff)),
             Ok(Err(SlackClientError::RateLimitError(e))) => {
                 let asked = e.retry_after.unwrap_or(Duration::from_secs(1));
+                retry_after = Some(asked);
                 ("ratelimited".to_string(), Some(asked.min(self.retry.max_wait)))
             }
             Ok(Err(SlackClientError::ApiError(e))) => {
@@ -278,7 +282,7 @@ impl SlackApi {
         };
         match wait {
             Some(wait) if attempt < self.retry.max_attempts => Step::Retry { code, wait },
-            _ => Step::Done(Err(SlackError { method, code, attempts: attempt })),
+            _ => Step::Done(Err(SlackError { method, code, attempts: attempt, retry_after })),
         }
     }
 }

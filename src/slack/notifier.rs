@@ -13,6 +13,7 @@ use crate::broker::TempPassword;
 use crate::grants::{GrantEvent, GrantRecord, Notifier};
 use crate::server::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
+use crate::slack::outbox::{NoteSender, NoteTarget};
 use crate::slack::render::{self, ConnectInfo, Rendered};
 use crate::timers::Clock;
 use crate::workflow::store::{RequestStore, Updated};
@@ -64,6 +65,8 @@ pub struct SlackBot {
     requests: RequestStore,
     connect: ConnectTemplate,
     http: Client<Https, Body>,
+    notes: Option<NoteSender>,
+    alert_group: Option<String>,
 }
 
 impl SlackBot {
@@ -86,7 +89,32 @@ impl SlackBot {
             connect,
             http: Client::builder(TokioExecutor::new())
                 .build(crate::slack::client::https_connector()?),
+            notes: None,
+            alert_group: None,
         })
+    }
+
+    /// Routes thread notes, audit notes and state-change DMs through the durable outbox
+    /// (`pgroles serve` always does; without it they are posted directly, best effort).
+    pub fn with_outbox(mut self, notes: NoteSender) -> SlackBot {
+        self.notes = Some(notes);
+        self
+    }
+
+    /// The Slack user group (`S…`, `slack.alert_group`) mentioned when something needs a
+    /// human (a failed issue). Anything but a user group id is refused.
+    pub fn with_alert_group(mut self, group: Option<&str>) -> anyhow::Result<SlackBot> {
+        let group = group.filter(|g| !g.is_empty());
+        if let Some(g) = group {
+            let valid = g.len() <= 20
+                && g.starts_with('S')
+                && g.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if !valid {
+                anyhow::bail!("slack.alert_group must be a Slack user group id such as S0123ABCD");
+            }
+        }
+        self.alert_group = group.map(str::to_string);
+        Ok(self)
     }
 
     pub fn api(&self) -> &SlackApi {
@@ -111,13 +139,55 @@ impl SlackBot {
         Ok(MessageRef { channel: self.audit_channel.clone(), ts })
     }
 
-    /// A note in the request's thread (the audit trail). Failures are logged and counted.
-    pub async fn thread(&self, at: &MessageRef, text: &str) {
-        let msg = Rendered::text(text);
-        if let Err(e) = self.api.post_message(&at.channel, &msg.text, &[], Some(&at.ts)).await {
-            self.failed(&e);
-            tracing::warn!(code = %e.code, "could not post a thread note");
+    /// Queues `text` for `target` in the outbox; without an outbox, or when Redis refuses it,
+    /// posts it directly (one bounded try; failures are logged and counted).
+    async fn note(&self, target: NoteTarget, text: &str) {
+        if let Some(notes) = &self.notes {
+            match notes.queue(target.clone(), text).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox unavailable; posting the note directly")
+                }
+            }
         }
+        let sent = match &target {
+            NoteTarget::Thread { channel, ts } => {
+                self.api.post_message(channel, text, &[], Some(ts)).await.map(|_| ())
+            }
+            NoteTarget::Channel { channel } => {
+                self.api.post_message(channel, text, &[], None).await.map(|_| ())
+            }
+            NoteTarget::Dm { user } => match self.api.open_dm(user).await {
+                Ok(dm) => self.api.post_message(&dm, text, &[], None).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = sent {
+            self.failed(&e);
+            tracing::warn!(code = %e.code, "could not post a note");
+        }
+    }
+
+    /// A note in the request's thread (the audit trail), through the outbox.
+    pub async fn thread(&self, at: &MessageRef, text: &str) {
+        let target = NoteTarget::Thread { channel: at.channel.clone(), ts: at.ts.clone() };
+        self.note(target, text).await;
+    }
+
+    /// A message to `user` in their DM with the bot (a state change of their request: denied,
+    /// timed out, revoked, not issued), through the outbox. Never a secret.
+    pub async fn dm_note(&self, user: &str, text: &str) {
+        self.note(NoteTarget::Dm { user: user.to_string() }, text).await;
+    }
+
+    /// A top-level note in the audit channel mentioning the alert group, for what needs a
+    /// human now (a failed issue), through the outbox.
+    pub async fn alert(&self, text: &str) {
+        let text = match &self.alert_group {
+            Some(group) => format!("<!subteam^{group}> {text}"),
+            None => text.to_string(),
+        };
+        self.note(NoteTarget::Channel { channel: self.audit_channel.clone() }, &text).await;
     }
 
     /// A note in `context`'s thread, or top level in the audit channel without one.
@@ -125,9 +195,8 @@ impl SlackBot {
         match &context.message {
             Some(at) => self.thread(at, text).await,
             None => {
-                if let Err(e) = self.post_audit(&Rendered::text(text)).await {
-                    tracing::warn!(code = %e.code, "could not post an audit note");
-                }
+                let target = NoteTarget::Channel { channel: self.audit_channel.clone() };
+                self.note(target, text).await;
             }
         }
     }

@@ -44,11 +44,13 @@
 
 pub mod idempotency;
 pub mod keys;
+pub mod outbox;
 pub mod queue;
 pub mod store;
 pub mod worker;
 
 pub use idempotency::Idempotency;
+pub use outbox::{ClaimedNote, Outbox, OutboxDepth, OutboxNote};
 pub use queue::{Claimed, Timer, TimerKey, TimerKind, TimerPayload, TimerQueue};
 pub use store::DocStore;
 pub use worker::{run_worker, Clock, SystemClock, TimerHandler, WorkerConfig, WorkerStats};
