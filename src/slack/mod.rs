@@ -8,6 +8,7 @@
 pub mod client;
 pub mod fake;
 pub mod listener;
+pub mod notes;
 pub mod notifier;
 pub mod outbox;
 pub mod render;

@@ -13,6 +13,7 @@ use crate::broker::TempPassword;
 use crate::grants::{GrantEvent, GrantRecord, Notifier};
 use crate::server::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
+use crate::slack::notes;
 use crate::slack::outbox::{NoteSender, NoteTarget};
 use crate::slack::render::{self, ConnectInfo, Rendered};
 use crate::timers::Clock;
@@ -341,6 +342,10 @@ impl Notifier for SlackBot {
                 // The request may end a moment after the grant; the grant's end is what counts.
                 self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
             }
+            GrantEvent::Resent { grant } => {
+                let text = notes::resent(grant.level.as_str(), &grant.holder);
+                self.audit(&GrantContext::of(grant), &text).await;
+            }
             GrantEvent::Revoked { grant, by, sessions_ended } => {
                 self.metrics.sessions(sessions_ended);
                 let ctx = GrantContext::of(grant);
@@ -352,6 +357,13 @@ impl Notifier for SlackBot {
                     sessions(sessions_ended)
                 );
                 self.audit(&ctx, &text).await;
+                let dm = notes::revoked(
+                    grant.level.as_str(),
+                    &grant.incident,
+                    by,
+                    &sessions(sessions_ended),
+                );
+                self.dm_note(&grant.holder, &dm).await;
                 if let Ok(by) = SlackUserId::parse(by) {
                     self.advance_request(&ctx, |r| r.on_revoked(&by, now)).await;
                 }
