@@ -59,7 +59,7 @@ async fn conversations_open_refuses_a_json_array_of_users() {
 
     let answer = call(&fake, "conversations.open", Body::Json(json!({ "users": ALICE }))).await;
     assert_eq!(answer["ok"], true, "{answer}");
-    let form = Body::Form(vec![("users".into(), format!("{ALICE}"))]);
+    let form = Body::Form(vec![("users".into(), ALICE.to_string())]);
     let again = call(&fake, "conversations.open", form).await;
     assert_eq!(again["channel"]["id"], answer["channel"]["id"], "{again}");
     // The bot's client sends the documented string.
