@@ -10,6 +10,7 @@
 //! Must not know Slack, read the clock (callers pass `now_ms`) or hold a secret: notes are
 //! rendered audit text and ids, never a password (the password DM is never queued).
 
+use super::keys::{OUTBOX_AGE, OUTBOX_BODY, OUTBOX_CLAIMS, OUTBOX_DUE, OUTBOX_LANE};
 use super::TimerError;
 use redis::aio::ConnectionManager;
 use redis::Script;
@@ -19,17 +20,6 @@ use std::sync::{Arc, LazyLock};
 static PUSH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("outbox_push.lua")));
 static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("outbox_claim.lua")));
 static DONE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("outbox_done.lua")));
-
-/// ZSET lane -> when it is due (unix ms; the lease deadline while claimed).
-pub const OUTBOX_DUE: &str = "outbox:due";
-/// HASH note id -> JSON of [`OutboxNote`].
-pub const OUTBOX_BODY: &str = "outbox:body";
-/// ZSET note id -> when it was queued (unix ms): depth and oldest age.
-pub const OUTBOX_AGE: &str = "outbox:age";
-/// HASH lane -> token of its current claim.
-pub const OUTBOX_CLAIMS: &str = "outbox:claims";
-/// Prefix of the per-lane LIST of note ids, oldest first.
-pub const OUTBOX_LANE: &str = "outbox:lane:";
 
 /// One queued note. `payload` is the delivery side's (opaque here); it must hold no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
