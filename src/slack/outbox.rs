@@ -287,9 +287,10 @@ mod tests {
             with_delay("x", 2 * 3_600_000 + 3 * 60_000, minute),
             "x (delayed: posted 2h 3m after it happened)"
         );
+        assert_eq!(with_delay("x", 61_000, minute), "x (delayed: posted 1m after it happened)");
         assert_eq!(
-            with_delay("x", 61_000, Duration::ZERO + minute),
-            "x (delayed: posted 61s after it happened)"
+            with_delay("x", 30_000, Duration::ZERO),
+            "x (delayed: posted 30s after it happened)"
         );
     }
 
