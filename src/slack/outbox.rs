@@ -12,6 +12,7 @@
 use crate::server::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi, SlackError};
 use crate::timers::{ClaimedNote, Clock, Outbox, OutboxNote, TimerError};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -88,6 +89,9 @@ impl Default for OutboxPolicy {
         }
     }
 }
+
+/// Lanes posted to at once within one pass (Slack limits chat.postMessage per channel anyway).
+const LANES_AT_ONCE: usize = 4;
 
 /// Slack codes that no retry can fix: the note itself is malformed.
 const HOPELESS: &[&str] =
@@ -183,9 +187,16 @@ impl NoteSender {
         let lease = u64::try_from(self.policy.lease.as_millis()).unwrap_or(u64::MAX);
         let claimed = self.outbox.claim(self.now_ms(), lease, 32).await?;
         let n = claimed.len();
-        for c in claimed {
-            self.deliver(&c).await?;
-        }
+        // Lanes are independent: a slow thread must not hold the others up.
+        let results: Vec<Result<(), TimerError>> = futures::stream::iter(claimed)
+            .map(|c| {
+                let this = self.clone();
+                async move { this.deliver(&c).await }
+            })
+            .buffer_unordered(LANES_AT_ONCE)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), TimerError>>()?;
         Ok(n)
     }
 
