@@ -216,6 +216,8 @@ pub struct SlackConfig {
     /// Users or channels allowed to run `/pgroles verify`.
     pub verify_users: Vec<String>,
     pub verify_channels: Vec<String>,
+    /// User group id (`S…`) mentioned in the audit channel when access could not be issued.
+    pub alert_group: Option<String>,
 }
 
 impl Default for SlackConfig {
@@ -231,6 +233,7 @@ impl Default for SlackConfig {
             deny_emoji: "x".into(),
             verify_users: Vec::new(),
             verify_channels: Vec::new(),
+            alert_group: None,
         }
     }
 }

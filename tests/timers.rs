@@ -1,8 +1,10 @@
 //! The Redis timer queue, document store and idempotency keys against a real Redis
 //! (`PGROLES_TEST_REDIS`, default 127.0.0.1:6379). Each test uses its own key prefix and deletes
 //! its keys when it ends; nothing is flushed. Queue and worker tests are here; documents,
-//! idempotency and Redis outages in `timers/store.rs`.
+//! idempotency and Redis outages in `timers/store.rs`; the Slack outbox in `timers/outbox.rs`.
 
+#[path = "timers/outbox.rs"]
+mod outbox;
 #[path = "timers/store.rs"]
 mod store;
 mod support;

@@ -100,6 +100,7 @@ pub const KEYS: &[Key] = &[
     k("slack", "deny_emoji", Kind::Str),
     k("slack", "verify_users", Kind::List),
     k("slack", "verify_channels", Kind::List),
+    k("slack", "alert_group", Kind::OptStr),
     k("access", "incident_pattern", Kind::Str),
     k("access", "incident_example", Kind::Str),
     k("access", "approvers", Kind::List),

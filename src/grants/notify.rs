@@ -18,6 +18,8 @@ pub enum GrantEvent<'a> {
     Reminder { grant: &'a GrantRecord },
     /// The grant ended on time: password expired, `sessions_ended` sessions closed.
     Expired { grant: &'a GrantRecord, sessions_ended: i32 },
+    /// The holder rotated their password (`/firefighter resend`); the grant is unchanged.
+    Resent { grant: &'a GrantRecord },
     /// Someone ended the grant early.
     Revoked { grant: &'a GrantRecord, by: &'a str, sessions_ended: i32 },
     /// `by` took the level over; the previous holder's password no longer works.
@@ -38,6 +40,7 @@ impl GrantEvent<'_> {
         match self {
             GrantEvent::Reminder { .. } => "reminder",
             GrantEvent::Expired { .. } => "expired",
+            GrantEvent::Resent { .. } => "resent",
             GrantEvent::Revoked { .. } => "revoked",
             GrantEvent::TakenOver { .. } => "taken_over",
             GrantEvent::DeliveryFailed { .. } => "delivery_failed",
@@ -121,6 +124,8 @@ impl Notifier for LogNotifier {
             GrantEvent::Expired { grant, sessions_ended } => tracing::info!(event = name,
                 grant_id = %grant.id, level = %grant.level, incident = %grant.incident,
                 sessions_ended, "grant expired"),
+            GrantEvent::Resent { grant } => tracing::info!(event = name, grant_id = %grant.id,
+                level = %grant.level, incident = %grant.incident, "password rotated"),
             GrantEvent::Revoked { grant, by, sessions_ended } => tracing::info!(event = name,
                 grant_id = %grant.id, level = %grant.level, incident = %grant.incident, by,
                 sessions_ended, "grant revoked"),

@@ -245,6 +245,7 @@ impl GrantService {
             }
         }
         self.deliver_or_expire(&rec, issued.password).await?;
+        self.emit(GrantEvent::Resent { grant: &rec }).await;
         tracing::info!(grant_id = %rec.id, level = %level, incident = %rec.incident,
             "password rotated and re-delivered");
         Ok(rec)

@@ -6,6 +6,7 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,9 @@ pub struct Metrics {
     sessions_ended: Counter,
     timer_lag: Histogram,
     slack_errors: Family<Labels, Counter>,
+    outbox_notes: Gauge,
+    outbox_oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
+    outbox_dropped: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -70,8 +74,29 @@ impl Metrics {
             "Slack Web API calls that failed for good, by method and code",
             slack_errors.clone(),
         );
+        let outbox_notes = Gauge::default();
+        let outbox_oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let outbox_dropped = Family::<Labels, Counter>::default();
+        registry.register(
+            "outbox_notes",
+            "Slack notes queued in the outbox, not yet posted",
+            outbox_notes.clone(),
+        );
+        registry.register(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest note in the outbox (0 when empty)",
+            outbox_oldest.clone(),
+        );
+        registry.register(
+            "outbox_dropped",
+            "Outbox notes never posted, by reason (refused, gave_up, unreadable)",
+            outbox_dropped.clone(),
+        );
         Metrics {
             registry: Arc::new(Mutex::new(registry)),
+            outbox_notes,
+            outbox_oldest,
+            outbox_dropped,
             requests,
             approvals,
             issues,
@@ -116,6 +141,17 @@ impl Metrics {
         self.slack_errors
             .get_or_create(&vec![("method", method.to_owned()), ("code", code.to_owned())])
             .inc();
+    }
+
+    /// The outbox's depth and the age of its oldest note.
+    pub fn outbox(&self, notes: u64, oldest_age_secs: f64) {
+        self.outbox_notes.set(i64::try_from(notes).unwrap_or(i64::MAX));
+        self.outbox_oldest.set(oldest_age_secs);
+    }
+
+    /// A note that will never be posted (`reason`: `refused`, `gave_up`, `unreadable`).
+    pub fn outbox_dropped(&self, reason: &str) {
+        self.outbox_dropped.get_or_create(&vec![("reason", reason.to_owned())]).inc();
     }
 
     /// The text exposition format.

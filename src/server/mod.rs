@@ -20,6 +20,7 @@ use crate::grants::{self, GrantService, GrantSettings};
 use crate::slack::client::{RetryPolicy, SlackApi};
 use crate::slack::listener::{self, ListenerState};
 use crate::slack::notifier::{ConnectTemplate, SlackBot};
+use crate::slack::outbox::{NoteSender, OutboxPolicy};
 use crate::slack::socket::SocketMode;
 use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
 use crate::workflow::approvers::Approvers;
@@ -51,6 +52,8 @@ pub struct Deps {
     pub approver_cache_ttl: Duration,
     /// Run the timer worker in this process (off for a bench that only measures HTTP).
     pub run_worker: bool,
+    /// Delivery and retry timing of the Slack outbox.
+    pub outbox: OutboxPolicy,
 }
 
 impl Default for Deps {
@@ -61,6 +64,7 @@ impl Default for Deps {
             grant_settings: None,
             approver_cache_ttl: Duration::from_secs(300),
             run_worker: true,
+            outbox: OutboxPolicy::default(),
         }
     }
 }
@@ -84,6 +88,13 @@ impl Deps {
                 call_timeout: Duration::from_secs(3),
             },
             grant_settings: Some(grant_settings),
+            outbox: OutboxPolicy {
+                poll_interval: Duration::from_millis(200),
+                backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(2),
+                call_timeout: Duration::from_secs(3),
+                ..OutboxPolicy::default()
+            },
             ..Deps::default()
         }
     }
@@ -99,6 +110,7 @@ pub struct Application {
     metrics: Metrics,
     run_worker: bool,
     socket: Option<SocketMode>,
+    notes: NoteSender,
 }
 
 impl Application {
@@ -134,6 +146,13 @@ impl Application {
             }
             .into(),
         };
+        let notes = NoteSender::new(
+            timers::Outbox::new(conn.clone(), &prefix),
+            slack.clone(),
+            metrics.clone(),
+            deps.clock.clone(),
+            deps.outbox,
+        );
         let bot = SlackBot::new(
             slack.clone(),
             &cfg.slack.audit_channel,
@@ -142,7 +161,9 @@ impl Application {
             emojis.clone(),
             store.clone(),
             connect,
-        )?;
+        )?
+        .with_outbox(notes.clone())
+        .with_alert_group(cfg.slack.alert_group.as_deref())?;
         let settings =
             deps.grant_settings.clone().unwrap_or_else(|| GrantSettings::from_access(&cfg.access));
         let grants = Arc::new(GrantService::new(
@@ -204,6 +225,7 @@ impl Application {
             metrics,
             run_worker: deps.run_worker,
             socket,
+            notes,
         })
     }
 
@@ -249,6 +271,7 @@ impl Application {
             ))
         });
         let socket = self.socket.map(|s| tokio::spawn(s.run(wait_stop(stop_rx.clone()))));
+        let notes = tokio::spawn(self.notes.run(wait_stop(stop_rx.clone())));
         let server =
             axum::serve(self.listener, self.router).with_graceful_shutdown(wait_stop(stop_rx));
         tokio::spawn(async move {
@@ -263,6 +286,7 @@ impl Application {
             let stats = worker.await.context("the timer worker panicked")?;
             tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped");
         }
+        notes.await.context("the outbox worker panicked")?;
         Ok(())
     }
 }

@@ -28,6 +28,8 @@ pub struct SlackError {
     pub method: &'static str,
     pub code: String,
     pub attempts: u32,
+    /// What Slack's `Retry-After` asked for on the last attempt (`ratelimited` only).
+    pub retry_after: Option<Duration>,
 }
 
 /// How hard to try before giving up on one call.
@@ -169,11 +171,18 @@ impl SlackApi {
     }
 
     /// `conversations.open` with one user; returns the DM channel id (`D…`).
+    ///
+    /// Slack documents `users` as a comma-separated string; slack-morphism's own request type
+    /// sends a JSON array, so this call goes through its generic post with [`OpenDm`].
     pub async fn open_dm(&self, user: &str) -> Result<String, SlackError> {
-        let req = &SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
-        let resp = self
+        let req = &OpenDm { users: user.to_string() };
+        let resp: SlackApiConversationsOpenResponse<SlackBasicChannelInfo> = self
             .call("conversations.open", || async move {
-                self.client.open_session(&self.token).conversations_open(req).await
+                self.client
+                    .open_session(&self.token)
+                    .http_session_api
+                    .http_post("conversations.open", req, Some(&SLACK_TIER3_METHOD_CONFIG))
+                    .await
             })
             .await?;
         Ok(resp.channel.id.0)
@@ -247,11 +256,13 @@ impl SlackApi {
     ) -> Step<T> {
         let backoff =
             self.retry.backoff.saturating_mul(1 << (attempt - 1).min(16)).min(self.retry.max_wait);
+        let mut retry_after = None;
         let (code, wait) = match outcome {
             Ok(Ok(value)) => return Step::Done(Ok(value)),
             Err(_elapsed) => ("timeout".to_string(), Some(backoff)),
             Ok(Err(SlackClientError::RateLimitError(e))) => {
                 let asked = e.retry_after.unwrap_or(Duration::from_secs(1));
+                retry_after = Some(asked);
                 ("ratelimited".to_string(), Some(asked.min(self.retry.max_wait)))
             }
             Ok(Err(SlackClientError::ApiError(e))) => {
@@ -271,9 +282,16 @@ impl SlackApi {
         };
         match wait {
             Some(wait) if attempt < self.retry.max_attempts => Step::Retry { code, wait },
-            _ => Step::Done(Err(SlackError { method, code, attempts: attempt })),
+            _ => Step::Done(Err(SlackError { method, code, attempts: attempt, retry_after })),
         }
     }
+}
+
+/// `conversations.open` arguments as Slack documents them: `users` is one comma-separated
+/// string (here a single user id).
+#[derive(Debug, serde::Serialize)]
+struct OpenDm {
+    users: String,
 }
 
 fn content(text: &str, blocks: &[SlackBlock]) -> SlackMessageContent {

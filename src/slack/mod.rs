@@ -1,13 +1,17 @@
 //! Slack edges: the Web API client adapter, a strict local stand-in for Slack, the HTTP
-//! listener (signatures, 3 s acks), the Socket Mode client, Block Kit rendering and the bot's
-//! notifier.
+//! listener (signatures, 3 s acks), the Socket Mode client, Block Kit rendering, the bot's
+//! notifier (`notifier`, `grant_events`, `notes`) and the delivery of the durable outbox
+//! (`outbox`).
 //!
 //! This module owns how the bot talks to Slack over HTTP. It must not hold access policy or
 //! workflow decisions: callers pass text and blocks in, and get ids or typed errors back.
 
 pub mod client;
 pub mod fake;
+mod grant_events;
 pub mod listener;
+pub mod notes;
 pub mod notifier;
+pub mod outbox;
 pub mod render;
 pub mod socket;

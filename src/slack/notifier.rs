@@ -1,19 +1,18 @@
 //! The bot's Slack effects: posting and updating the request message, notes in its thread (the
-//! audit trail), ephemeral replies (response_url, else `chat.postEphemeral`), and the
-//! [`Notifier`] the grant service calls: the password as an ephemeral message in the holder's
-//! DM, reminders, expiry and revocation notes.
+//! audit trail), DMs about a request's state, alerts in the audit channel (all three through the
+//! durable outbox, [`crate::slack::outbox`]), and ephemeral replies (response_url, else
+//! `chat.postEphemeral`). The grant service's `Notifier` on top of it is in `grant_events`.
 //!
 //! Owns how things reach Slack. It must not decide access: it reports what the workflow and the
-//! grant service decided. The password is rendered only in [`Notifier::deliver`] and sent only
-//! to the holder's DM; no log line or error here carries message text.
+//! grant service decided. No secret passes through here but the password DM's ephemeral post
+//! (`dm_ephemeral`, called by `grant_events`); no log line or error here carries message text.
 
-use crate::access::text::{format_expiry, format_utc_time};
-use crate::access::{MessageRef, ReactionEmojis, Request, SlackUserId};
-use crate::broker::TempPassword;
-use crate::grants::{GrantEvent, GrantRecord, Notifier};
+use crate::access::{MessageRef, ReactionEmojis, Request};
+use crate::grants::GrantRecord;
 use crate::server::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
-use crate::slack::render::{self, ConnectInfo, Rendered};
+use crate::slack::outbox::{NoteSender, NoteTarget};
+use crate::slack::render::{self, Rendered};
 use crate::timers::Clock;
 use crate::workflow::store::{RequestStore, Updated};
 use anyhow::{anyhow, Context};
@@ -58,12 +57,14 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 pub struct SlackBot {
     api: SlackApi,
     audit_channel: String,
-    metrics: Metrics,
-    clock: Arc<dyn Clock>,
+    pub(crate) metrics: Metrics,
+    pub(crate) clock: Arc<dyn Clock>,
     emojis: ReactionEmojis,
     requests: RequestStore,
-    connect: ConnectTemplate,
+    pub(crate) connect: ConnectTemplate,
     http: Client<Https, Body>,
+    notes: Option<NoteSender>,
+    alert_group: Option<String>,
 }
 
 impl SlackBot {
@@ -86,7 +87,23 @@ impl SlackBot {
             connect,
             http: Client::builder(TokioExecutor::new())
                 .build(crate::slack::client::https_connector()?),
+            notes: None,
+            alert_group: None,
         })
+    }
+
+    /// Routes thread notes, audit notes and state-change DMs through the durable outbox
+    /// (`pgroles serve` always does; without it they are posted directly, best effort).
+    pub fn with_outbox(mut self, notes: NoteSender) -> SlackBot {
+        self.notes = Some(notes);
+        self
+    }
+
+    /// The Slack user group (`S…`, `slack.alert_group`) mentioned when something needs a
+    /// human (a failed issue). Anything but a user group id is refused.
+    pub fn with_alert_group(mut self, group: Option<&str>) -> anyhow::Result<SlackBot> {
+        self.alert_group = alert_group(group)?;
+        Ok(self)
     }
 
     pub fn api(&self) -> &SlackApi {
@@ -111,23 +128,64 @@ impl SlackBot {
         Ok(MessageRef { channel: self.audit_channel.clone(), ts })
     }
 
-    /// A note in the request's thread (the audit trail). Failures are logged and counted.
-    pub async fn thread(&self, at: &MessageRef, text: &str) {
-        let msg = Rendered::text(text);
-        if let Err(e) = self.api.post_message(&at.channel, &msg.text, &[], Some(&at.ts)).await {
+    /// Queues `text` for `target` in the outbox; without an outbox, or when Redis refuses it,
+    /// posts it directly (one bounded try; failures are logged and counted).
+    async fn note(&self, target: NoteTarget, text: &str) {
+        if let Some(notes) = &self.notes {
+            match notes.queue(target.clone(), text).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox unavailable; posting the note directly")
+                }
+            }
+        }
+        let sent = match &target {
+            NoteTarget::Thread { channel, ts } => {
+                self.api.post_message(channel, text, &[], Some(ts)).await.map(|_| ())
+            }
+            NoteTarget::Channel { channel } => {
+                self.api.post_message(channel, text, &[], None).await.map(|_| ())
+            }
+            NoteTarget::Dm { user } => match self.api.open_dm(user).await {
+                Ok(dm) => self.api.post_message(&dm, text, &[], None).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = sent {
             self.failed(&e);
-            tracing::warn!(code = %e.code, "could not post a thread note");
+            tracing::warn!(code = %e.code, "could not post a note");
         }
     }
 
+    /// A note in the request's thread (the audit trail), through the outbox.
+    pub async fn thread(&self, at: &MessageRef, text: &str) {
+        let target = NoteTarget::Thread { channel: at.channel.clone(), ts: at.ts.clone() };
+        self.note(target, text).await;
+    }
+
+    /// A message to `user` in their DM with the bot (a state change of their request: denied,
+    /// timed out, revoked, not issued), through the outbox. Never a secret.
+    pub async fn dm_note(&self, user: &str, text: &str) {
+        self.note(NoteTarget::Dm { user: user.to_string() }, text).await;
+    }
+
+    /// A top-level note in the audit channel mentioning the alert group, for what needs a
+    /// human now (a failed issue), through the outbox.
+    pub async fn alert(&self, text: &str) {
+        let text = match &self.alert_group {
+            Some(group) => format!("<!subteam^{group}> {text}"),
+            None => text.to_string(),
+        };
+        self.note(NoteTarget::Channel { channel: self.audit_channel.clone() }, &text).await;
+    }
+
     /// A note in `context`'s thread, or top level in the audit channel without one.
-    async fn audit(&self, context: &GrantContext, text: &str) {
+    pub(crate) async fn audit(&self, context: &GrantContext, text: &str) {
         match &context.message {
             Some(at) => self.thread(at, text).await,
             None => {
-                if let Err(e) = self.post_audit(&Rendered::text(text)).await {
-                    tracing::warn!(code = %e.code, "could not post an audit note");
-                }
+                let target = NoteTarget::Channel { channel: self.audit_channel.clone() };
+                self.note(target, text).await;
             }
         }
     }
@@ -190,7 +248,7 @@ impl SlackBot {
     }
 
     /// Applies a grant event to the request document (expired, revoked) and shows it.
-    async fn advance_request(
+    pub(crate) async fn advance_request(
         &self,
         context: &GrantContext,
         decide: impl Fn(&Request) -> crate::access::Decision,
@@ -204,147 +262,31 @@ impl SlackBot {
     }
 }
 
-fn mention(user: &str) -> String {
-    SlackUserId::parse(user).map(|u| u.mention()).unwrap_or_else(|_| user.to_owned())
+/// `slack.alert_group`: unset or empty is none; otherwise a user group id (`S` + 2..=20
+/// uppercase letters and digits), so nothing else can be smuggled into the mention.
+fn alert_group(group: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(g) = group.filter(|g| !g.is_empty()) else { return Ok(None) };
+    let valid = (3..=21).contains(&g.len())
+        && g.starts_with('S')
+        && g.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !valid {
+        anyhow::bail!("slack.alert_group must be a Slack user group id such as S0123ABCD");
+    }
+    Ok(Some(g.to_string()))
 }
 
-#[async_trait::async_trait]
-impl Notifier for SlackBot {
-    async fn deliver(&self, grant: &GrantRecord, password: &TempPassword) -> anyhow::Result<()> {
-        let holder = SlackUserId::parse(&grant.holder)
-            .map_err(|_| anyhow!("the holder is not a Slack user; no DM possible"))?;
-        let info = ConnectInfo {
-            host: self.connect.host.clone(),
-            port: self.connect.port,
-            dbname: self.connect.dbname.clone(),
-            role: grant.role.clone(),
-            sslmode: self.connect.sslmode.clone(),
-        };
-        let msg = render::credentials(
-            grant.level.as_str(),
-            &grant.incident,
-            &info,
-            password,
-            grant.expires_at,
-            self.clock.now(),
-        );
-        self.dm_ephemeral(holder.as_str(), &msg)
-            .await
-            .map_err(|e| anyhow!("Slack {} failed: {}", e.method, e.code))
-    }
+#[cfg(test)]
+mod tests {
+    use super::alert_group;
 
-    async fn notify(&self, event: GrantEvent<'_>) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        match event {
-            GrantEvent::Reminder { grant } => {
-                let ctx = GrantContext::of(grant);
-                let when = format_expiry(grant.expires_at, now);
-                let text = format!(
-                    "Your {} access for {} ends at {when}. Request it again if you still need it.",
-                    grant.level, grant.incident
-                );
-                let sent = self.dm_ephemeral(&grant.holder, &Rendered::text(&text)).await;
-                let note = match sent {
-                    Ok(()) => format!(
-                        "Reminder sent to {}: access ends at {when}.",
-                        mention(&grant.holder)
-                    ),
-                    Err(e) => format!(
-                        "Could not remind {} by DM ({}); access ends at {when}.",
-                        mention(&grant.holder),
-                        e.code
-                    ),
-                };
-                self.audit(&ctx, &note).await;
-            }
-            GrantEvent::Expired { grant, sessions_ended } => {
-                self.metrics.expiry(sessions_ended);
-                let ctx = GrantContext::of(grant);
-                let text = format!(
-                    "Password expired: {} access of {} for {} ended at {}; {} ended.",
-                    grant.level,
-                    mention(&grant.holder),
-                    grant.incident,
-                    format_utc_time(now),
-                    sessions(sessions_ended)
-                );
-                self.audit(&ctx, &text).await;
-                // The request may end a moment after the grant; the grant's end is what counts.
-                self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
-            }
-            GrantEvent::Revoked { grant, by, sessions_ended } => {
-                self.metrics.sessions(sessions_ended);
-                let ctx = GrantContext::of(grant);
-                let text = format!(
-                    "Access revoked by {}: the {} password of {} expired; {} ended.",
-                    mention(by),
-                    grant.level,
-                    mention(&grant.holder),
-                    sessions(sessions_ended)
-                );
-                self.audit(&ctx, &text).await;
-                if let Ok(by) = SlackUserId::parse(by) {
-                    self.advance_request(&ctx, |r| r.on_revoked(&by, now)).await;
-                }
-            }
-            GrantEvent::TakenOver { previous, by } => {
-                let text = format!(
-                    "{} took {} over for {}; the previous password of {} no longer works.",
-                    mention(&by.holder),
-                    by.level,
-                    by.incident,
-                    mention(&previous.holder)
-                );
-                self.audit(&GrantContext::of(previous), &text).await;
-            }
-            GrantEvent::DeliveryFailed { grant, reason } => {
-                let text = format!(
-                    "The password could not be delivered to {} by DM ({reason}), so it was \
-                     expired again right away. Please request access again.",
-                    mention(&grant.holder)
-                );
-                self.audit(&GrantContext::of(grant), &text).await;
-            }
-            GrantEvent::ExpiryDelayed { grant, .. } => {
-                let text = format!(
-                    "The {} password of {} could not be expired yet (database unreachable); \
-                     retrying. The database itself caps it at {}.",
-                    grant.level,
-                    mention(&grant.holder),
-                    format_utc_time(grant.db_valid_until)
-                );
-                self.audit(&GrantContext::of(grant), &text).await;
-            }
-            GrantEvent::Restored { role, expires_at } => {
-                let text = format!(
-                    "Found {role} with a live password and no expiry timer; it will be expired at {}.",
-                    format_utc_time(expires_at)
-                );
-                self.audit(&GrantContext::default(), &text).await;
-            }
-            GrantEvent::OrphanSessionsEnded { role, sessions_ended } => {
-                let text = format!(
-                    "Ended {} of {role}, which holds no active grant.",
-                    sessions(sessions_ended)
-                );
-                self.audit(&GrantContext::default(), &text).await;
-            }
+    #[test]
+    fn alert_group_takes_a_user_group_id_only() {
+        assert_eq!(alert_group(None).unwrap(), None);
+        assert_eq!(alert_group(Some("")).unwrap(), None);
+        assert_eq!(alert_group(Some("S0ALERT001")).unwrap().as_deref(), Some("S0ALERT001"));
+        for bad in ["U0ALERT001", "S0>|<!here", "s0alert001", "S"] {
+            let e = alert_group(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("slack.alert_group"), "{bad}: {e}");
         }
-        Ok(())
-    }
-}
-
-fn request_end(r: &Request) -> chrono::DateTime<chrono::Utc> {
-    match r.state() {
-        crate::access::RequestState::Issued { expires_at, .. } => *expires_at,
-        _ => chrono::DateTime::<chrono::Utc>::MIN_UTC,
-    }
-}
-
-fn sessions(n: i32) -> String {
-    if n == 1 {
-        "1 session".into()
-    } else {
-        format!("{n} sessions")
     }
 }

@@ -11,6 +11,17 @@ pub const TIMERS_INFLIGHT: &str = "timers:inflight";
 pub const TIMERS_BODY: &str = "timers:body";
 /// HASH timer id -> token of its current claim.
 pub const TIMERS_CLAIMS: &str = "timers:claims";
+/// ZSET lane -> when it is due (unix ms; the lease deadline while claimed).
+pub const OUTBOX_DUE: &str = "outbox:due";
+/// HASH note id -> JSON of [`OutboxNote`](super::OutboxNote).
+pub const OUTBOX_BODY: &str = "outbox:body";
+/// ZSET note id -> when it was queued (unix ms): depth and oldest age.
+pub const OUTBOX_AGE: &str = "outbox:age";
+/// HASH lane -> token of its current claim.
+pub const OUTBOX_CLAIMS: &str = "outbox:claims";
+/// Prefix of the per-lane LIST of note ids, oldest first.
+pub const OUTBOX_LANE: &str = "outbox:lane:";
+
 /// ZSET of open request ids (a [`DocStore`](super::DocStore) index).
 pub const ACTIVE_REQUESTS: &str = "req:active";
 

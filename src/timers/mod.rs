@@ -25,6 +25,11 @@
 //! | `<p>req:active` | ZSET | open request ids, scored by when they stop mattering (unix ms) | the workflow via [`DocStore::index_add`]/`index_remove` | none; members past their score are pruned on read |
 //! | `<p>grant:<level>` | STRING | versioned document of the active grant of a level (`ro`, `rw`) | the workflow via [`DocStore`] | set by the caller (a safety net past the grant's expiry) |
 //! | `<p>idem:<scope>:<id>` | STRING | `1` | [`Idempotency::claim_once`] (`SET NX PX`) | the caller's dedup window |
+//! | `<p>outbox:due` | ZSET | outbox lane, scored by when it is due (unix ms; the lease deadline while claimed) | [`Outbox`] `push` (`NX`), `claim`, `delivered`/`retry_at` | none: lanes leave when empty |
+//! | `<p>outbox:lane:<lane>` | LIST | note ids of one lane (Slack thread, DM, channel), oldest first | `push` appends; `delivered` pops the head | none |
+//! | `<p>outbox:body` | HASH | note id -> JSON of [`OutboxNote`] (text and target, never a secret) | `push`; `retry_at` updates; `delivered` deletes | none |
+//! | `<p>outbox:age` | ZSET | note id, scored by when it was queued (depth, oldest age) | `push`; `delivered` removes | none |
+//! | `<p>outbox:claims` | HASH | lane -> token of its current claim | `claim`; `delivered`/`retry_at` delete | none |
 //!
 //! # Guarantees
 //!
@@ -40,15 +45,18 @@
 //!   could not be reached, so it can fail closed ("Redis is down: not issuing").
 //!
 //! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the polling loop and the
-//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), [`idempotency`].
+//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), [`idempotency`], [`outbox`]
+//! (notes waiting for Slack, ordered per lane, leased like timers).
 
 pub mod idempotency;
 pub mod keys;
+pub mod outbox;
 pub mod queue;
 pub mod store;
 pub mod worker;
 
 pub use idempotency::Idempotency;
+pub use outbox::{ClaimedNote, Outbox, OutboxDepth, OutboxNote};
 pub use queue::{Claimed, Timer, TimerKey, TimerKind, TimerPayload, TimerQueue};
 pub use store::DocStore;
 pub use worker::{run_worker, Clock, SystemClock, TimerHandler, WorkerConfig, WorkerStats};

@@ -12,8 +12,8 @@ use super::{approval_timer_id, ReactionInput, Workflow};
 use crate::access::text::format_expiry;
 use crate::access::{Decision, Ignored, Reaction, Rejection, Request, SlackUserId, Transition};
 use crate::grants::{GrantError, IssueRequest};
+use crate::slack::notes;
 use crate::slack::notifier::GrantContext;
-use crate::slack::render::Rendered;
 use crate::timers::TimerError;
 
 impl Workflow {
@@ -170,6 +170,15 @@ impl Workflow {
         if let (Some(at), false) = (req.message(), note.is_empty()) {
             self.inner.bot.thread(at, &note).await;
         }
+        let (level, incident) = (req.level().as_str(), req.incident().to_string());
+        let dm = match &transition {
+            Transition::Denied { by } => Some(notes::denied(level, &incident, by.as_str())),
+            Transition::TimedOut => Some(notes::timed_out(level, &incident)),
+            _ => None,
+        };
+        if let Some(dm) = dm {
+            self.inner.bot.dm_note(req.requester().as_str(), &dm).await;
+        }
         if transition == Transition::Approved {
             Box::pin(self.issue(req)).await;
         }
@@ -242,20 +251,13 @@ impl Workflow {
                         self.inner.bot.thread(at, &note).await;
                     }
                 }
-                let text = format!(
-                    "Your {} request for {} was approved, but no access was granted: {}",
-                    req.level(),
-                    req.incident(),
-                    e.user_message()
-                );
-                if let Err(err) = self
-                    .inner
-                    .bot
-                    .dm_ephemeral(req.requester().as_str(), &Rendered::text(&text))
-                    .await
-                {
-                    tracing::warn!(code = %err.code, "could not tell the requester");
-                }
+                let (level, incident) = (req.level().as_str(), req.incident().to_string());
+                let requester = req.requester().as_str();
+                let reason = e.user_message();
+                let dm = notes::not_issued(level, &incident, &reason);
+                self.inner.bot.dm_note(requester, &dm).await;
+                let alert = notes::issue_failed_alert(level, &incident, requester, &reason);
+                self.inner.bot.alert(&alert).await;
             }
         }
     }

@@ -10,6 +10,7 @@
 use super::store::Updated;
 use super::{approval_timer_id, Workflow};
 use crate::access::{Rejection, Request, RequestState};
+use crate::slack::notes;
 use crate::timers::{Timer, TimerKind, TimerPayload};
 use std::time::Duration;
 
@@ -88,6 +89,15 @@ impl Workflow {
                             password is active for this request; request again if access is \
                             still needed.";
                 self.inner.bot.thread(at, note).await;
+            }
+            if ours.is_none() {
+                let (level, incident) = (request.level().as_str(), request.incident().to_string());
+                let requester = request.requester().as_str();
+                let reason = "issuing did not finish (the bot stopped); no password is active.";
+                let dm = notes::not_issued(level, &incident, reason);
+                self.inner.bot.dm_note(requester, &dm).await;
+                let alert = notes::issue_failed_alert(level, &incident, requester, reason);
+                self.inner.bot.alert(&alert).await;
             }
         }
         tracing::warn!(request_id = %id, issued = ours.is_some(), "settled an interrupted issue");

@@ -6,6 +6,7 @@ use crate::helpers::*;
 use crate::support::model::must_fail;
 use crate::support::pg;
 use pgroles::model::Level;
+use pgroles::slack::fake::spec;
 use std::time::Duration;
 
 async fn drill(level: Level, pg_version: u32) {
@@ -108,7 +109,48 @@ async fn drill(level: Level, pg_version: u32) {
     assert!(!logs.contains(&password), "password in the logs");
     assert!(!logs.contains(&bot.signing_secret), "signing secret in the logs");
     assert!(!logs.contains(&bot.fake.bot_token()), "bot token in the logs");
+    web_api_inventory(&bot);
     bot.model.drop().await;
+}
+
+/// The Web API inventory: every call the bot made in the drill, with each argument as it was
+/// sent, checked against Slack's spec (read here from the vendored file, not the fake's table).
+/// (`usergroups.users.list`, called only with approver groups, is checked by the fake's table.)
+fn web_api_inventory(bot: &Bot) {
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/slack/slack_web_openapi_v2.json"
+    ))
+    .unwrap();
+    let table = spec::derive_table(&serde_json::from_str(&raw).unwrap());
+    let calls = bot.fake.with(|ws| ws.all_calls());
+    let mut methods = std::collections::BTreeSet::new();
+    for call in &calls {
+        methods.insert(call.method.clone());
+        let args =
+            table.get(&call.method).unwrap_or_else(|| panic!("{} not in the spec", call.method));
+        for (name, value) in call.params.as_object().unwrap() {
+            let arg = args.get(name).unwrap_or_else(|| {
+                panic!("{} sent `{name}`, which the spec does not name", call.method)
+            });
+            let wrong = spec::type_error(arg.0, value, call.json_body);
+            assert!(wrong.is_none(), "{} `{name}` = {value}: {wrong:?}", call.method);
+        }
+        for name in args.iter().filter(|(_, a)| a.1).map(|(n, _)| n) {
+            assert!(call.params.get(name).is_some(), "{} without `{name}`", call.method);
+        }
+        assert_eq!(call.outcome, "ok", "{} answered {}", call.method, call.outcome);
+    }
+    for expected in [
+        "auth.test",
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "chat.getPermalink",
+        "conversations.open",
+    ] {
+        assert!(methods.contains(expected), "the drill never called {expected}: {methods:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,8 @@ pub const OUTSIDER: &str = "U0OUT00001";
 /// A member of the approver user group (not listed as an approver by id).
 pub const GROUP_MEMBER: &str = "U0GRP00001";
 pub const APPROVER_GROUP: &str = "S0APPROVE1";
+/// The user group alerted when access could not be issued.
+pub const ALERT_GROUP: &str = "S0ALERT001";
 pub const APPROVE: &str = "white_check_mark";
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -34,6 +36,8 @@ pub struct Options {
     pub database_down: bool,
     /// Approvers also come from the user group `APPROVER_GROUP` (members: `GROUP_MEMBER`).
     pub approver_group: bool,
+    /// `slack.alert_group = ALERT_GROUP`.
+    pub alert_group: bool,
 }
 
 impl Default for Options {
@@ -46,6 +50,7 @@ impl Default for Options {
             redis_url: None,
             database_down: false,
             approver_group: false,
+            alert_group: false,
         }
     }
 }
@@ -98,6 +103,7 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     cfg.slack.verify_users = vec![APPROVER1.into()];
     cfg.access.approvers = vec![APPROVER1.into(), APPROVER2.into()];
     cfg.access.approver_group = opts.approver_group.then(|| APPROVER_GROUP.to_string());
+    cfg.slack.alert_group = opts.alert_group.then(|| ALERT_GROUP.to_string());
     cfg.access.default_duration_secs = opts.default_duration_secs;
     cfg.access.max_duration_secs = 3600;
     cfg.access.reminder_before_secs = opts.reminder_before_secs;
@@ -185,6 +191,24 @@ impl Bot {
             .await
             .unwrap_or_else(|_| {
                 panic!("ephemeral {needle:?} for {user}; got {:#?}", self.fake.ephemerals(&user))
+            })
+    }
+
+    /// Waits for a (non-ephemeral) message in `user`'s DM with the bot containing `needle`.
+    pub async fn dm_message(&self, user: &str, needle: &str) -> FakeMessage {
+        let (user, needle) = (user.to_owned(), needle.to_owned());
+        self.fake
+            .wait_for(
+                |ws| {
+                    let dm = ws.dm_channel(&user)?;
+                    ws.messages(&dm).into_iter().find(|m| text_of(m).contains(&needle))
+                },
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|_| {
+                let dm = self.fake.with(|ws| ws.dm_channel(&user)).unwrap_or_default();
+                panic!("DM {needle:?} for {user}; got {:#?}", self.fake.messages(&dm))
             })
     }
 

@@ -11,5 +11,6 @@ mod commands;
 mod drill;
 mod groups;
 mod helpers;
+mod notes;
 mod outages;
 mod socket_mode;

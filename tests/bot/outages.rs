@@ -28,8 +28,8 @@ async fn postgresql_down_at_approval_means_a_clear_message_and_no_password() {
     let request = bot.request_message(0).await;
     bot.react(APPROVER1, APPROVE, &request.ts).await;
     bot.thread_note(&request.ts, "Access could not be issued").await;
-    let told = bot.ephemeral(REQUESTER, "no access was granted").await;
-    assert!(!told.text.unwrap_or_default().contains("Password"), "no password");
+    let told = bot.dm_message(REQUESTER, "no access was granted").await;
+    assert!(!text_of(&told).contains("Password"), "no password");
     let shown = bot.fake.with(|ws| ws.message(AUDIT, &request.ts)).unwrap();
     assert!(text_of(&shown).contains("could not be issued"), "{}", text_of(&shown));
     bot.model.drop().await;

@@ -22,7 +22,7 @@ use evidence::Row;
 use harness::*;
 use pgroles::model::Level;
 use pgroles::slack::fake::FakeFault;
-use scenarios::{crash, replicas, slack, state};
+use scenarios::{crash, outbox, replicas, slack, state};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -41,6 +41,8 @@ async fn no_grant_outlives_its_expiry_and_no_secret_leaks_under_faults() {
         ("postgres_unreachable", Box::pin(state::postgres_unreachable())),
         ("two_replicas", Box::pin(replicas::two_replicas())),
         ("slack_failing", Box::pin(slack::slack_failing())),
+        ("outbox_rate_limited", Box::pin(outbox::rate_limited_expiry_note())),
+        ("outbox_restart", Box::pin(outbox::rate_limited_expiry_note_across_restart())),
     ];
     let tasks: Vec<_> = all
         .into_iter()
@@ -118,9 +120,9 @@ async fn a_crash_after_approval_does_not_lock_the_level() {
             let mut bot = w.bot().await?;
             let s = w.sender(&bot);
             let req = w.request(&s, Level::Ro, "INC-1101").await?;
-            w.fake.fail_next("chat.postMessage", FakeFault::Delay(8_000), 1);
+            w.fake.fail_next("chat.update", FakeFault::Delay(8_000), 1);
             w.react(&s, APPROVER1, &req.ts).await?;
-            w.stalled("chat.postMessage").await?;
+            w.stalled("chat.update").await?;
             bot.kill9().await;
             bot.restart().await?;
             let s = w.sender(&bot);

@@ -71,6 +71,7 @@ impl Notifier for Recorder {
         };
         match event {
             GrantEvent::Reminder { grant }
+            | GrantEvent::Resent { grant }
             | GrantEvent::DeliveryFailed { grant, .. }
             | GrantEvent::ExpiryDelayed { grant, .. } => {
                 seen.grant_id = Some(grant.id.clone());

@@ -85,7 +85,12 @@ async fn retry_after_is_capped_and_persistent_rate_limits_become_a_typed_error()
     assert!(started.elapsed() < Duration::from_secs(2), "waits capped at max_wait");
     assert_eq!(
         err,
-        SlackError { method: "conversations.open", code: "ratelimited".into(), attempts: 3 }
+        SlackError {
+            method: "conversations.open",
+            code: "ratelimited".into(),
+            attempts: 3,
+            retry_after: Some(Duration::from_secs(60)),
+        }
     );
 }
 
@@ -97,7 +102,12 @@ async fn persistent_server_errors_become_a_typed_error_after_bounded_tries() {
     let err = slack.post_message(OPS, "t", &[], None).await.unwrap_err();
     assert_eq!(
         err,
-        SlackError { method: "chat.postMessage", code: "http_500".into(), attempts: 3 }
+        SlackError {
+            method: "chat.postMessage",
+            code: "http_500".into(),
+            attempts: 3,
+            retry_after: None,
+        }
     );
     assert_eq!(fake.calls("chat.postMessage").len(), 3);
     assert!(fake.messages(OPS).is_empty());

@@ -11,7 +11,12 @@ async fn wrong_or_missing_token_is_rejected_like_slack() {
     let err = slack.post_message(OPS, "hi", &[], None).await.unwrap_err();
     assert_eq!(
         err,
-        SlackError { method: "chat.postMessage", code: "invalid_auth".into(), attempts: 1 }
+        SlackError {
+            method: "chat.postMessage",
+            code: "invalid_auth".into(),
+            attempts: 1,
+            retry_after: None,
+        }
     );
 
     let anonymous: Value = reqwest::Client::new()

@@ -43,3 +43,4 @@ pub(crate) fn section(text: &str) -> SlackBlock {
 mod client;
 mod drive;
 mod limits;
+mod spec;

@@ -41,7 +41,7 @@ pub struct ApiFailure {
     pub errors: Vec<String>,
 }
 
-fn fail(code: &str) -> ApiFailure {
+pub(crate) fn fail(code: &str) -> ApiFailure {
     ApiFailure { code: code.to_string(), errors: Vec::new() }
 }
 
@@ -310,7 +310,6 @@ fn open(ws: &mut Workspace, p: &Params) -> Outcome {
         Some(Value::String(s)) => {
             s.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect()
         }
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
         _ => Vec::new(),
     };
     if users.is_empty() {

@@ -6,7 +6,8 @@
 //! wired into the production path: the bot only meets it through `slack.api_url`.
 //!
 //! - [`state`]: the workspace model and read helpers.
-//! - `methods`: Web API method rules; `server`: HTTP, auth, faults.
+//! - [`spec`]: argument types and required arguments of every Web API method, from Slack's
+//!   spec; `methods`: Web API method rules; `server`: HTTP, auth, faults.
 //! - [`signer`]: request signing and payload builders; [`sender`]: posts them to the bot.
 //! - `socket`: Socket Mode (`apps.connections.open`, the WebSocket, envelopes and acks).
 
@@ -15,6 +16,7 @@ pub mod sender;
 mod server;
 pub mod signer;
 mod socket;
+pub mod spec;
 pub mod state;
 
 pub use methods::{MAX_BLOCKS, MAX_HEADER_CHARS, MAX_SECTION_TEXT_CHARS, MAX_TEXT_CHARS};

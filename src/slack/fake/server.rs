@@ -3,11 +3,12 @@
 //!
 //! Owns authentication (`Authorization: Bearer`, or a `token` form field, as Slack accepts),
 //! body parsing (JSON, form, query string), call recording and fault injection. It must not
-//! hold method rules: those are in `methods` (and Socket Mode's in `socket`, whose WebSocket
+//! hold method rules: those are in `spec` (argument types, from Slack's spec) and `methods` (and Socket Mode's in `socket`, whose WebSocket
 //! is served here at `/socket/{ticket}`).
 
 use super::methods::{self, ApiFailure};
 use super::socket;
+use super::spec;
 use super::state::{EphemeralSource, FakeFault, RecordedCall};
 use super::Shared;
 use axum::body::Bytes;
@@ -37,7 +38,10 @@ fn slack_json(status: StatusCode, body: Value) -> Response {
 
 fn failure(f: &ApiFailure) -> Value {
     let mut body = json!({ "ok": false, "error": f.code });
-    if !f.errors.is_empty() {
+    if f.code == "invalid_arguments" {
+        // Slack explains argument errors in `response_metadata.messages`.
+        body["response_metadata"] = json!({ "messages": f.errors });
+    } else if !f.errors.is_empty() {
         body["errors"] = json!(f.errors);
     }
     body
@@ -117,6 +121,7 @@ async fn api(
         ws.calls.push(RecordedCall {
             method: method.clone(),
             params: Value::Object(params.clone()),
+            json_body: is_json,
             at: SystemTime::now(),
             outcome: auth_error.unwrap_or("pending").to_string(),
         });
@@ -159,7 +164,8 @@ async fn api(
             let result = if method == socket::OPEN_METHOD {
                 Ok(socket::open_connection(&shared))
             } else {
-                methods::dispatch(&mut shared.lock(), &method, &params)
+                spec::check(&method, &params, is_json)
+                    .and_then(|()| methods::dispatch(&mut shared.lock(), &method, &params))
             };
             match result {
                 Ok(mut body) => {

@@ -26,6 +26,8 @@ pub enum FakeFault {
 pub struct RecordedCall {
     pub method: String,
     pub params: Value,
+    /// Whether the arguments came as a JSON body (else form or query string).
+    pub json_body: bool,
     pub at: SystemTime,
     /// `ok`, Slack's error code, or `http_<status>` for an injected status/rate limit.
     pub outcome: String,

@@ -23,10 +23,11 @@ async fn after_approval(w: &World, row: &mut Row) -> anyhow::Result<()> {
     let mut bot = w.bot().await?;
     let s = w.sender(&bot);
     let req = w.request(&s, Level::Ro, "INC-101").await?;
-    // The first post after the approval is the "Issuing access…" note, before the password.
-    w.fake.fail_next("chat.postMessage", FakeFault::Delay(STALL_MS), 1);
+    // The first update after the approval shows it, before the password is set. (Thread notes
+    // go through the outbox and no longer hold the workflow up, so they cannot stall it.)
+    w.fake.fail_next("chat.update", FakeFault::Delay(STALL_MS), 1);
     w.react(&s, APPROVER1, &req.ts).await?;
-    w.stalled("chat.postMessage").await?;
+    w.stalled("chat.update").await?;
     bot.kill9().await;
     let issued = evidence::audit(w).await?.iter().filter(|r| r.event == "issue").count();
     row.check(issued == 0, "no password was set before the crash");
@@ -151,10 +152,11 @@ async fn during_expiry(w: &World, row: &mut Row) -> anyhow::Result<()> {
     let password = w.password_dm(1).await?;
     let session = w.login(Level::Ro, &password).await?;
     w.thread_note(&req.ts, "Access issued", WAIT).await?;
-    // The next post is the expiry note, sent after the password expired, before the ack.
-    w.fake.fail_next("chat.postMessage", FakeFault::Delay(STALL_MS), 1);
+    // The next update shows the request as expired: after the password expired and the
+    // expiry note was queued in the outbox, before the timer's ack.
+    w.fake.fail_next("chat.update", FakeFault::Delay(STALL_MS), 1);
     w.wait(DURATION + WAIT, |ws| {
-        ws.calls("chat.postMessage").iter().any(|c| c.outcome == "pending").then_some(())
+        ws.calls("chat.update").iter().any(|c| c.outcome == "pending").then_some(())
     })
     .await?;
     bot.kill9().await;

@@ -6,8 +6,10 @@
 //! - [`state`]: Redis restarted or flushed mid-grant; PostgreSQL unreachable at expiry.
 //! - [`replicas`]: two replicas on one Redis receiving the same deliveries.
 //! - [`slack`]: the Slack Web API rate limiting, failing and timing out.
+//! - [`outbox`]: the expiry note rate limited 10 times, with and without a restart.
 
 pub mod crash;
+pub mod outbox;
 pub mod replicas;
 pub mod slack;
 pub mod state;
