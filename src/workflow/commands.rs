@@ -50,15 +50,7 @@ impl Workflow {
                 Rendered::text("Checking the database against the role model…")
             }
             Command::Request { level, incident, duration } => {
-                let ack = format!(
-                    "Asking the approvers for {level} access for {incident} ({})…",
-                    crate::access::text::format_duration(duration.as_secs())
-                );
-                let wf = self.clone();
-                tokio::spawn(async move {
-                    wf.open_request(input, user, level, incident, duration).await;
-                });
-                Rendered::text(&ack)
+                self.request_access(input, user, level, incident, duration).await
             }
             Command::Status | Command::Revoke { .. } | Command::Resend => {
                 let wf = self.clone();

@@ -151,7 +151,7 @@ impl Workflow {
                 // The level is free for the next request at once. The request stays listed
                 // until issuing ends; its timer becomes the issuing deadline, which settles the
                 // request if this process dies before issuing finishes.
-                if let Err(e) = self.inner.store.release_level(req.level()).await {
+                if let Err(e) = self.inner.store.release_level(&req).await {
                     tracing::warn!(error = %e, "could not release the level of an approved request");
                 }
                 self.schedule_issue_deadline(&req).await;

@@ -1,6 +1,7 @@
 //! Where requests live in Redis: the versioned request document (`req:<id>`), the pointer from
 //! the Slack request message (`req:by_msg:<channel>:<ts>`), the index of open requests
-//! (`req:active`), and a per-level "one pending request" claim.
+//! (`req:active`), and a per-level "one pending request" claim (`idem:pending_level:<level>`,
+//! holding the claiming request's id, released only by that request).
 //!
 //! Owns the keys and TTLs of request state and the compare-and-swap loop. It must not decide
 //! anything: callers pass a pure decision function from [`crate::access`], and this module
@@ -76,10 +77,11 @@ impl RequestStore {
         self.docs.index_add(keys::ACTIVE_REQUESTS, id, until).await
     }
 
-    /// Takes the request out of the open list (it reached a final state or was issued).
+    /// Takes the request out of the open list (it reached a final state or was issued), and
+    /// gives back its level claim if it still holds it.
     pub async fn close(&self, req: &Request) -> Result<(), TimerError> {
         self.docs.index_remove(keys::ACTIVE_REQUESTS, req.id().as_str()).await?;
-        self.release_level(req.level()).await
+        self.release_level(req).await
     }
 
     /// Removes a request that never got its Slack message (posting failed).
@@ -101,13 +103,16 @@ impl RequestStore {
         Ok(out)
     }
 
-    /// Claims "the one pending request of `level`" for `window` (across replicas).
-    pub async fn claim_level(&self, level: Level, window: Duration) -> Result<bool, TimerError> {
-        self.idem.claim_once(&level_key(level), window).await
+    /// Claims "the one pending request of its level" for `req`, for `window` (across
+    /// replicas). The claim holds the request id: it is the fencing token.
+    pub async fn claim_level(&self, req: &Request, window: Duration) -> Result<bool, TimerError> {
+        self.idem.claim_as(&level_key(req.level()), req.id().as_str(), window).await
     }
 
-    pub async fn release_level(&self, level: Level) -> Result<(), TimerError> {
-        self.idem.release(&level_key(level)).await.map(|_| ())
+    /// Gives back `req`'s level claim, and only its own: once the claim expired and a newer
+    /// request took the level, this leaves the newer claim alone (compare-and-delete).
+    pub async fn release_level(&self, req: &Request) -> Result<(), TimerError> {
+        self.idem.release_if_held_by(&level_key(req.level()), req.id().as_str()).await.map(|_| ())
     }
 
     /// Loads the request, applies `decide`, and stores the result with compare-and-swap,

@@ -13,3 +13,4 @@ mod groups;
 mod helpers;
 mod outages;
 mod socket_mode;
+mod wording;

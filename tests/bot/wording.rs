@@ -1,0 +1,39 @@
+//! Issue 12, item 5: what a responder or approver is told never misleads: the command's answer
+//! never contradicts the outcome, times are exact, `/firefighter status` is shown only to whom
+//! it may be, and forged requests do not drive the log volume.
+
+use crate::helpers::*;
+use pgroles::slack::fake::SentResponse;
+
+fn ack_text(ack: &SentResponse) -> String {
+    let body: serde_json::Value = serde_json::from_str(&ack.body).unwrap_or_default();
+    body["text"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_refused_request_is_answered_with_the_refusal_not_asking_the_approvers() {
+    let bot = spawn_bot(Options::default()).await;
+    let first = bot.command(REQUESTER, "ro INC-20").await;
+    assert!(ack_text(&first).starts_with("Asking the approvers"), "{}", ack_text(&first));
+    let request = bot.request_message(0).await;
+
+    // Pending: the answer itself is the refusal.
+    let pending = bot.command(OUTSIDER, "ro INC-21").await;
+    assert!(ack_text(&pending).contains("is already waiting for approval"), "{}", pending.body);
+
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    bot.ephemeral(REQUESTER, "Password: `").await;
+    // Held: likewise.
+    let held = bot.command(OUTSIDER, "ro INC-22").await;
+    let text = ack_text(&held);
+    assert!(text.contains(&format!("ro is held by <@{REQUESTER}> for INC-20")), "{text}");
+
+    let shown: Vec<String> =
+        bot.fake.ephemerals(OUTSIDER).iter().filter_map(|e| e.text.clone()).collect();
+    assert!(
+        shown.iter().all(|t| !t.contains("Asking the approvers")),
+        "a refused requester was never told the approvers were asked: {shown:#?}"
+    );
+    assert_eq!(bot.fake.messages(AUDIT).len(), 1, "only the first request was posted");
+    bot.model.drop().await;
+}
