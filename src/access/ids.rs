@@ -212,6 +212,39 @@ impl SlackUserId {
     }
 }
 
+/// When Slack says an event happened (`event_ts`, `1234567890.123456`), ordered by time: the
+/// seconds and microseconds compare as numbers, not as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventTs {
+    secs: u64,
+    micros: u32,
+}
+
+impl EventTs {
+    pub fn parse(s: &str) -> Result<EventTs, Rejection> {
+        let ts = MessageTs::parse(s)?;
+        let (secs, micros) = ts.as_str().split_once('.').ok_or(Rejection::InvalidMessageTs)?;
+        Ok(EventTs {
+            secs: secs.parse().map_err(|_| Rejection::InvalidMessageTs)?,
+            micros: micros.parse().map_err(|_| Rejection::InvalidMessageTs)?,
+        })
+    }
+}
+
+impl TryFrom<String> for EventTs {
+    type Error = Rejection;
+    fn try_from(s: String) -> Result<Self, Rejection> {
+        EventTs::parse(&s)
+    }
+}
+
+impl From<EventTs> for String {
+    fn from(t: EventTs) -> String {
+        format!("{}.{:06}", t.secs, t.micros)
+    }
+}
+
 /// A Slack message timestamp, `1234567890.123456`: it identifies a message within a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

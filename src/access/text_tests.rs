@@ -134,7 +134,7 @@ fn the_request_text_follows_the_request_through_its_states() {
          with :white_check_mark: to approve or :x: to deny before 11:50 UTC (in 15m)."
     );
     let Ok(Decision::Changed { next, .. }) =
-        req.on_reaction_added(&user("UA1"), "white_check_mark", &policy, &emojis, t0())
+        req.on_reaction_added(&user("UA1"), "white_check_mark", None, &policy, &emojis, t0())
     else {
         panic!("approval not recorded")
     };

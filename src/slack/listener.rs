@@ -161,6 +161,7 @@ struct InnerEvent {
     user: Option<String>,
     reaction: Option<String>,
     item: Option<Item>,
+    event_ts: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -206,7 +207,15 @@ pub fn parse_event(body: &[u8]) -> Result<ParsedEvent, serde_json::Error> {
         (Some(user), Some(reaction), Some(Item { kind, channel: Some(channel), ts: Some(ts) }))
             if kind == "message" =>
         {
-            let reaction = ReactionInput { added, user, reaction, channel, ts };
+            let reaction = ReactionInput {
+                added,
+                user,
+                reaction,
+                channel,
+                ts,
+                event_ts: inner.event_ts,
+                event_id: Some(event_id.clone()),
+            };
             Ok(ParsedEvent::Reaction { event_id, kind: inner.kind, reaction })
         }
         _ => Ok(ParsedEvent::Ignored { kind: inner.kind }),

@@ -115,6 +115,11 @@ impl RequestStore {
         self.idem.release_if_held_by(&level_key(req.level()), req.id().as_str()).await.map(|_| ())
     }
 
+    /// Forgets that Slack event `event_id` was handled, so that a redelivery is handled again.
+    pub async fn forget_event(&self, event_id: &str) -> Result<(), TimerError> {
+        self.idem.release(&keys::slack_event(event_id)).await.map(|_| ())
+    }
+
     /// Loads the request, applies `decide`, and stores the result with compare-and-swap,
     /// re-reading and re-deciding when someone else changed it first.
     pub async fn update<E>(

@@ -12,5 +12,6 @@ mod drill;
 mod groups;
 mod helpers;
 mod outages;
+mod races;
 mod socket_mode;
 mod wording;
