@@ -82,6 +82,15 @@ impl Idempotency {
         Ok(n > 0)
     }
 
+    /// Whether `key` is currently held (by anyone).
+    pub async fn is_held(&self, key: &str) -> Result<bool, TimerError> {
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(n > 0)
+    }
+
     /// Gives a key back, so that a retry of something that failed before taking effect is
     /// handled again. Returns whether the key was held.
     pub async fn release(&self, key: &str) -> Result<bool, TimerError> {

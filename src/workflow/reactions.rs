@@ -10,6 +10,7 @@
 
 use super::commands::mention;
 use super::store::Updated;
+use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
 use crate::access::text::format_expiry;
 use crate::access::{
@@ -200,6 +201,11 @@ impl Workflow {
                 if let Err(e) = self.inner.store.release_level(&req).await {
                     tracing::warn!(error = %e, "could not release the level of an approved request");
                 }
+                // The lease before the deadline: the deadline never sees an issue in progress
+                // as a dead one. (Without Redis the grant service refuses to issue anyway.)
+                if let Err(e) = self.inner.store.start_issuing(&req, ISSUE_LEASE).await {
+                    tracing::warn!(error = %e, request_id = %req.id(), "no issuing lease");
+                }
                 self.schedule_issue_deadline(&req).await;
             }
             Transition::Denied { .. } | Transition::Cancelled { .. } | Transition::TimedOut => {
@@ -221,8 +227,16 @@ impl Workflow {
         }
     }
 
-    /// Issues the password of an approved request; the notifier delivers it by DM.
+    /// Issues the password of an approved request (the notifier delivers it by DM), holding the
+    /// issuing lease until the request records the outcome.
     async fn issue(&self, req: Request) {
+        self.issue_and_record(&req).await;
+        if let Err(e) = self.inner.store.end_issuing(&req).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "could not end the issuing lease");
+        }
+    }
+
+    async fn issue_and_record(&self, req: &Request) {
         let context = GrantContext {
             message: req.message().cloned(),
             request_id: Some(req.id().to_string()),

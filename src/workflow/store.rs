@@ -1,7 +1,8 @@
 //! Where requests live in Redis: the versioned request document (`req:<id>`), the pointer from
 //! the Slack request message (`req:by_msg:<channel>:<ts>`), the index of open requests
 //! (`req:active`), and a per-level "one pending request" claim (`idem:pending_level:<level>`,
-//! holding the claiming request's id, released only by that request).
+//! holding the claiming request's id, released only by that request), and the issuing lease
+//! (`idem:issuing:<id>`) held while a process issues an approved request.
 //!
 //! Owns the keys and TTLs of request state and the compare-and-swap loop. It must not decide
 //! anything: callers pass a pure decision function from [`crate::access`], and this module
@@ -115,6 +116,22 @@ impl RequestStore {
         self.idem.release_if_held_by(&level_key(req.level()), req.id().as_str()).await.map(|_| ())
     }
 
+    /// Marks `req` as being issued by this process, for at most `lease` (a process that dies
+    /// while issuing leaves it to expire). While it is held, the issuing deadline does not
+    /// settle the request: the issuer will, with the grant service's real outcome.
+    pub async fn start_issuing(&self, req: &Request, lease: Duration) -> Result<bool, TimerError> {
+        self.idem.claim_as(&issuing_key(req), req.id().as_str(), lease).await
+    }
+
+    pub async fn end_issuing(&self, req: &Request) -> Result<(), TimerError> {
+        self.idem.release_if_held_by(&issuing_key(req), req.id().as_str()).await.map(|_| ())
+    }
+
+    /// Whether some process is still issuing `req`.
+    pub async fn is_issuing(&self, req: &Request) -> Result<bool, TimerError> {
+        self.idem.is_held(&issuing_key(req)).await
+    }
+
     /// Forgets that Slack event `event_id` was handled, so that a redelivery is handled again.
     pub async fn forget_event(&self, event_id: &str) -> Result<(), TimerError> {
         self.idem.release(&keys::slack_event(event_id)).await.map(|_| ())
@@ -147,6 +164,10 @@ impl RequestStore {
         }
         Err(TimerError::bad_data(key, "too many concurrent changes"))
     }
+}
+
+fn issuing_key(req: &Request) -> String {
+    format!("issuing:{}", req.id())
 }
 
 fn level_key(level: Level) -> String {

@@ -96,3 +96,76 @@ async fn a_reaction_that_fails_after_slack_was_answered_is_announced_and_can_be_
     bot.ephemeral(REQUESTER, "Password: `").await;
     bot.model.drop().await;
 }
+
+/// The request's document state, as stored.
+async fn request_state(bot: &Bot) -> String {
+    let dump = bot.redis_dump().await;
+    let doc = dump.lines().find(|l| l.contains("\"state\":")).unwrap_or_default().to_owned();
+    let at = doc.find("\"state\":\"").map(|i| i + 9).unwrap_or(0);
+    doc[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn the_issuing_deadline_does_not_settle_an_issue_still_in_progress() {
+    let bot = spawn_bot(Options::default()).await;
+    let role = bot.model.names.firefighter(pgroles::model::Level::Ro);
+    // Hold the role's catalog row: the broker's ALTER ROLE waits behind this transaction.
+    let mut blocker = bot.model.superuser().await;
+    let tx = blocker.transaction().await.unwrap();
+    tx.batch_execute(&format!("ALTER ROLE \"{role}\" CONNECTION LIMIT 7")).await.unwrap();
+
+    bot.command(REQUESTER, "ro INC-32").await;
+    let request = bot.request_message(0).await;
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    bot.thread_note(&request.ts, "Issuing access").await;
+
+    // Step 2: the issuing deadline comes due while the password is still being set.
+    let client = redis::Client::open(bot.redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let due_key = format!("{}timers:due", bot.prefix);
+    let timers: Vec<String> =
+        redis::cmd("ZRANGE").arg(&due_key).arg(0).arg(-1).query_async(&mut conn).await.unwrap();
+    let deadline = timers
+        .into_iter()
+        .find(|t| t.starts_with("approval_timeout:"))
+        .expect("the issuing deadline is armed");
+    let now_ms = now_secs() * 1000;
+    let _: () = redis::cmd("ZADD")
+        .arg(&due_key)
+        .arg(now_ms)
+        .arg(&deadline)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // Wait until the worker has handled it: re-armed (pushed back) or the request settled.
+    let until = tokio::time::Instant::now() + WAIT;
+    loop {
+        let score: Option<f64> =
+            redis::cmd("ZSCORE").arg(&due_key).arg(&deadline).query_async(&mut conn).await.unwrap();
+        let state = request_state(&bot).await;
+        if score.is_some_and(|s| s > (now_ms + 30_000) as f64) || state != "approved" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "the deadline was never handled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(request_state(&bot).await, "approved", "not settled while issuing runs");
+
+    // Step 3: the blocking change commits, so the broker's ALTER ROLE fails: nothing granted.
+    tx.commit().await.unwrap();
+    bot.ephemeral(REQUESTER, "no access was granted").await;
+    let until = tokio::time::Instant::now() + WAIT;
+    while request_state(&bot).await == "approved" {
+        assert!(tokio::time::Instant::now() < until, "the request was never settled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(request_state(&bot).await, "failed", "the outcome is the database's");
+    let thread = bot.thread_texts(&request.ts).join("\n");
+    assert!(!thread.contains("Access issued"), "{thread}");
+    assert!(bot.dm_ephemerals(REQUESTER).iter().all(|e| !e
+        .text
+        .clone()
+        .unwrap_or_default()
+        .contains("Password: `")));
+    bot.model.drop().await;
+}
