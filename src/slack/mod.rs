@@ -9,5 +9,6 @@ pub mod client;
 pub mod fake;
 pub mod listener;
 pub mod notifier;
+pub mod reject_log;
 pub mod render;
 pub mod socket;

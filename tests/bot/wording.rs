@@ -37,3 +37,26 @@ async fn a_refused_request_is_answered_with_the_refusal_not_asking_the_approvers
     assert_eq!(bot.fake.messages(AUDIT).len(), 1, "only the first request was posted");
     bot.model.drop().await;
 }
+
+#[tokio::test]
+async fn forged_requests_are_logged_once_per_interval_not_once_each() {
+    let bot = spawn_bot(Options::default()).await;
+    let needle = "refused a request with a missing, wrong or stale Slack signature";
+    let before = logs().matches(needle).count();
+    let url = format!("http://127.0.0.1:{}/slack/commands", bot.port);
+    let client = reqwest::Client::new();
+    for _ in 0..50 {
+        let resp = client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("command=%2Ffirefighter&text=rw+INC-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+    }
+    let lines = logs().matches(needle).count() - before;
+    // One line for this bot; other tests of this binary running meanwhile may add their own.
+    assert!((1..=4).contains(&lines), "50 forged requests wrote {lines} log lines");
+    bot.model.drop().await;
+}
