@@ -60,3 +60,43 @@ async fn forged_requests_are_logged_once_per_interval_not_once_each() {
     assert!((1..=4).contains(&lines), "50 forged requests wrote {lines} log lines");
     bot.model.drop().await;
 }
+
+#[tokio::test]
+async fn status_shows_holders_and_incidents_only_to_approvers_by_default() {
+    let bot = spawn_bot(Options::default()).await;
+    bot.command(REQUESTER, "ro INC-23").await;
+    let request = bot.request_message(0).await;
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    bot.ephemeral(REQUESTER, "Password: `").await;
+    bot.command(OUTSIDER, "rw INC-24").await;
+    bot.ephemeral(OUTSIDER, "is posted").await;
+
+    bot.command(APPROVER2, "status").await;
+    let full = bot.ephemeral(APPROVER2, "ro: held by").await.text.unwrap_or_default();
+    assert!(full.contains(&format!("<@{REQUESTER}> for INC-23")), "{full}");
+    assert!(full.contains(&format!("rw requested by <@{OUTSIDER}> for INC-24")), "{full}");
+
+    bot.command(OUTSIDER, "status").await;
+    let own =
+        bot.ephemeral(OUTSIDER, "Only approvers and admins see").await.text.unwrap_or_default();
+    assert!(!own.contains(REQUESTER) && !own.contains("INC-23"), "no one else's grant: {own}");
+    assert!(own.contains("ro: held"), "{own}");
+    assert!(own.contains("for INC-24"), "their own request is shown: {own}");
+    bot.model.drop().await;
+}
+
+#[tokio::test]
+async fn a_ninety_second_window_is_shown_to_the_second() {
+    let bot = spawn_bot(Options { approval_window_secs: 90, ..Options::default() }).await;
+    bot.command(REQUESTER, "rw INC-25").await;
+    bot.request_message(0).await;
+    bot.command(APPROVER1, "status").await;
+    let text = bot.ephemeral(APPROVER1, "waiting until").await.text.unwrap_or_default();
+    let shown = text.split("(in ").nth(1).and_then(|t| t.split(')').next()).unwrap_or_default();
+    let exact = shown.strip_prefix("1m ").and_then(|s| s.strip_suffix('s'));
+    assert!(
+        exact.is_some_and(|s| s.parse::<u32>().is_ok_and(|n| (20..=30).contains(&n))),
+        "about 1m 29s left, shown exactly, not rounded to 2m: {text}"
+    );
+    bot.model.drop().await;
+}
