@@ -43,7 +43,7 @@ impl Workflow {
             Ok(None) => return "ignored",
             Err(e) => {
                 tracing::warn!(error = %e, "could not look up the reacted message");
-                self.not_recorded(input, &user).await;
+                self.not_recorded(input, &user, &e).await;
                 return "error";
             }
         };
@@ -71,7 +71,7 @@ impl Workflow {
         match updated {
             Err(e) => {
                 tracing::warn!(error = %e, request_id = %id, "could not record a reaction");
-                self.not_recorded(input, &user).await;
+                self.not_recorded(input, &user, &e).await;
                 "error"
             }
             Ok(Updated::Missing) => "ignored",
@@ -125,7 +125,7 @@ impl Workflow {
     /// request kept changing under it): the event is forgotten, so a redelivery is handled
     /// again, and the reacting user is told in the thread that it did not count and how to
     /// retry. Only in the audit channel, where request messages are.
-    async fn not_recorded(&self, input: &ReactionInput, user: &SlackUserId) {
+    async fn not_recorded(&self, input: &ReactionInput, user: &SlackUserId, why: &TimerError) {
         if let Some(event_id) = &input.event_id {
             if let Err(e) = self.inner.store.forget_event(event_id).await {
                 tracing::warn!(error = %e, "could not forget a failed reaction event");
@@ -135,10 +135,14 @@ impl Workflow {
             return;
         }
         let what = if input.added { "reaction" } else { "removed reaction" };
+        let cause = match why {
+            TimerError::Contended { .. } => "the request was changing at the same moment",
+            _ => "the bot's state store did not answer",
+        };
         let note = format!(
-            "I could not record {}'s {what} :{}: just now (the bot's state store did not \
-             answer), so it has not changed this request. {}, please remove the reaction and \
-             add it again (or, to withdraw, add and remove it again) in a minute.",
+            "I could not record {}'s {what} :{}: just now ({cause}), so it has not changed \
+             this request. {}, please remove the reaction and add it again (or, to withdraw, \
+             add and remove it again) in a minute.",
             user.mention(),
             input.reaction,
             user.mention()

@@ -162,7 +162,7 @@ impl RequestStore {
                 }
             }
         }
-        Err(TimerError::bad_data(key, "too many concurrent changes"))
+        Err(TimerError::Contended { key, attempts: CAS_ATTEMPTS })
     }
 }
 

@@ -9,7 +9,7 @@ use pgroles::access::{
 };
 use pgroles::config::AccessConfig;
 use pgroles::model::Level;
-use pgroles::timers::{DocStore, Idempotency};
+use pgroles::timers::{DocStore, Idempotency, TimerError};
 use pgroles::workflow::store::RequestStore;
 use std::time::Duration;
 
@@ -51,4 +51,38 @@ async fn closing_an_old_request_does_not_free_a_newer_requests_claim() {
     // B's own close frees it.
     store.close(&b).await.unwrap();
     assert!(store.claim_level(&c, WINDOW).await.unwrap(), "free after B closed");
+}
+
+#[tokio::test]
+async fn a_compare_and_swap_that_keeps_losing_is_a_conflict_not_bad_data() {
+    let space = Space::new("casloss");
+    let store = store(&space).await;
+    let req = request("req-d");
+    assert!(store.create(&req).await.unwrap());
+    let key = format!("{}{}", space.prefix, pgroles::timers::keys::request("req-d"));
+    let other = redis::Client::open(space.url.as_str()).unwrap().get_connection().unwrap();
+    let other = std::sync::Mutex::new(other);
+    // Between every read and swap, "another replica" writes a new version: every swap loses.
+    let outcome = store
+        .update(&key_of(&req), |current| {
+            let mut other = other.lock().unwrap();
+            let other = &mut *other;
+            let raw: String = redis::cmd("GET").arg(&key).query(other).unwrap();
+            let (version, json) = raw.split_once(':').unwrap();
+            let next = format!("{}:{json}", version.parse::<u64>().unwrap() + 1);
+            let _: () = redis::cmd("SET").arg(&key).arg(next).arg("KEEPTTL").query(other).unwrap();
+            Ok::<_, pgroles::access::Rejection>(
+                current.on_timeout(chrono::Utc::now() + chrono::TimeDelta::hours(1)),
+            )
+        })
+        .await;
+    let err = outcome.expect_err("every swap lost");
+    assert!(matches!(err, TimerError::Contended { .. }), "{err:?}");
+    let as_grant = pgroles::grants::GrantError::from(err);
+    assert!(matches!(as_grant, pgroles::grants::GrantError::Conflict), "{as_grant:?}");
+    assert!(!as_grant.user_message().contains("went wrong"));
+}
+
+fn key_of(req: &Request) -> String {
+    req.id().as_str().to_owned()
 }
