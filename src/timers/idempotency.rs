@@ -82,6 +82,14 @@ impl Idempotency {
         Ok(n > 0)
     }
 
+    /// Who holds `key` (the value given to [`Self::claim_as`]), if anyone.
+    pub async fn holder(&self, key: &str) -> Result<Option<String>, TimerError> {
+        Ok(redis::cmd("GET")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await?)
+    }
+
     /// Whether `key` is currently held (by anyone).
     pub async fn is_held(&self, key: &str) -> Result<bool, TimerError> {
         let n: i64 = redis::cmd("EXISTS")

@@ -143,26 +143,48 @@ impl Workflow {
         };
         let req = Request::open(new, &policy, now);
         let window = policy.approval_window().to_std().unwrap_or_default();
-        if !self.inner.store.claim_level(&req, window).await.map_err(redis)? {
-            return Err(self.already_pending(level).await);
+        // The document first, then the claim: a claim's holder always has a document, which
+        // is how an orphaned claim is told from one being taken right now.
+        if !matches!(self.inner.store.create(&req).await, Ok(true)) {
+            return Err(Refusal::Failed(REDIS_DOWN.into()));
         }
-        Ok(req)
+        let claimed = match self.inner.store.claim_level(&req, window).await {
+            Ok(false) => match self.inner.store.free_orphaned_claim(level).await {
+                Ok(true) => self.inner.store.claim_level(&req, window).await,
+                other => other.map(|_| false),
+            },
+            other => other,
+        };
+        match claimed {
+            Ok(true) => Ok(req),
+            Ok(false) => {
+                self.forget(&req).await;
+                Err(self.already_pending(level).await)
+            }
+            Err(e) => {
+                self.forget(&req).await;
+                Err(redis(e))
+            }
+        }
+    }
+
+    /// Deletes the document of a request that was never admitted (it holds no claim).
+    async fn forget(&self, req: &Request) {
+        let key = crate::timers::keys::request(req.id().as_str());
+        if let Err(e) = self.inner.store.docs().delete(&key).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "could not delete a refused request");
+        }
     }
 
     /// Stores, posts and records an admitted request; returns what the requester is told.
     async fn post_request(&self, req: Request) -> Result<String, Refusal> {
         let now = self.now();
-        let stored = self.inner.store.create(&req).await;
-        if !matches!(stored, Ok(true)) {
-            let _ = self.inner.store.release_level(&req).await;
-            return Err(Refusal::Failed(REDIS_DOWN.into()));
-        }
         let hint = self.inner.approvers.hint().await;
         let msg = render::request_message(&req, &self.inner.settings.emojis, &hint, now);
         let at = match self.inner.bot.post_audit(&msg).await {
             Ok(at) => at,
             Err(e) => {
-                let _ = self.inner.store.discard(&req).await;
+                self.discard(&req).await;
                 return Err(Refusal::Failed(format!(
                     "I could not post your request to the approvers' channel (Slack said \
                      {}), so nothing was requested. Please tell the platform team.",
@@ -173,7 +195,7 @@ impl Workflow {
         if let Err(e) = self.record_posted(&req, &at).await {
             tracing::warn!(error = %e, request_id = %req.id(), "storing a posted request failed");
             self.inner.bot.thread(&at, "This request could not be recorded, so it is void.").await;
-            let _ = self.inner.store.discard(&req).await;
+            self.discard(&req).await;
             return Err(Refusal::Failed(REDIS_DOWN.into()));
         }
         let link = self
@@ -191,6 +213,16 @@ impl Workflow {
             format_duration(req.duration().as_secs()),
             req.needed()
         ))
+    }
+
+    /// Removes a request that could not be posted or recorded, and its claim. If that fails,
+    /// the claim is an orphan the next request frees ([`RequestStore::free_orphaned_claim`]).
+    ///
+    /// [`RequestStore::free_orphaned_claim`]: super::store::RequestStore::free_orphaned_claim
+    async fn discard(&self, req: &Request) {
+        if let Err(e) = self.inner.store.discard(req).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "could not discard a void request");
+        }
     }
 
     /// Attaches the message, points it at the request, lists it as open, schedules the timeout.

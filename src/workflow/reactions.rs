@@ -214,7 +214,11 @@ impl Workflow {
             }
             Transition::Denied { .. } | Transition::Cancelled { .. } | Transition::TimedOut => {
                 if !matches!(transition, Transition::TimedOut) {
-                    let _ = self.inner.queue.cancel(&approval_timer_id(req.id().as_str())).await;
+                    let timer = approval_timer_id(req.id().as_str());
+                    if let Err(e) = self.inner.queue.cancel(&timer).await {
+                        // It fires later and finds the request decided: a no-op.
+                        tracing::warn!(error = %e, "could not cancel an approval timer");
+                    }
                 }
                 if let Err(e) = self.inner.store.close(&req).await {
                     tracing::warn!(error = %e, "could not close a decided request");
@@ -257,7 +261,10 @@ impl Workflow {
         };
         let id = req.id().as_str().to_owned();
         let outcome = self.inner.grants.issue(issue).await;
-        let _ = self.inner.queue.cancel(&approval_timer_id(&id)).await;
+        if let Err(e) = self.inner.queue.cancel(&approval_timer_id(&id)).await {
+            // It fires later and finds the request settled: a no-op.
+            tracing::warn!(error = %e, request_id = %id, "could not cancel the issuing deadline");
+        }
         if let Err(e) = self.inner.store.close(&req).await {
             tracing::warn!(error = %e, "could not close an issued request");
         }

@@ -86,9 +86,12 @@ impl RequestStore {
     }
 
     /// Removes a request that never got its Slack message (posting failed).
+    /// The claim goes first: a document left behind is harmless (it expires), a claim left
+    /// behind would block the level.
     pub async fn discard(&self, req: &Request) -> Result<(), TimerError> {
+        let closed = self.close(req).await;
         self.docs.delete(&keys::request(req.id().as_str())).await?;
-        self.close(req).await
+        closed
     }
 
     /// Open requests still waiting at `now`, oldest deadline first.
@@ -108,6 +111,21 @@ impl RequestStore {
     /// replicas). The claim holds the request id: it is the fencing token.
     pub async fn claim_level(&self, req: &Request, window: Duration) -> Result<bool, TimerError> {
         self.idem.claim_as(&level_key(req.level()), req.id().as_str(), window).await
+    }
+
+    /// Frees the level's claim if its holder is no longer a pending request (its release was
+    /// lost, e.g. to a Redis blip), so that it does not block the level for the whole approval
+    /// window. Returns whether the level may be claimed now. A request's document is created
+    /// before it claims, so a holder without a document was discarded, not "being created".
+    pub async fn free_orphaned_claim(&self, level: Level) -> Result<bool, TimerError> {
+        let key = level_key(level);
+        let Some(holder) = self.idem.holder(&key).await? else { return Ok(true) };
+        if self.load(&holder).await?.is_some_and(|(r, _)| r.is_pending()) {
+            return Ok(false);
+        }
+        tracing::info!(request_id = %holder, level = %level, "freed an orphaned level claim");
+        self.idem.release_if_held_by(&key, &holder).await?;
+        Ok(true)
     }
 
     /// Gives back `req`'s level claim, and only its own: once the claim expired and a newer

@@ -86,3 +86,24 @@ async fn a_compare_and_swap_that_keeps_losing_is_a_conflict_not_bad_data() {
 fn key_of(req: &Request) -> String {
     req.id().as_str().to_owned()
 }
+
+#[tokio::test]
+async fn a_claim_whose_release_was_lost_is_freed_but_a_live_one_is_not() {
+    let space = Space::new("orphan");
+    let store = store(&space).await;
+    let a = request("req-e");
+    assert!(store.create(&a).await.unwrap());
+    assert!(store.claim_level(&a, WINDOW).await.unwrap());
+    // A is pending: its claim is live.
+    assert!(!store.free_orphaned_claim(Level::Ro).await.unwrap());
+    // A times out, but the release of its claim is lost (the Redis blip is this missing call).
+    let later = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    store
+        .update(&key_of(&a), |r| Ok::<_, pgroles::access::Rejection>(r.on_timeout(later)))
+        .await
+        .unwrap();
+    let b = request("req-f");
+    assert!(!store.claim_level(&b, WINDOW).await.unwrap(), "still blocked by the orphan");
+    assert!(store.free_orphaned_claim(Level::Ro).await.unwrap(), "A is no longer pending");
+    assert!(store.claim_level(&b, WINDOW).await.unwrap(), "B gets the level");
+}
