@@ -265,7 +265,7 @@ impl Workflow {
             // It fires later and finds the request settled: a no-op.
             tracing::warn!(error = %e, request_id = %id, "could not cancel the issuing deadline");
         }
-        if let Err(e) = self.inner.store.close(&req).await {
+        if let Err(e) = self.inner.store.close(req).await {
             tracing::warn!(error = %e, "could not close an issued request");
         }
         match outcome {
