@@ -89,9 +89,10 @@ impl Command {
         rules: &CommandRules,
     ) -> Result<Command, Rejection> {
         check_length(text)?;
-        // Only spaces and tabs separate words: a CR, LF or other control character stays in
-        // its word, so it cannot vanish as "whitespace" and leave a request that looks real.
-        let words: Vec<&str> = text.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+        // Tabs and non-control whitespace (spaces, no-break spaces) separate words; a CR, LF or
+        // other control character stays in its word, so it cannot vanish as "whitespace" and
+        // leave a request that looks real.
+        let words: Vec<&str> = text.split(is_separator).filter(|w| !w.is_empty()).collect();
         let parsed = match command.trim().to_ascii_lowercase().as_str() {
             "/firefighter" => firefighter(&words, rules),
             "/pgroles" => pgroles(&words),
@@ -107,6 +108,10 @@ fn check_length(text: &str) -> Result<(), Rejection> {
         return Err(Rejection::TextTooLong { max: MAX_COMMAND_CHARS });
     }
     Ok(())
+}
+
+fn is_separator(c: char) -> bool {
+    c == '\t' || (c.is_whitespace() && !super::ids::is_forbidden_in_command(c))
 }
 
 /// Control and format characters are refused wherever they are. The incident id's own message

@@ -273,6 +273,12 @@ fn control_and_format_characters_anywhere_are_refused_not_trimmed() {
         assert_eq!(ff(text), Err(Rejection::ControlCharacter), "{text:?}");
     }
     assert!(ff("rw\tINC-43").is_ok(), "a tab still separates words");
+    assert!(ff("rw\u{a0}INC-43").is_ok(), "so does a no-break space (pasted text)");
+    assert!(matches!(
+        ff("rw INC-43\u{2028}"),
+        Err(Rejection::InvalidIncident { problem: IncidentProblem::Control, .. })
+    ));
+    assert_eq!(ff("status\u{2029}"), Err(Rejection::ControlCharacter));
     let message = Rejection::ControlCharacter.user_message();
     assert!(message.contains("nothing was done"), "{message}");
 }

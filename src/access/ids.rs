@@ -91,7 +91,7 @@ fn shape_problem(s: &str) -> Option<IncidentProblem> {
         Some(IncidentProblem::Empty)
     } else if s.chars().any(|c| is_invisible(c) || is_format(c)) {
         Some(IncidentProblem::Invisible)
-    } else if s.chars().any(char::is_control) {
+    } else if s.chars().any(|c| c.is_control() || is_line_break(c)) {
         Some(IncidentProblem::Control)
     } else if s.chars().any(is_quote) {
         Some(IncidentProblem::Quote)
@@ -128,11 +128,16 @@ pub fn is_format(c: char) -> bool {
         | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
-/// A character a command may not carry anywhere: any control (`Cc`) but the space and tab that
-/// separate words, and any format character (`Cf`). A trailing CR/LF or NUL is not whitespace
+/// A character a command may not carry anywhere: any control (`Cc`) but the tab that
+/// separates words, any format character (`Cf`), and the Unicode line/paragraph separators. A trailing CR/LF or NUL is not whitespace
 /// to be trimmed; it is refused.
 pub fn is_forbidden_in_command(c: char) -> bool {
-    (c.is_control() && c != '\t') || is_format(c) || is_invisible(c)
+    (c.is_control() && c != '\t') || is_format(c) || is_invisible(c) || is_line_break(c)
+}
+
+/// Unicode's line and paragraph separators (`Zl`, `Zp`): line breaks that are not `Cc`.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn is_quote(c: char) -> bool {
