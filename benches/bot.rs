@@ -79,14 +79,10 @@ async fn run(f: &setup::Fixture, report: &mut Report) -> anyhow::Result<()> {
         ("/firefighter help", ack::commands(f, &secret, n, |_| "help".into(), "/firefighter")),
         ("/firefighter status", ack::commands(f, &secret, n, |_| "status".into(), "Working on it")),
         (
-            "/firefighter ro INC-n (distinct n)",
-            ack::commands(
-                f,
-                &secret,
-                n,
-                |i| format!("ro INC-{}", 10_000 + i),
-                "Asking the approvers",
-            ),
+            // The answer is decided before it is sent: the first request is admitted ("Asking
+            // the approvers for ro"), the rest are refused as pending ("A request for ro …").
+            "/firefighter ro INC-n (distinct n; decided before the answer)",
+            ack::commands(f, &secret, n, |i| format!("ro INC-{}", 10_000 + i), "for ro"),
         ),
         ("baseline again: GET /healthz", ack::healthz(n)),
     ];

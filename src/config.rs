@@ -261,6 +261,20 @@ pub struct AccessConfig {
     pub approval_window_secs: u64,
     /// Reminder before expiry.
     pub reminder_before_secs: u64,
+    /// Who sees `/firefighter status` in full (holders, incidents, pending requests).
+    pub status_visibility: StatusVisibility,
+}
+
+/// Who sees `/firefighter status` in full. Anyone else sees only their own grant and requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusVisibility {
+    /// Everyone in the workspace.
+    Everyone,
+    /// Approvers and admins only (the default: who holds production access, and for which
+    /// incident, is not for every workspace member).
+    #[default]
+    Approvers,
 }
 
 impl Default for AccessConfig {
@@ -277,6 +291,7 @@ impl Default for AccessConfig {
             max_duration_secs: 7200,
             approval_window_secs: 900,
             reminder_before_secs: 900,
+            status_visibility: StatusVisibility::Approvers,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! its keys when it ends; nothing is flushed. Queue and worker tests are here; documents,
 //! idempotency and Redis outages in `timers/store.rs`; the Slack outbox in `timers/outbox.rs`.
 
+#[path = "timers/claims.rs"]
+mod claims;
 #[path = "timers/outbox.rs"]
 mod outbox;
 #[path = "timers/store.rs"]

@@ -1,8 +1,9 @@
 //! The slash-command grammar: `/firefighter ro|rw <incident> [duration]`, `status`,
 //! `revoke ro|rw`, `resend`, `help`; `/pgroles verify [post]`, `/pgroles help`.
 //!
-//! Keywords are case-insensitive, any run of whitespace separates words, extra words are
-//! refused, and text over 200 characters is refused before anything else. This module parses
+//! Keywords are case-insensitive, any run of spaces or tabs separates words, extra words are
+//! refused, and text over 200 characters or holding a control or format character (CR, LF,
+//! NUL, zero-width, bidi marks: any `Cc` but tab, any `Cf`) is refused before anything else. This module parses
 //! only: it decides nothing about who may do what, and performs no I/O.
 
 use super::duration::{GrantDuration, DATABASE_CAP_SECS};
@@ -88,12 +89,16 @@ impl Command {
         rules: &CommandRules,
     ) -> Result<Command, Rejection> {
         check_length(text)?;
-        let words: Vec<&str> = text.split_whitespace().collect();
-        match command.trim().to_ascii_lowercase().as_str() {
+        // Tabs and non-control whitespace (spaces, no-break spaces) separate words; a CR, LF or
+        // other control character stays in its word, so it cannot vanish as "whitespace" and
+        // leave a request that looks real.
+        let words: Vec<&str> = text.split(is_separator).filter(|w| !w.is_empty()).collect();
+        let parsed = match command.trim().to_ascii_lowercase().as_str() {
             "/firefighter" => firefighter(&words, rules),
             "/pgroles" => pgroles(&words),
             _ => Err(Rejection::UnknownCommand),
-        }
+        };
+        check_characters(text, parsed)
     }
 }
 
@@ -103,6 +108,23 @@ fn check_length(text: &str) -> Result<(), Rejection> {
         return Err(Rejection::TextTooLong { max: MAX_COMMAND_CHARS });
     }
     Ok(())
+}
+
+fn is_separator(c: char) -> bool {
+    c == '\t' || (c.is_whitespace() && !super::ids::is_forbidden_in_command(c))
+}
+
+/// Control and format characters are refused wherever they are. The incident id's own message
+/// ("contains a control character") is kept when that is where one was found; anything else
+/// holding one is refused as a whole, whatever it parsed as.
+fn check_characters(text: &str, parsed: Result<Command, Rejection>) -> Result<Command, Rejection> {
+    if !text.chars().any(super::ids::is_forbidden_in_command) {
+        return parsed;
+    }
+    match parsed {
+        Err(e @ Rejection::InvalidIncident { .. }) => Err(e),
+        _ => Err(Rejection::ControlCharacter),
+    }
 }
 
 fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {

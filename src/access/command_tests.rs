@@ -239,3 +239,54 @@ fn every_short_string_over_tricky_characters_parses_without_panicking() {
         }
     }
 }
+
+#[test]
+fn control_and_format_characters_anywhere_are_refused_not_trimmed() {
+    for text in ["rw INC-43\r\n", "rw INC-43\n", "rw INC-43\r", "rw INC-43\u{0}", "rw INC-43\u{85}"]
+    {
+        assert!(
+            matches!(
+                ff(text),
+                Err(Rejection::InvalidIncident { problem: IncidentProblem::Control, .. })
+            ),
+            "{text:?}: {:?}",
+            ff(text)
+        );
+    }
+    for text in ["rw INC-43\u{200F}", "rw \u{2067}INC-43", "rw INC-4\u{2062}3"] {
+        assert!(
+            matches!(
+                ff(text),
+                Err(Rejection::InvalidIncident { problem: IncidentProblem::Invisible, .. })
+            ),
+            "{text:?}"
+        );
+    }
+    for text in [
+        "rw\u{0}INC-43",
+        "rw INC-43 \u{200B}",
+        "rw INC-43 1h\n",
+        "status\n",
+        "\u{FEFF}ro INC-1",
+        "rw\nINC-43",
+    ] {
+        assert_eq!(ff(text), Err(Rejection::ControlCharacter), "{text:?}");
+    }
+    assert!(ff("rw\tINC-43").is_ok(), "a tab still separates words");
+    assert!(ff("rw\u{a0}INC-43").is_ok(), "so does a no-break space (pasted text)");
+    assert!(matches!(
+        ff("rw INC-43\u{2028}"),
+        Err(Rejection::InvalidIncident { problem: IncidentProblem::Control, .. })
+    ));
+    assert_eq!(ff("status\u{2029}"), Err(Rejection::ControlCharacter));
+    let message = Rejection::ControlCharacter.user_message();
+    assert!(message.contains("nothing was done"), "{message}");
+}
+
+#[test]
+fn a_lower_case_incident_is_refused_under_the_case_sensitive_default() {
+    assert!(matches!(
+        ff("ro inc-12"),
+        Err(Rejection::InvalidIncident { problem: IncidentProblem::NoMatch, .. })
+    ));
+}

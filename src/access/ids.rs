@@ -66,8 +66,8 @@ impl IncidentPattern {
 pub struct IncidentId(String);
 
 impl IncidentId {
-    /// Parses what the user typed. Tries the text as given, then upper-cased (so `inc-42`
-    /// becomes `INC-42` under the default pattern).
+    /// Parses what the user typed, applying the configured pattern exactly as written: no
+    /// case folding (a pattern that should accept `inc-42` says so, e.g. `(?i)INC-[0-9]+`).
     pub fn parse(s: &str, pattern: &IncidentPattern) -> Result<IncidentId, Rejection> {
         let reject =
             |problem| Rejection::InvalidIncident { problem, example: pattern.example.clone() };
@@ -76,10 +76,6 @@ impl IncidentId {
         }
         if pattern.regex.is_match(s) {
             return Ok(IncidentId(s.to_owned()));
-        }
-        let upper = s.to_ascii_uppercase();
-        if pattern.regex.is_match(&upper) {
-            return Ok(IncidentId(upper));
         }
         Err(reject(IncidentProblem::NoMatch))
     }
@@ -93,9 +89,9 @@ impl IncidentId {
 fn shape_problem(s: &str) -> Option<IncidentProblem> {
     if s.is_empty() {
         Some(IncidentProblem::Empty)
-    } else if s.chars().any(is_invisible) {
+    } else if s.chars().any(|c| is_invisible(c) || is_format(c)) {
         Some(IncidentProblem::Invisible)
-    } else if s.chars().any(char::is_control) {
+    } else if s.chars().any(|c| c.is_control() || is_line_break(c)) {
         Some(IncidentProblem::Control)
     } else if s.chars().any(is_quote) {
         Some(IncidentProblem::Quote)
@@ -118,6 +114,30 @@ fn is_invisible(c: char) -> bool {
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
         | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Unicode general category `Cf` (format characters: zero-width, bidi marks and isolates,
+/// invisible operators, tags), as of Unicode 15.
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+        | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// A character a command may not carry anywhere: any control (`Cc`) but the tab that
+/// separates words, any format character (`Cf`), and the Unicode line/paragraph separators. A trailing CR/LF or NUL is not whitespace
+/// to be trimmed; it is refused.
+pub fn is_forbidden_in_command(c: char) -> bool {
+    (c.is_control() && c != '\t') || is_format(c) || is_invisible(c) || is_line_break(c)
+}
+
+/// Unicode's line and paragraph separators (`Zl`, `Zp`): line breaks that are not `Cc`.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn is_quote(c: char) -> bool {
@@ -194,6 +214,39 @@ impl SlackUserId {
     /// `<@U012AB3CD>`: the only Slack markup user-facing text uses.
     pub fn mention(&self) -> String {
         format!("<@{}>", self.0)
+    }
+}
+
+/// When Slack says an event happened (`event_ts`, `1234567890.123456`), ordered by time: the
+/// seconds and microseconds compare as numbers, not as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventTs {
+    secs: u64,
+    micros: u32,
+}
+
+impl EventTs {
+    pub fn parse(s: &str) -> Result<EventTs, Rejection> {
+        let ts = MessageTs::parse(s)?;
+        let (secs, micros) = ts.as_str().split_once('.').ok_or(Rejection::InvalidMessageTs)?;
+        Ok(EventTs {
+            secs: secs.parse().map_err(|_| Rejection::InvalidMessageTs)?,
+            micros: micros.parse().map_err(|_| Rejection::InvalidMessageTs)?,
+        })
+    }
+}
+
+impl TryFrom<String> for EventTs {
+    type Error = Rejection;
+    fn try_from(s: String) -> Result<Self, Rejection> {
+        EventTs::parse(&s)
+    }
+}
+
+impl From<EventTs> for String {
+    fn from(t: EventTs) -> String {
+        format!("{}.{:06}", t.secs, t.micros)
     }
 }
 

@@ -22,9 +22,19 @@ fn a_plain_incident_id_is_accepted() {
 }
 
 #[test]
-fn a_lower_case_incident_id_is_upper_cased() {
-    let id = IncidentId::parse("inc-42", &pattern()).unwrap();
-    assert_eq!(id.as_str(), "INC-42");
+fn the_pattern_is_applied_exactly_without_case_folding() {
+    assert_eq!(problem("inc-42"), Some(IncidentProblem::NoMatch));
+    assert_eq!(problem("Inc-42"), Some(IncidentProblem::NoMatch));
+    let any_case = IncidentPattern::new("(?i)INC-[0-9]{1,8}", "INC-1").unwrap();
+    let id = IncidentId::parse("inc-42", &any_case).unwrap();
+    assert_eq!(id.as_str(), "inc-42", "kept as typed, not upper-cased");
+}
+
+#[test]
+fn format_characters_anywhere_are_refused() {
+    for s in ["INC-4\u{2066}2", "INC-42\u{0605}", "INC-42\u{E0041}", "\u{200E}INC-42"] {
+        assert_eq!(problem(s), Some(IncidentProblem::Invisible), "{s:?}");
+    }
 }
 
 #[test]

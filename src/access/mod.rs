@@ -28,12 +28,14 @@ pub use command::{Command, CommandRules, MAX_COMMAND_CHARS};
 pub use duration::{DurationProblem, GrantDuration};
 pub use grant::{can_request, can_revoke, no_pending_request, Grant};
 pub use ids::{
-    ChannelId, IncidentId, IncidentPattern, IncidentProblem, MessageTs, RequestId, SlackUserId,
+    ChannelId, EventTs, IncidentId, IncidentPattern, IncidentProblem, MessageTs, RequestId,
+    SlackUserId,
 };
 pub use policy::{parse_user_ids, ApprovalPolicy, Reaction, ReactionEmojis};
 pub use rejection::{AccessConfigError, Rejection};
 pub use request::{
     Approval, Decision, Ignored, MessageRef, NewRequest, Request, RequestState, Transition,
+    Withdrawal,
 };
 
 use crate::config::AccessConfig;

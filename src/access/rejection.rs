@@ -35,6 +35,8 @@ pub enum Rejection {
     DurationOverCap { cap_secs: u64 },
     #[error("command text longer than {max} characters")]
     TextTooLong { max: usize },
+    #[error("command text holds a control or format character")]
+    ControlCharacter,
     #[error("unknown slash command")]
     UnknownCommand,
     /// `given` is the word the user typed, kept only when it is short plain ASCII.

@@ -44,6 +44,10 @@ impl Rejection {
             Rejection::TextTooLong { max } => format!(
                 "That command is longer than {max} characters. See /firefighter help for the forms."
             ),
+            Rejection::ControlCharacter => "That command contains a line break, control or \
+                invisible character (often pasted along with the text), so nothing was done. \
+                Please type it again on one line."
+                .into(),
             Rejection::UnknownCommand => {
                 "I do not know that command. Try /firefighter help or /pgroles help.".into()
             }
@@ -197,15 +201,13 @@ pub fn format_utc_time(t: DateTime<Utc>) -> String {
 }
 
 /// `13:05 UTC (in 1h 30m)`, or `13:05 UTC (passed)` once it is over. The remaining time is
-/// rounded to the minute above one minute.
+/// exact to the second (a 90 s window is "in 1m 30s", never a rounded "in 2m").
 pub fn format_expiry(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let remaining = (at - now).num_seconds();
     if remaining <= 0 {
         return format!("{} (passed)", format_utc_time(at));
     }
-    let secs = remaining.unsigned_abs();
-    let rounded = if secs >= 60 { (secs + 30) / 60 * 60 } else { secs };
-    format!("{} (in {})", format_utc_time(at), format_duration(rounded))
+    format!("{} (in {})", format_utc_time(at), format_duration(remaining.unsigned_abs()))
 }
 
 fn mentions<'a>(users: impl Iterator<Item = &'a super::SlackUserId>) -> String {

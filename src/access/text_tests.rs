@@ -32,7 +32,8 @@ fn durations_are_formatted_as_hours_minutes_and_seconds() {
 fn expiry_is_shown_in_utc_with_the_time_remaining() {
     let at = Utc.with_ymd_and_hms(2026, 3, 1, 13, 5, 0).unwrap();
     assert_eq!(format_expiry(at, t0()), "13:05 UTC (in 1h 30m)");
-    assert_eq!(format_expiry(at, at - TimeDelta::seconds(5389)), "13:05 UTC (in 1h 30m)");
+    assert_eq!(format_expiry(at, at - TimeDelta::seconds(5389)), "13:05 UTC (in 1h 29m 49s)");
+    assert_eq!(format_expiry(at, at - TimeDelta::seconds(90)), "13:05 UTC (in 1m 30s)");
     assert_eq!(format_expiry(at, at - TimeDelta::seconds(40)), "13:05 UTC (in 40s)");
     assert_eq!(format_expiry(at, at), "13:05 UTC (passed)");
     assert_eq!(format_expiry(at, at + TimeDelta::hours(1)), "13:05 UTC (passed)");
@@ -53,6 +54,7 @@ fn every_rejection_has_plain_text_without_slack_markup() {
         Rejection::InvalidDuration { problem: DurationProblem::Format, cap_secs: 7200 },
         Rejection::DurationOverCap { cap_secs: 7200 },
         Rejection::TextTooLong { max: 200 },
+        Rejection::ControlCharacter,
         Rejection::UnknownCommand,
         Rejection::UnknownSubcommand {
             command: SlashCommand::Pgroles,
@@ -132,7 +134,7 @@ fn the_request_text_follows_the_request_through_its_states() {
          with :white_check_mark: to approve or :x: to deny before 11:50 UTC (in 15m)."
     );
     let Ok(Decision::Changed { next, .. }) =
-        req.on_reaction_added(&user("UA1"), "white_check_mark", &policy, &emojis, t0())
+        req.on_reaction_added(&user("UA1"), "white_check_mark", None, &policy, &emojis, t0())
     else {
         panic!("approval not recorded")
     };

@@ -112,6 +112,7 @@ pub const KEYS: &[Key] = &[
     k("access", "max_duration_secs", U64),
     k("access", "approval_window_secs", U64),
     k("access", "reminder_before_secs", U64),
+    k("access", "status_visibility", Kind::Enum(&["everyone", "approvers"])),
     k("aws", "region", Kind::OptStr),
     k("aws", "endpoint_url", Kind::OptStr),
     k("server", "listen", Kind::Str),

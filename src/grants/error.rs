@@ -75,6 +75,9 @@ impl From<TimerError> for GrantError {
     fn from(e: TimerError) -> Self {
         if e.is_unavailable() {
             GrantError::Unavailable(e.to_string())
+        } else if matches!(e, TimerError::Contended { .. }) {
+            // A lost compare-and-swap race is a conflict to retry, not an internal error.
+            GrantError::Conflict
         } else {
             GrantError::Internal(e.to_string())
         }

@@ -1,13 +1,15 @@
 //! The HTTP edge Slack talks to: `/slack/commands`, `/slack/events`, `/slack/interactivity`.
 //!
 //! Owns, in this order: the body size limit (413), the v0 signature and 5-minute window check
-//! (slack-morphism's `SlackEventSignatureVerifier`; 401 and nothing else on failure), payload
+//! (slack-morphism's `SlackEventSignatureVerifier`; 401 and nothing else on failure, logged at
+//! most once a minute with a count, see [`super::reject_log`]), payload
 //! parsing (400), `url_verification`, de-duplication of Slack's retries (`event_id`, and
 //! `trigger_id` for commands) through Redis so that it holds across replicas, and answering
 //! within Slack's 3 s. It must not decide anything about access: commands and events go to
 //! [`Workflow`], which answers at once and continues slow work in spawned tasks.
 
 use crate::server::metrics::Metrics;
+use crate::slack::reject_log::{RejectLine, RejectLog, REJECT_LOG_INTERVAL};
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};
 use crate::workflow::{CommandInput, ReactionInput, Workflow};
@@ -46,9 +48,12 @@ pub struct ListenerState {
 
 /// The three Slack routes, each behind the signature check.
 pub fn routes(state: ListenerState, signing_secret: &str) -> Router {
-    let verifier = Arc::new(SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
-        signing_secret.to_owned(),
-    )));
+    let verifier = Arc::new(Verifier {
+        check: SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
+            signing_secret.to_owned(),
+        )),
+        refused: RejectLog::new(REJECT_LOG_INTERVAL),
+    });
     Router::new()
         .route("/slack/commands", post(command))
         .route("/slack/events", post(event))
@@ -57,10 +62,17 @@ pub fn routes(state: ListenerState, signing_secret: &str) -> Router {
         .with_state(state)
 }
 
+/// The signature check and the count of what it refused.
+struct Verifier {
+    check: SlackEventSignatureVerifier,
+    refused: RejectLog,
+}
+
 /// Reads the body (up to the limit), checks the signature and timestamp, and passes the
-/// verified body on. Failures are answered without touching anything else.
+/// verified body on. Failures are answered without touching anything else, and logged at most
+/// once a minute (with the count), so unauthenticated senders cannot drive the log volume.
 async fn verify_signature(
-    State(verifier): State<Arc<SlackEventSignatureVerifier>>,
+    State(verifier): State<Arc<Verifier>>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -78,14 +90,18 @@ async fn verify_signature(
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let verified = verify_request(
-        &verifier,
+        &verifier.check,
         header(SlackEventSignatureVerifier::SLACK_SIGNED_HASH_HEADER),
         header(SlackEventSignatureVerifier::SLACK_SIGNED_TIMESTAMP),
         &bytes,
         chrono::Utc::now().timestamp(),
     );
     if !verified {
-        tracing::info!(path = %parts.uri.path(), "refused a request with a missing, wrong or stale Slack signature");
+        if let RejectLine::Log { suppressed } = verifier.refused.note(std::time::Instant::now()) {
+            tracing::info!(path = %parts.uri.path(), refused_since_last_line = suppressed,
+                "refused a request with a missing, wrong or stale Slack signature (logged at \
+                 most once a minute)");
+        }
         return StatusCode::UNAUTHORIZED.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
@@ -161,6 +177,7 @@ struct InnerEvent {
     user: Option<String>,
     reaction: Option<String>,
     item: Option<Item>,
+    event_ts: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -206,7 +223,15 @@ pub fn parse_event(body: &[u8]) -> Result<ParsedEvent, serde_json::Error> {
         (Some(user), Some(reaction), Some(Item { kind, channel: Some(channel), ts: Some(ts) }))
             if kind == "message" =>
         {
-            let reaction = ReactionInput { added, user, reaction, channel, ts };
+            let reaction = ReactionInput {
+                added,
+                user,
+                reaction,
+                channel,
+                ts,
+                event_ts: inner.event_ts,
+                event_id: Some(event_id.clone()),
+            };
             Ok(ParsedEvent::Reaction { event_id, kind: inner.kind, reaction })
         }
         _ => Ok(ParsedEvent::Ignored { kind: inner.kind }),

@@ -13,5 +13,6 @@ pub mod listener;
 pub mod notes;
 pub mod notifier;
 pub mod outbox;
+pub mod reject_log;
 pub mod render;
 pub mod socket;

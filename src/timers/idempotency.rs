@@ -8,6 +8,14 @@ use redis::aio::ConnectionManager;
 use redis::{ExistenceCheck, SetExpiry, SetOptions};
 use std::time::Duration;
 
+/// `DEL KEYS[1]` if it holds `ARGV[1]`; returns the number of keys deleted.
+const COMPARE_AND_DELETE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
+
 /// Idempotency keys under one prefix. Cheap to clone.
 #[derive(Clone)]
 pub struct Idempotency {
@@ -40,6 +48,55 @@ impl Idempotency {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(set.is_some())
+    }
+
+    /// Like [`Self::claim_once`], but the key holds `holder`, so that only that holder can give
+    /// it back ([`Self::release_if_held_by`]).
+    pub async fn claim_as(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, TimerError> {
+        let opts = SetOptions::default()
+            .conditional_set(ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(ttl_ms(ttl)));
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg(holder)
+            .arg(opts)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Deletes `key` only if it still holds `holder` (an atomic compare-and-delete in Lua):
+    /// a claim that expired and was taken by someone else is left alone. Returns whether it was
+    /// deleted.
+    pub async fn release_if_held_by(&self, key: &str, holder: &str) -> Result<bool, TimerError> {
+        let n: i64 = redis::Script::new(COMPARE_AND_DELETE)
+            .key(format!("{}{key}", self.prefix))
+            .arg(holder)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Who holds `key` (the value given to [`Self::claim_as`]), if anyone.
+    pub async fn holder(&self, key: &str) -> Result<Option<String>, TimerError> {
+        Ok(redis::cmd("GET")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await?)
+    }
+
+    /// Whether `key` is currently held (by anyone).
+    pub async fn is_held(&self, key: &str) -> Result<bool, TimerError> {
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(n > 0)
     }
 
     /// Gives a key back, so that a retry of something that failed before taking effect is

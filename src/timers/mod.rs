@@ -79,6 +79,10 @@ pub enum TimerError {
     /// What Redis holds (or what we were asked to write) is not what this module expects.
     #[error("bad data in Redis at {key}: {reason}")]
     BadData { key: String, reason: String },
+    /// A compare-and-swap kept losing: others changed `key` every time it was re-read. Nothing
+    /// was written; retrying later may succeed.
+    #[error("{key} kept changing under {attempts} compare-and-swap attempts")]
+    Contended { key: String, attempts: u32 },
     /// The Redis URL does not parse (the message never shows a password).
     #[error("the Redis URL is invalid: {0}")]
     InvalidUrl(String),

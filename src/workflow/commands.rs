@@ -8,6 +8,7 @@
 use super::{CommandInput, Workflow};
 use crate::access::text::{firefighter_help, format_expiry, pgroles_help};
 use crate::access::{can_revoke, Command, Grant, IncidentId, Rejection, RequestId, SlackUserId};
+use crate::config::StatusVisibility;
 use crate::grants::{GrantError, GrantRecord};
 use crate::model::Level;
 use crate::slack::render::Rendered;
@@ -50,15 +51,7 @@ impl Workflow {
                 Rendered::text("Checking the database against the role model…")
             }
             Command::Request { level, incident, duration } => {
-                let ack = format!(
-                    "Asking the approvers for {level} access for {incident} ({})…",
-                    crate::access::text::format_duration(duration.as_secs())
-                );
-                let wf = self.clone();
-                tokio::spawn(async move {
-                    wf.open_request(input, user, level, incident, duration).await;
-                });
-                Rendered::text(&ack)
+                self.request_access(input, user, level, incident, duration).await
             }
             Command::Status | Command::Revoke { .. } | Command::Resend => {
                 let wf = self.clone();
@@ -66,7 +59,7 @@ impl Workflow {
                     let (outcome, reply) = match cmd {
                         Command::Revoke { level } => wf.revoke(&user, level).await,
                         Command::Resend => wf.resend(&user).await,
-                        _ => wf.status().await,
+                        _ => wf.status(&user).await,
                     };
                     wf.inner.metrics.request(label, outcome);
                     wf.reply(&input, &reply).await;
@@ -81,24 +74,37 @@ impl Workflow {
         self.inner.bot.respond(&input.response_url, &input.channel, &input.user, &msg).await;
     }
 
-    async fn status(&self) -> (&'static str, String) {
+    /// Whether `user` sees `/firefighter status` in full (`access.status_visibility`). Fails
+    /// closed: if the approvers cannot be read, only admins do.
+    async fn sees_full_status(&self, user: &SlackUserId) -> bool {
+        let s = &self.inner.settings;
+        if s.access.status_visibility == StatusVisibility::Everyone || s.admins.contains(user) {
+            return true;
+        }
+        self.inner.approvers.policy().await.is_ok_and(|p| p.is_approver(user))
+    }
+
+    async fn status(&self, user: &SlackUserId) -> (&'static str, String) {
         let now = self.now();
+        let full = self.sees_full_status(user).await;
         let mut lines = Vec::new();
         for level in [Level::Ro, Level::Rw] {
             match self.inner.grants.active(level).await {
-                Ok(Some(g)) if g.is_active(now) => lines.push(format!(
-                    "{level}: held by {} for {} until {}",
-                    mention(&g.holder),
-                    g.incident,
-                    format_expiry(g.expires_at, now)
-                )),
+                Ok(Some(g)) if g.is_active(now) && (full || g.holder == user.as_str()) => lines
+                    .push(format!(
+                        "{level}: held by {} for {} until {}",
+                        mention(&g.holder),
+                        g.incident,
+                        format_expiry(g.expires_at, now)
+                    )),
+                Ok(Some(g)) if g.is_active(now) => lines.push(format!("{level}: held")),
                 Ok(_) => lines.push(format!("{level}: nobody holds it")),
                 Err(e) => return ("error", e.user_message()),
             }
         }
         match self.inner.store.open_requests(now).await {
             Ok(open) => {
-                for r in open {
+                for r in open.into_iter().filter(|r| full || r.requester() == user) {
                     lines.push(format!(
                         "{} requested by {} for {}: {} of {} approvals, waiting until {}",
                         r.level(),
@@ -114,6 +120,13 @@ impl Workflow {
                 tracing::warn!(error = %e, "listing open requests failed");
                 lines.push("(pending requests could not be listed: Redis is unavailable)".into());
             }
+        }
+        if !full {
+            lines.push(
+                "Only approvers and admins see who holds access and who is waiting; shown here \
+                 is what is yours."
+                    .into(),
+            );
         }
         ("ok", lines.join("\n"))
     }

@@ -47,6 +47,10 @@ pub struct ReactionInput {
     pub reaction: String,
     pub channel: String,
     pub ts: String,
+    /// Slack's `event_ts`: when the reaction happened (orders adds against removals).
+    pub event_ts: Option<String>,
+    /// Slack's `event_id` (forgotten again if the reaction could not be recorded).
+    pub event_id: Option<String>,
 }
 
 /// What the workflow needs from the configuration, compiled once.

@@ -1,5 +1,5 @@
-//! Opening a request: refuse while the level is held or another request for it is pending,
-//! post the request to the audit channel, store it (CAS document + message pointer + open
+//! Opening a request: decide first (refuse while the level is held or another request for it is
+//! pending), answer the command with that verdict, then post the request to the audit channel, store it (CAS document + message pointer + open
 //! index), schedule its ApprovalTimeout timer, and tell the requester where it is.
 //!
 //! Every failure is answered to the requester with fixed text; a request whose message could
@@ -12,39 +12,97 @@ use crate::access::{
     GrantDuration, IncidentId, MessageRef, NewRequest, Rejection, Request, RequestId, SlackUserId,
 };
 use crate::model::Level;
-use crate::slack::render;
+use crate::slack::render::{self, Rendered};
 use crate::timers::{Timer, TimerError, TimerKind, TimerPayload};
+use std::time::Duration;
+use tokio::sync::oneshot;
 
 const REDIS_DOWN: &str = "The bot cannot reach its state store (Redis) right now, so it \
     cannot take requests; no access was granted. Try again in a minute; if it persists, tell \
     the platform team.";
 
+/// How long the slash command's answer waits for the verdict of the checks (Slack gives 3 s in
+/// all, and the listener may have spent up to 1.5 s on its idempotency claim).
+const ACK_BUDGET: Duration = Duration::from_millis(1200);
+
 impl Workflow {
-    pub(super) async fn open_request(
+    /// Decides first, answers after: the checks (level held, approvers, one pending request)
+    /// run in a task, and the command's answer waits briefly for their verdict, so that it is
+    /// either the refusal itself or "Asking the approvers…", never one then the other. If the
+    /// checks are slow, the answer says only that they are running, and the verdict follows
+    /// through the response_url.
+    pub(super) async fn request_access(
         &self,
         input: CommandInput,
         user: SlackUserId,
         level: Level,
         incident: IncidentId,
         duration: GrantDuration,
+    ) -> Rendered {
+        let (tx, mut rx) = oneshot::channel();
+        let wf = self.clone();
+        tokio::spawn(
+            async move { wf.open_request(input, user, level, incident, duration, tx).await },
+        );
+        if let Ok(Ok(text)) = tokio::time::timeout(ACK_BUDGET, &mut rx).await {
+            return Rendered::text(&text);
+        }
+        // Closing first: a verdict sent from now on fails on the sender's side and goes out
+        // through the response_url instead; one sent just before is still read here.
+        rx.close();
+        match rx.try_recv() {
+            Ok(text) => Rendered::text(&text),
+            Err(_) => Rendered::text(&format!("Checking whether {level} can be requested now…")),
+        }
+    }
+
+    async fn open_request(
+        &self,
+        input: CommandInput,
+        user: SlackUserId,
+        level: Level,
+        incident: IncidentId,
+        duration: GrantDuration,
+        ack: oneshot::Sender<String>,
     ) {
         let label = if level == Level::Ro { "ro" } else { "rw" };
-        let (outcome, text) = match self.try_open(&user, level, incident, duration).await {
-            Ok(text) => ("ok", text),
-            Err(Refusal::Rejected(text)) => ("rejected", text),
-            Err(Refusal::Failed(text)) => ("error", text),
+        let admitted = self.admit(&user, level, incident, duration).await;
+        let (outcome, text) = match admitted {
+            Err(refusal) => {
+                let (outcome, text) = refusal.split();
+                self.inner.metrics.request(label, outcome);
+                if let Err(text) = ack.send(text) {
+                    self.reply(&input, &text).await;
+                }
+                return;
+            }
+            Ok(req) => {
+                let asking = format!(
+                    "Asking the approvers for {level} access for {} ({})…",
+                    req.incident(),
+                    format_duration(duration.as_secs())
+                );
+                // If the answer went out already ("checking…"), the posted reply below says it.
+                let _ = ack.send(asking);
+                match self.post_request(req).await {
+                    Ok(text) => ("ok", text),
+                    Err(refusal) => refusal.split(),
+                }
+            }
         };
         self.inner.metrics.request(label, outcome);
         self.reply(&input, &text).await;
     }
 
-    async fn try_open(
+    /// The checks that decide whether a request may be opened; on success the level is claimed
+    /// for the new request (the claim holds its id).
+    async fn admit(
         &self,
         user: &SlackUserId,
         level: Level,
         incident: IncidentId,
         duration: GrantDuration,
-    ) -> Result<String, Refusal> {
+    ) -> Result<Request, Refusal> {
         let now = self.now();
         match self.inner.grants.active(level).await {
             Ok(Some(g)) if g.is_active(now) => {
@@ -76,10 +134,6 @@ impl Workflow {
                 policy.threshold(level)
             )));
         }
-        let window = policy.approval_window().to_std().unwrap_or_default();
-        if !self.inner.store.claim_level(level, window).await.map_err(redis)? {
-            return Err(self.already_pending(level).await);
-        }
         let new = NewRequest {
             id: RequestId::from_uuid(uuid::Uuid::new_v4()),
             level,
@@ -88,17 +142,49 @@ impl Workflow {
             duration,
         };
         let req = Request::open(new, &policy, now);
-        let stored = self.inner.store.create(&req).await;
-        if !matches!(stored, Ok(true)) {
-            let _ = self.inner.store.release_level(level).await;
+        let window = policy.approval_window().to_std().unwrap_or_default();
+        // The document first, then the claim: a claim's holder always has a document, which
+        // is how an orphaned claim is told from one being taken right now.
+        if !matches!(self.inner.store.create(&req).await, Ok(true)) {
             return Err(Refusal::Failed(REDIS_DOWN.into()));
         }
+        let claimed = match self.inner.store.claim_level(&req, window).await {
+            Ok(false) => match self.inner.store.free_orphaned_claim(level).await {
+                Ok(true) => self.inner.store.claim_level(&req, window).await,
+                other => other.map(|_| false),
+            },
+            other => other,
+        };
+        match claimed {
+            Ok(true) => Ok(req),
+            Ok(false) => {
+                self.forget(&req).await;
+                Err(self.already_pending(level).await)
+            }
+            Err(e) => {
+                self.forget(&req).await;
+                Err(redis(e))
+            }
+        }
+    }
+
+    /// Deletes the document of a request that was never admitted (it holds no claim).
+    async fn forget(&self, req: &Request) {
+        let key = crate::timers::keys::request(req.id().as_str());
+        if let Err(e) = self.inner.store.docs().delete(&key).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "could not delete a refused request");
+        }
+    }
+
+    /// Stores, posts and records an admitted request; returns what the requester is told.
+    async fn post_request(&self, req: Request) -> Result<String, Refusal> {
+        let now = self.now();
         let hint = self.inner.approvers.hint().await;
         let msg = render::request_message(&req, &self.inner.settings.emojis, &hint, now);
         let at = match self.inner.bot.post_audit(&msg).await {
             Ok(at) => at,
             Err(e) => {
-                let _ = self.inner.store.discard(&req).await;
+                self.discard(&req).await;
                 return Err(Refusal::Failed(format!(
                     "I could not post your request to the approvers' channel (Slack said \
                      {}), so nothing was requested. Please tell the platform team.",
@@ -109,7 +195,7 @@ impl Workflow {
         if let Err(e) = self.record_posted(&req, &at).await {
             tracing::warn!(error = %e, request_id = %req.id(), "storing a posted request failed");
             self.inner.bot.thread(&at, "This request could not be recorded, so it is void.").await;
-            let _ = self.inner.store.discard(&req).await;
+            self.discard(&req).await;
             return Err(Refusal::Failed(REDIS_DOWN.into()));
         }
         let link = self
@@ -120,12 +206,23 @@ impl Workflow {
             .await
             .unwrap_or_else(|_| "the approvers' channel".into());
         Ok(format!(
-            "Your request for {level} access for {} ({}) is posted: {link}\nIt needs {} \
+            "Your request for {} access for {} ({}) is posted: {link}\nIt needs {} \
              approval(s). Once approved, I will send you the password in a DM.",
+            req.level(),
             req.incident(),
-            format_duration(duration.as_secs()),
+            format_duration(req.duration().as_secs()),
             req.needed()
         ))
+    }
+
+    /// Removes a request that could not be posted or recorded, and its claim. If that fails,
+    /// the claim is an orphan the next request frees ([`RequestStore::free_orphaned_claim`]).
+    ///
+    /// [`RequestStore::free_orphaned_claim`]: super::store::RequestStore::free_orphaned_claim
+    async fn discard(&self, req: &Request) {
+        if let Err(e) = self.inner.store.discard(req).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "could not discard a void request");
+        }
     }
 
     /// Attaches the message, points it at the request, lists it as open, schedules the timeout.
@@ -163,6 +260,16 @@ impl Workflow {
 enum Refusal {
     Rejected(String),
     Failed(String),
+}
+
+impl Refusal {
+    /// The metrics outcome and the text for the requester.
+    fn split(self) -> (&'static str, String) {
+        match self {
+            Refusal::Rejected(text) => ("rejected", text),
+            Refusal::Failed(text) => ("error", text),
+        }
+    }
 }
 
 fn redis(e: TimerError) -> Refusal {

@@ -3,14 +3,19 @@
 //! approvals are in.
 //!
 //! Reactions on other messages, the bot's own, and other emojis are ignored silently. Whether a
-//! reaction counts is decided by `Request::on_reaction_*`; a lost compare-and-swap is re-decided
-//! on the fresh request (see [`super::store::RequestStore::update`]).
+//! reaction counts is decided by `Request::on_reaction_*`, ordered by Slack's `event_ts` (a
+//! removal handled before its add cancels it); a lost compare-and-swap is re-decided on the
+//! fresh request (see [`super::store::RequestStore::update`]). A reaction that cannot be
+//! recorded is announced in the thread with how to retry, never only logged.
 
 use super::commands::mention;
 use super::store::Updated;
+use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
 use crate::access::text::format_expiry;
-use crate::access::{Decision, Ignored, Reaction, Rejection, Request, SlackUserId, Transition};
+use crate::access::{
+    Decision, EventTs, Ignored, MessageRef, Reaction, Rejection, Request, SlackUserId, Transition,
+};
 use crate::grants::{GrantError, IssueRequest};
 use crate::slack::notes;
 use crate::slack::notifier::GrantContext;
@@ -38,27 +43,35 @@ impl Workflow {
             Ok(None) => return "ignored",
             Err(e) => {
                 tracing::warn!(error = %e, "could not look up the reacted message");
+                self.not_recorded(input, &user, &e).await;
                 return "error";
             }
         };
         let Ok(policy) = self.inner.approvers.policy().await else { return "error" };
         let now = self.now();
         let id = req.id().as_str().to_owned();
+        let event = input.event_ts.as_deref().and_then(|t| EventTs::parse(t).ok());
+        let event = event.as_ref();
         let updated = if input.added {
             self.inner
                 .store
-                .update(&id, |r| r.on_reaction_added(&user, &input.reaction, &policy, emojis, now))
+                .update(&id, |r| {
+                    r.on_reaction_added(&user, &input.reaction, event, &policy, emojis, now)
+                })
                 .await
         } else {
             self.inner
                 .store
-                .update(&id, |r| Ok(r.on_reaction_removed(&user, &input.reaction, emojis, now)))
+                .update(&id, |r| {
+                    Ok(r.on_reaction_removed(&user, &input.reaction, event, &policy, emojis, now))
+                })
                 .await
         };
         let at = req.message().cloned();
         match updated {
             Err(e) => {
                 tracing::warn!(error = %e, request_id = %id, "could not record a reaction");
+                self.not_recorded(input, &user, &e).await;
                 "error"
             }
             Ok(Updated::Missing) => "ignored",
@@ -81,23 +94,61 @@ impl Workflow {
                 "rejected"
             }
             Ok(Updated::Unchanged { request, decision }) => {
-                if let (true, Decision::Ignored(Ignored::NotPending), Some(at)) =
-                    (input.added, &decision, &at)
-                {
-                    let note = format!(
+                let note = match (input.added, &decision) {
+                    (true, Decision::Ignored(Ignored::NotPending)) => Some(format!(
                         "{}'s reaction came after the request was {}; it does not count.",
                         user.mention(),
                         request.state().name().replace('_', " ")
-                    );
+                    )),
+                    (true, Decision::Ignored(Ignored::Superseded)) => Some(format!(
+                        "{} removed their approval after giving it; it does not count. React \
+                         again to approve.",
+                        user.mention()
+                    )),
+                    _ => None,
+                };
+                if let (Some(note), Some(at)) = (note, &at) {
                     self.inner.bot.thread(at, &note).await;
                 }
                 "ignored"
             }
+            // A removal that arrived before its add: remembered; nothing to show.
+            Ok(Updated::Changed { transition: Transition::ReactionNoted, .. }) => "ok",
             Ok(Updated::Changed { request, transition }) => {
                 Box::pin(self.after(request, transition, Some(&user))).await;
                 "ok"
             }
         }
+    }
+
+    /// A reaction that could not be recorded after Slack was answered (Redis failed, or the
+    /// request kept changing under it): the event is forgotten, so a redelivery is handled
+    /// again, and the reacting user is told in the thread that it did not count and how to
+    /// retry. Only in the audit channel, where request messages are.
+    async fn not_recorded(&self, input: &ReactionInput, user: &SlackUserId, why: &TimerError) {
+        if let Some(event_id) = &input.event_id {
+            if let Err(e) = self.inner.store.forget_event(event_id).await {
+                tracing::warn!(error = %e, "could not forget a failed reaction event");
+            }
+        }
+        if input.channel != self.inner.bot.audit_channel() {
+            return;
+        }
+        let what = if input.added { "reaction" } else { "removed reaction" };
+        let cause = match why {
+            TimerError::Contended { .. } => "the request was changing at the same moment",
+            _ => "the bot's state store did not answer",
+        };
+        let note = format!(
+            "I could not record {}'s {what} :{}: just now ({cause}), so it has not changed \
+             this request. {}, please remove the reaction and add it again (or, to withdraw, \
+             add and remove it again) in a minute.",
+            user.mention(),
+            input.reaction,
+            user.mention()
+        );
+        let at = MessageRef { channel: input.channel.clone(), ts: input.ts.clone() };
+        self.inner.bot.thread(&at, &note).await;
     }
 
     /// The request posted as the reacted message. A reaction can beat the pointer, which is
@@ -151,14 +202,23 @@ impl Workflow {
                 // The level is free for the next request at once. The request stays listed
                 // until issuing ends; its timer becomes the issuing deadline, which settles the
                 // request if this process dies before issuing finishes.
-                if let Err(e) = self.inner.store.release_level(req.level()).await {
+                if let Err(e) = self.inner.store.release_level(&req).await {
                     tracing::warn!(error = %e, "could not release the level of an approved request");
+                }
+                // The lease before the deadline: the deadline never sees an issue in progress
+                // as a dead one. (Without Redis the grant service refuses to issue anyway.)
+                if let Err(e) = self.inner.store.start_issuing(&req, ISSUE_LEASE).await {
+                    tracing::warn!(error = %e, request_id = %req.id(), "no issuing lease");
                 }
                 self.schedule_issue_deadline(&req).await;
             }
             Transition::Denied { .. } | Transition::Cancelled { .. } | Transition::TimedOut => {
                 if !matches!(transition, Transition::TimedOut) {
-                    let _ = self.inner.queue.cancel(&approval_timer_id(req.id().as_str())).await;
+                    let timer = approval_timer_id(req.id().as_str());
+                    if let Err(e) = self.inner.queue.cancel(&timer).await {
+                        // It fires later and finds the request decided: a no-op.
+                        tracing::warn!(error = %e, "could not cancel an approval timer");
+                    }
                 }
                 if let Err(e) = self.inner.store.close(&req).await {
                     tracing::warn!(error = %e, "could not close a decided request");
@@ -184,8 +244,16 @@ impl Workflow {
         }
     }
 
-    /// Issues the password of an approved request; the notifier delivers it by DM.
+    /// Issues the password of an approved request (the notifier delivers it by DM), holding the
+    /// issuing lease until the request records the outcome.
     async fn issue(&self, req: Request) {
+        self.issue_and_record(&req).await;
+        if let Err(e) = self.inner.store.end_issuing(&req).await {
+            tracing::warn!(error = %e, request_id = %req.id(), "could not end the issuing lease");
+        }
+    }
+
+    async fn issue_and_record(&self, req: &Request) {
         let context = GrantContext {
             message: req.message().cloned(),
             request_id: Some(req.id().to_string()),
@@ -202,8 +270,11 @@ impl Workflow {
         };
         let id = req.id().as_str().to_owned();
         let outcome = self.inner.grants.issue(issue).await;
-        let _ = self.inner.queue.cancel(&approval_timer_id(&id)).await;
-        if let Err(e) = self.inner.store.close(&req).await {
+        if let Err(e) = self.inner.queue.cancel(&approval_timer_id(&id)).await {
+            // It fires later and finds the request settled: a no-op.
+            tracing::warn!(error = %e, request_id = %id, "could not cancel the issuing deadline");
+        }
+        if let Err(e) = self.inner.store.close(req).await {
             tracing::warn!(error = %e, "could not close an issued request");
         }
         match outcome {

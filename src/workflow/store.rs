@@ -1,6 +1,8 @@
 //! Where requests live in Redis: the versioned request document (`req:<id>`), the pointer from
 //! the Slack request message (`req:by_msg:<channel>:<ts>`), the index of open requests
-//! (`req:active`), and a per-level "one pending request" claim.
+//! (`req:active`), and a per-level "one pending request" claim (`idem:pending_level:<level>`,
+//! holding the claiming request's id, released only by that request), and the issuing lease
+//! (`idem:issuing:<id>`) held while a process issues an approved request.
 //!
 //! Owns the keys and TTLs of request state and the compare-and-swap loop. It must not decide
 //! anything: callers pass a pure decision function from [`crate::access`], and this module
@@ -76,16 +78,20 @@ impl RequestStore {
         self.docs.index_add(keys::ACTIVE_REQUESTS, id, until).await
     }
 
-    /// Takes the request out of the open list (it reached a final state or was issued).
+    /// Takes the request out of the open list (it reached a final state or was issued), and
+    /// gives back its level claim if it still holds it.
     pub async fn close(&self, req: &Request) -> Result<(), TimerError> {
         self.docs.index_remove(keys::ACTIVE_REQUESTS, req.id().as_str()).await?;
-        self.release_level(req.level()).await
+        self.release_level(req).await
     }
 
     /// Removes a request that never got its Slack message (posting failed).
+    /// The claim goes first: a document left behind is harmless (it expires), a claim left
+    /// behind would block the level.
     pub async fn discard(&self, req: &Request) -> Result<(), TimerError> {
+        let closed = self.close(req).await;
         self.docs.delete(&keys::request(req.id().as_str())).await?;
-        self.close(req).await
+        closed
     }
 
     /// Open requests still waiting at `now`, oldest deadline first.
@@ -101,13 +107,52 @@ impl RequestStore {
         Ok(out)
     }
 
-    /// Claims "the one pending request of `level`" for `window` (across replicas).
-    pub async fn claim_level(&self, level: Level, window: Duration) -> Result<bool, TimerError> {
-        self.idem.claim_once(&level_key(level), window).await
+    /// Claims "the one pending request of its level" for `req`, for `window` (across
+    /// replicas). The claim holds the request id: it is the fencing token.
+    pub async fn claim_level(&self, req: &Request, window: Duration) -> Result<bool, TimerError> {
+        self.idem.claim_as(&level_key(req.level()), req.id().as_str(), window).await
     }
 
-    pub async fn release_level(&self, level: Level) -> Result<(), TimerError> {
-        self.idem.release(&level_key(level)).await.map(|_| ())
+    /// Frees the level's claim if its holder is no longer a pending request (its release was
+    /// lost, e.g. to a Redis blip), so that it does not block the level for the whole approval
+    /// window. Returns whether the level may be claimed now. A request's document is created
+    /// before it claims, so a holder without a document was discarded, not "being created".
+    pub async fn free_orphaned_claim(&self, level: Level) -> Result<bool, TimerError> {
+        let key = level_key(level);
+        let Some(holder) = self.idem.holder(&key).await? else { return Ok(true) };
+        if self.load(&holder).await?.is_some_and(|(r, _)| r.is_pending()) {
+            return Ok(false);
+        }
+        tracing::info!(request_id = %holder, level = %level, "freed an orphaned level claim");
+        self.idem.release_if_held_by(&key, &holder).await?;
+        Ok(true)
+    }
+
+    /// Gives back `req`'s level claim, and only its own: once the claim expired and a newer
+    /// request took the level, this leaves the newer claim alone (compare-and-delete).
+    pub async fn release_level(&self, req: &Request) -> Result<(), TimerError> {
+        self.idem.release_if_held_by(&level_key(req.level()), req.id().as_str()).await.map(|_| ())
+    }
+
+    /// Marks `req` as being issued by this process, for at most `lease` (a process that dies
+    /// while issuing leaves it to expire). While it is held, the issuing deadline does not
+    /// settle the request: the issuer will, with the grant service's real outcome.
+    pub async fn start_issuing(&self, req: &Request, lease: Duration) -> Result<bool, TimerError> {
+        self.idem.claim_as(&issuing_key(req), req.id().as_str(), lease).await
+    }
+
+    pub async fn end_issuing(&self, req: &Request) -> Result<(), TimerError> {
+        self.idem.release_if_held_by(&issuing_key(req), req.id().as_str()).await.map(|_| ())
+    }
+
+    /// Whether some process is still issuing `req`.
+    pub async fn is_issuing(&self, req: &Request) -> Result<bool, TimerError> {
+        self.idem.is_held(&issuing_key(req)).await
+    }
+
+    /// Forgets that Slack event `event_id` was handled, so that a redelivery is handled again.
+    pub async fn forget_event(&self, event_id: &str) -> Result<(), TimerError> {
+        self.idem.release(&keys::slack_event(event_id)).await.map(|_| ())
     }
 
     /// Loads the request, applies `decide`, and stores the result with compare-and-swap,
@@ -135,8 +180,12 @@ impl RequestStore {
                 }
             }
         }
-        Err(TimerError::bad_data(key, "too many concurrent changes"))
+        Err(TimerError::Contended { key, attempts: CAS_ATTEMPTS })
     }
+}
+
+fn issuing_key(req: &Request) -> String {
+    format!("issuing:{}", req.id())
 }
 
 fn level_key(level: Level) -> String {

@@ -1,7 +1,8 @@
 //! The ApprovalTimeout timer of a request. While the request is pending it is the approval
 //! deadline: a request that did not collect its approvals in time is closed, with a note in its
-//! thread and the message updated. Once approved it becomes the issuing deadline: if the process
-//! that was issuing died, the request is settled from what the grant service knows.
+//! thread and the message updated. Once approved it becomes the issuing deadline: while the
+//! issuer holds its lease the deadline is re-armed (a slow issue is not reported as failed); if
+//! the process that was issuing died, the request is settled from what the grant service knows.
 //!
 //! Idempotent (a timer may run twice): `Request::on_timeout` ignores a request that is no longer
 //! pending, `on_issued`/`on_issue_failed` one that is no longer approved, and the
@@ -14,8 +15,13 @@ use crate::slack::notes;
 use crate::timers::{Timer, TimerKind, TimerPayload};
 use std::time::Duration;
 
-/// How long issuing may take after the deciding approval before the timer settles the request.
+/// How long issuing may take after the deciding approval before the timer looks at the request.
+/// If the issuer still holds its lease then, the deadline is re-armed; otherwise the request is
+/// settled from what the grant service recorded.
 pub const ISSUE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The longest an issuer holds its lease (a process that died while issuing frees it then).
+pub const ISSUE_LEASE: Duration = Duration::from_secs(10 * 60);
 
 impl Workflow {
     /// Runs `timer` if it is an ApprovalTimeout; returns whether it was one. An `Err` leaves the
@@ -38,7 +44,14 @@ impl Workflow {
             Updated::Unchanged { request, .. }
                 if matches!(request.state(), RequestState::Approved { .. }) =>
             {
-                self.settle_interrupted(request).await?;
+                // A slow issue is not a dead one: while its issuer holds the lease, wait for
+                // the issuer's own (true) outcome instead of guessing.
+                if self.inner.store.is_issuing(&request).await? {
+                    tracing::info!(request_id = %id, "issuing still in progress; deadline re-armed");
+                    self.schedule_issue_deadline(&request).await;
+                } else {
+                    self.settle_interrupted(request).await?;
+                }
             }
             Updated::Unchanged { .. } | Updated::Missing | Updated::Refused { .. } => {}
         }
@@ -61,12 +74,13 @@ impl Workflow {
         }
     }
 
-    /// An approved request whose issuing never finished (the issuing process died): issued if
-    /// the grant service holds its grant, failed otherwise; either way it is closed.
+    /// An approved request whose issuer is gone (its lease expired: the process died): issued
+    /// if the grant service recorded its grant as set and delivered, failed otherwise (a grant
+    /// set but never delivered is expired by the reconciler); either way it is closed.
     async fn settle_interrupted(&self, req: Request) -> anyhow::Result<()> {
         let id = req.id().as_str().to_owned();
         let grant = self.inner.grants.active(req.level()).await?;
-        let ours = grant.filter(|g| g.request_id.as_deref() == Some(id.as_str()));
+        let ours = grant.filter(|g| g.request_id.as_deref() == Some(id.as_str()) && g.delivered);
         let now = self.now();
         let reason = "issuing did not finish (the bot stopped)";
         let stored = match &ours {

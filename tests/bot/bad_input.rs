@@ -68,6 +68,12 @@ async fn unknown_subcommand_malformed_incident_and_long_duration_are_explained()
     let cases = [
         ("frobnicate", "has no subcommand \"frobnicate\""),
         ("ro INC-4x2", "does not look like an incident id"),
+        // Issue 12 item 3: a trailing CR/LF is not trimmed into a real request.
+        ("rw INC-43\r\n", "contains a control character"),
+        ("rw INC-43\u{0}", "contains a control character"),
+        ("rw INC-43 \u{200B}", "line break, control or invisible character"),
+        // The configured pattern is applied exactly: no silent upper-casing.
+        ("ro inc-12", "does not look like an incident id"),
         ("ro INC-42 3h", "The longest access you can request is 1h"),
         ("", "/firefighter gives you temporary PostgreSQL access"),
     ];

@@ -13,8 +13,9 @@ async fn status_resend_and_revoke_around_a_live_grant() {
     bot.react(APPROVER1, APPROVE, &request.ts).await;
     let first = password_in(&bot.ephemeral(REQUESTER, "Password: `").await);
 
-    bot.command(OUTSIDER, "status").await;
-    bot.ephemeral(OUTSIDER, &format!("ro: held by <@{REQUESTER}> for INC-30")).await;
+    // Approvers see who holds what (`access.status_visibility = "approvers"`, the default).
+    bot.command(APPROVER2, "status").await;
+    bot.ephemeral(APPROVER2, &format!("ro: held by <@{REQUESTER}> for INC-30")).await;
 
     bot.command(REQUESTER, "resend").await;
     bot.ephemeral(REQUESTER, "I sent a new ro password").await;

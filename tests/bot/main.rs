@@ -13,4 +13,6 @@ mod groups;
 mod helpers;
 mod notes;
 mod outages;
+mod races;
 mod socket_mode;
+mod wording;

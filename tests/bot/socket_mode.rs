@@ -174,8 +174,8 @@ async fn socket_mode_takes_commands_and_approvals_over_the_socket_and_survives_r
     bot.fake.cut_sockets();
     bot.fake.wait_socket_connections(2, WAIT).await.expect("the bot reconnects after a cut");
     assert!(bot.fake.calls("apps.connections.open").len() > opened, "a new URL was asked for");
-    bot.command(OUTSIDER, "status").await;
-    bot.ephemeral(OUTSIDER, &format!("ro: held by <@{REQUESTER}> for INC-7")).await;
+    bot.command(APPROVER1, "status").await;
+    bot.ephemeral(APPROVER1, &format!("ro: held by <@{REQUESTER}> for INC-7")).await;
 
     // Slack asks for a refresh: the bot reconnects and keeps working.
     assert!(bot.fake.send_disconnect("refresh_requested"), "a socket is open");

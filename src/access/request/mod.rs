@@ -11,12 +11,13 @@
 //!    '--deadline passes--> TimedOut
 //! ```
 //!
-//! No I/O, no clock reads, no Slack types: message coordinates are opaque strings. The
-//! post-approval events (issue, failure, expiry, revocation) live in `issue.rs`.
+//! No I/O, no clock reads, no Slack types: message coordinates are opaque strings. Reactions
+//! (ordered by their event time, so a removal that arrives before its add cancels it) live in
+//! `reaction.rs`; the post-approval events (issue, failure, expiry, revocation) in `issue.rs`.
 
 use super::duration::GrantDuration;
-use super::ids::{IncidentId, RequestId, SlackUserId};
-use super::policy::{ApprovalPolicy, Reaction, ReactionEmojis};
+use super::ids::{EventTs, IncidentId, RequestId, SlackUserId};
+use super::policy::ApprovalPolicy;
 use super::rejection::Rejection;
 use crate::model::Level;
 use chrono::{DateTime, Utc};
@@ -27,6 +28,17 @@ use serde::{Deserialize, Serialize};
 pub struct Approval {
     pub by: SlackUserId,
     pub at: DateTime<Utc>,
+    /// Slack's `event_ts` of the reaction (orders it against a removal that arrives first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventTs>,
+}
+
+/// An approver removed their approve reaction at `event` (Slack's `event_ts`): an add of theirs
+/// that happened before it, arriving late, does not count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub by: SlackUserId,
+    pub event: EventTs,
 }
 
 /// Where the request was posted, as the messaging layer reports it (channel id, message ts).
@@ -126,6 +138,9 @@ pub enum Transition {
         by: SlackUserId,
     },
     MessageAttached,
+    /// A reaction event was remembered for ordering (a removal that arrived before its add, or
+    /// the newer time of an approval already counted): nothing visible changes.
+    ReactionNoted,
 }
 
 /// Why an event changed nothing.
@@ -141,6 +156,9 @@ pub enum Ignored {
     NotIssued,
     /// A timer fired early (e.g. clock skew between replicas).
     NotDue,
+    /// A reaction event older than one already applied for the same approver (an add that
+    /// happened before a removal already seen, or a removal of an older add).
+    Superseded,
 }
 
 /// The outcome of one event.
@@ -178,6 +196,9 @@ pub struct Request {
     approval_deadline: DateTime<Utc>,
     state: RequestState,
     approvals: Vec<Approval>,
+    /// The latest removal per approver, kept while the request is pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    withdrawn: Vec<Withdrawal>,
     message: Option<MessageRef>,
     version: u64,
 }
@@ -198,6 +219,7 @@ impl Request {
             approval_deadline,
             state: RequestState::Pending,
             approvals: Vec::new(),
+            withdrawn: Vec::new(),
             message: None,
             version: 0,
         }
@@ -256,84 +278,6 @@ impl Request {
         changed(next, Transition::MessageAttached)
     }
 
-    /// A reaction was added to the request message.
-    pub fn on_reaction_added(
-        &self,
-        by: &SlackUserId,
-        emoji: &str,
-        policy: &ApprovalPolicy,
-        emojis: &ReactionEmojis,
-        now: DateTime<Utc>,
-    ) -> Result<Decision, Rejection> {
-        let reaction = emojis.classify(emoji);
-        if reaction == Reaction::Other {
-            return Ok(Decision::Ignored(Ignored::OtherEmoji));
-        }
-        if !self.is_pending() {
-            return Ok(Decision::Ignored(Ignored::NotPending));
-        }
-        if now >= self.approval_deadline {
-            return Ok(self.time_out(now));
-        }
-        if reaction == Reaction::Deny {
-            return if by == &self.requester {
-                Ok(self.with_state(RequestState::Cancelled { by: by.clone(), at: now }, || {
-                    Transition::Cancelled { by: by.clone() }
-                }))
-            } else if policy.is_approver(by) {
-                Ok(self.with_state(RequestState::Denied { by: by.clone(), at: now }, || {
-                    Transition::Denied { by: by.clone() }
-                }))
-            } else {
-                Err(Rejection::NotApprover)
-            };
-        }
-        if by == &self.requester {
-            return Err(Rejection::SelfApproval);
-        }
-        if !policy.is_approver(by) {
-            return Err(Rejection::NotApprover);
-        }
-        if self.approvals.iter().any(|a| &a.by == by) {
-            return Ok(Decision::Ignored(Ignored::DuplicateApproval));
-        }
-        let mut next = self.bumped();
-        next.approvals.push(Approval { by: by.clone(), at: now });
-        let count = next.approval_count();
-        if count >= self.needed {
-            next.state = RequestState::Approved { at: now };
-            Ok(changed(next, Transition::Approved))
-        } else {
-            Ok(changed(next, Transition::ApprovalRecorded { count, needed: self.needed }))
-        }
-    }
-
-    /// A reaction was removed: before the threshold, an approver withdraws their approval.
-    pub fn on_reaction_removed(
-        &self,
-        by: &SlackUserId,
-        emoji: &str,
-        emojis: &ReactionEmojis,
-        now: DateTime<Utc>,
-    ) -> Decision {
-        if emojis.classify(emoji) != Reaction::Approve {
-            return Decision::Ignored(Ignored::OtherEmoji);
-        }
-        if !self.is_pending() {
-            return Decision::Ignored(Ignored::NotPending);
-        }
-        if now >= self.approval_deadline {
-            return self.time_out(now);
-        }
-        let Some(pos) = self.approvals.iter().position(|a| &a.by == by) else {
-            return Decision::Ignored(Ignored::NoApprovalToWithdraw);
-        };
-        let mut next = self.bumped();
-        next.approvals.remove(pos);
-        let count = next.approval_count();
-        changed(next, Transition::ApprovalWithdrawn { count, needed: self.needed })
-    }
-
     /// The approval timer fired.
     pub fn on_timeout(&self, now: DateTime<Utc>) -> Decision {
         if !self.is_pending() {
@@ -384,5 +328,6 @@ fn changed(next: Request, transition: Transition) -> Decision {
 }
 
 mod issue;
+mod reaction;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::access::IncidentPattern;
+use crate::access::{IncidentPattern, ReactionEmojis};
 use crate::config::AccessConfig;
 use chrono::{TimeDelta, TimeZone};
 use std::time::Duration;
@@ -43,7 +43,7 @@ fn open(level: Level) -> Request {
 }
 
 fn add(req: &Request, by: &str, emoji: &str, at: DateTime<Utc>) -> Result<Decision, Rejection> {
-    req.on_reaction_added(&user(by), emoji, &policy(), &emojis(), at)
+    req.on_reaction_added(&user(by), emoji, None, &policy(), &emojis(), at)
 }
 
 /// Applies a change and returns the new request and its transition.
@@ -92,7 +92,7 @@ fn ro_needs_one_approval() {
     let (req, transition) = approve(&open(Level::Ro), "UA1", mins(1));
     assert_eq!(transition, Transition::Approved);
     assert_eq!(req.state(), &RequestState::Approved { at: mins(1) });
-    assert_eq!(req.approvals(), &[Approval { by: user("UA1"), at: mins(1) }]);
+    assert_eq!(req.approvals(), &[Approval { by: user("UA1"), at: mins(1), event: None }]);
 }
 
 #[test]
@@ -185,8 +185,14 @@ fn other_emojis_are_ignored() {
 #[test]
 fn removing_an_approval_before_the_threshold_withdraws_it() {
     let (req, _) = approve(&open(Level::Rw), "UA1", mins(1));
-    let (req, transition) =
-        changed(Ok(req.on_reaction_removed(&user("UA1"), "white_check_mark", &emojis(), mins(2))));
+    let (req, transition) = changed(Ok(req.on_reaction_removed(
+        &user("UA1"),
+        "white_check_mark",
+        None,
+        &policy(),
+        &emojis(),
+        mins(2),
+    )));
     assert_eq!(transition, Transition::ApprovalWithdrawn { count: 0, needed: 2 });
     assert!(req.approvals().is_empty());
     // A later approval by someone else does not reach the threshold on its own.
@@ -197,7 +203,14 @@ fn removing_an_approval_before_the_threshold_withdraws_it() {
 #[test]
 fn removing_an_approval_after_the_threshold_changes_nothing() {
     let req = approved(Level::Ro);
-    let d = req.on_reaction_removed(&user("UA1"), "white_check_mark", &emojis(), mins(2));
+    let d = req.on_reaction_removed(
+        &user("UA1"),
+        "white_check_mark",
+        None,
+        &policy(),
+        &emojis(),
+        mins(2),
+    );
     assert_eq!(d, Decision::Ignored(Ignored::NotPending));
 }
 
@@ -206,11 +219,11 @@ fn removing_a_reaction_that_was_never_counted_is_ignored() {
     let req = open(Level::Rw);
     let e = emojis();
     assert_eq!(
-        req.on_reaction_removed(&user("UA1"), "white_check_mark", &e, mins(1)),
+        req.on_reaction_removed(&user("UA1"), "white_check_mark", None, &policy(), &e, mins(1)),
         Decision::Ignored(Ignored::NoApprovalToWithdraw)
     );
     assert_eq!(
-        req.on_reaction_removed(&user("UA1"), "x", &e, mins(1)),
+        req.on_reaction_removed(&user("UA1"), "x", None, &policy(), &e, mins(1)),
         Decision::Ignored(Ignored::OtherEmoji)
     );
 }
@@ -261,6 +274,7 @@ fn the_threshold_is_fixed_when_the_request_is_opened() {
     let (req, _) = changed(req.on_reaction_added(
         &user("UA1"),
         "white_check_mark",
+        None,
         &stricter,
         &emojis(),
         mins(1),
@@ -268,6 +282,7 @@ fn the_threshold_is_fixed_when_the_request_is_opened() {
     let (_, transition) = changed(req.on_reaction_added(
         &user("UA2"),
         "white_check_mark",
+        None,
         &stricter,
         &emojis(),
         mins(2),
@@ -284,7 +299,14 @@ fn an_approver_removed_from_the_policy_no_longer_counts() {
     .unwrap();
     let req = open(Level::Ro);
     assert_eq!(
-        req.on_reaction_added(&user("UA1"), "white_check_mark", &narrower, &emojis(), mins(1)),
+        req.on_reaction_added(
+            &user("UA1"),
+            "white_check_mark",
+            None,
+            &narrower,
+            &emojis(),
+            mins(1)
+        ),
         Err(Rejection::NotApprover)
     );
 }
