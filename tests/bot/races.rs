@@ -153,7 +153,7 @@ async fn the_issuing_deadline_does_not_settle_an_issue_still_in_progress() {
 
     // Step 3: the blocking change commits, so the broker's ALTER ROLE fails: nothing granted.
     tx.commit().await.unwrap();
-    bot.ephemeral(REQUESTER, "no access was granted").await;
+    bot.dm_message(REQUESTER, "no access was granted").await;
     let until = tokio::time::Instant::now() + WAIT;
     while request_state(&bot).await == "approved" {
         assert!(tokio::time::Instant::now() < until, "the request was never settled");
