@@ -7,6 +7,13 @@
 //! pooled connections live on: only *new* logins need a fresh credential, and the manager is the
 //! one place that makes them. (deadpool-postgres' own `Connect` hook cannot report a credential
 //! error, hence a manager of our own.) Must not run broker SQL: that is `calls.rs`.
+//!
+//! Also owns the limits on every broker call, in one place: each login carries
+//! `statement_timeout`/`lock_timeout` as startup options (which beat any `ALTER ROLE ... SET`
+//! the broker login could make), and every statement runs through a [`Session`] that adds a
+//! client-side deadline; a connection that misses it is taken out of the pool and closed, never
+//! handed to the next caller. SQLSTATE 53300 (the role's connection limit) is retried with
+//! back-off within the caller's deadline instead of failing the call at once.
 
 use super::credential::{CredentialSource, DbCredential};
 use super::error::{classify, is_auth_failure, BrokerError};
@@ -17,7 +24,10 @@ use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, T
 use deadpool::Runtime;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -26,6 +36,31 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a caller waits for a pooled connection (including a login and credential fetch).
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Extra time the client gives a statement beyond the server's `statement_timeout` (network,
+/// the cancel's round trip) before it gives up on the connection.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// The time limits of every broker call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// The server-side `statement_timeout` (and `lock_timeout`) of every broker session.
+    pub statement: Duration,
+    /// The client-side deadline of one statement: `statement` plus [`DEADLINE_MARGIN`].
+    pub deadline: Duration,
+    /// How long a caller waits for a connection, 53300 retries included.
+    pub acquire: Duration,
+}
+
+impl CallLimits {
+    pub fn from_config(db: &DatabaseConfig) -> CallLimits {
+        let statement = Duration::from_millis(db.statement_timeout_ms.max(1));
+        CallLimits {
+            statement,
+            deadline: statement + DEADLINE_MARGIN,
+            acquire: POOL_TIMEOUT.min(statement * 4).max(Duration::from_secs(1)),
+        }
+    }
+}
 
 /// A live connection; its I/O task stops when it is dropped.
 pub struct PgConn {
@@ -61,6 +96,7 @@ pub struct BrokerManager {
     base: tokio_postgres::Config,
     tls: Option<MakeRustlsConnect>,
     credentials: Arc<CredentialSource>,
+    limits: CallLimits,
 }
 
 impl BrokerManager {
@@ -71,14 +107,30 @@ impl BrokerManager {
         credentials: Arc<CredentialSource>,
     ) -> anyhow::Result<BrokerManager> {
         let tls = tls::client_config(db)?.map(MakeRustlsConnect::new);
+        let limits = CallLimits::from_config(db);
+        let ms = limits.statement.as_millis();
         let mut base = tokio_postgres::Config::new();
         base.host(&db.host)
             .port(db.port)
             .dbname(db.dbname.as_deref().unwrap_or(&names.database))
             .application_name("pgroles-broker")
             .connect_timeout(CONNECT_TIMEOUT)
+            // Startup options outrank role and database settings the login may have set.
+            .options(format!(
+                "-c statement_timeout={ms} -c lock_timeout={ms} \
+                 -c idle_in_transaction_session_timeout={}",
+                ms * 2
+            ))
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .tcp_user_timeout(limits.deadline)
             .ssl_mode(if tls.is_some() { PgSslMode::Require } else { PgSslMode::Disable });
-        Ok(BrokerManager { base, tls, credentials })
+        Ok(BrokerManager { base, tls, credentials, limits })
+    }
+
+    /// The limits every call through this manager's pool runs under.
+    pub fn limits(&self) -> CallLimits {
+        self.limits
     }
 
     /// The `tokio_postgres` configuration without credentials (for tests and diagnostics).
@@ -152,21 +204,32 @@ pub type PooledConn = managed::Object<BrokerManager>;
 
 /// Builds the pool; no connection is made until the first call.
 pub fn build_pool(manager: BrokerManager, size: usize) -> anyhow::Result<Pool> {
+    let wait = manager.limits.acquire;
     Ok(Pool::builder(manager)
         .max_size(size.max(1))
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
-            wait: Some(POOL_TIMEOUT),
-            create: Some(POOL_TIMEOUT),
+            wait: Some(wait),
+            create: Some(wait.min(CONNECT_TIMEOUT + DEADLINE_MARGIN)),
             recycle: Some(Duration::from_secs(5)),
         })
         .build()?)
 }
 
-/// Borrows a connection, mapping failures to [`BrokerError::Unavailable`] (or another class for
-/// server errors other than login failures).
-pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
-    pool.get().await.map_err(|e| match e {
+/// Closes pooled connections idle for longer than `idle`; returns how many it closed. The
+/// server runs it every few seconds, so an idle replica holds no broker connection.
+pub fn close_idle(pool: &Pool, idle: Duration) -> usize {
+    pool.retain(|_, m| m.last_used() < idle).removed.len()
+}
+
+/// Whether a login failed on the role's (or the server's) connection limit.
+fn is_too_many_connections(e: &PoolError<ConnectError>) -> bool {
+    matches!(e, PoolError::Backend(ConnectError::Postgres(pg))
+        if pg.code() == Some(&SqlState::TOO_MANY_CONNECTIONS))
+}
+
+fn map_pool_error(e: PoolError<ConnectError>) -> BrokerError {
+    match e {
         PoolError::Backend(ConnectError::Postgres(pg)) => match classify(&pg, &[]) {
             BrokerError::Refused { message } => {
                 BrokerError::Unavailable(anyhow::anyhow!("login refused: {message}"))
@@ -178,7 +241,129 @@ pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
             BrokerError::Unavailable(anyhow::anyhow!("timed out waiting for a connection ({t:?})"))
         }
         other => BrokerError::Unavailable(anyhow::anyhow!("connection pool: {other}")),
-    })
+    }
+}
+
+/// Borrows a connection, mapping failures to [`BrokerError::Unavailable`] (or another class for
+/// server errors other than login failures). A login refused with 53300 (too many connections)
+/// is retried with back-off (50 ms doubling to 1 s) until the pool's acquire limit.
+pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
+    let give_up = Instant::now() + pool.manager().limits.acquire;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match pool.get().await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if is_too_many_connections(&e) && Instant::now() + backoff < give_up => {
+                tracing::info!(retry_in_ms = backoff.as_millis() as u64,
+                    "broker login hit the connection limit (53300); retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => return Err(map_pool_error(e)),
+        }
+    }
+}
+
+/// A borrowed connection whose every statement is bounded by the pool's [`CallLimits`]: the
+/// only way `calls.rs` runs SQL. A statement that misses its client deadline closes the
+/// connection (it is taken out of the pool, so nobody queues behind a stalled socket) and
+/// returns [`BrokerError::Unavailable`]; so does a server-side statement or lock timeout.
+pub struct Session {
+    conn: Option<PooledConn>,
+    deadline: Duration,
+}
+
+/// Borrows a connection for bounded statements (see [`Session`]).
+pub async fn session(pool: &Pool) -> Result<Session, BrokerError> {
+    let deadline = pool.manager().limits.deadline;
+    Ok(Session { conn: Some(get(pool).await?), deadline })
+}
+
+impl Session {
+    /// `query_one`; `secrets` are scrubbed from any server text kept in the error.
+    pub async fn query_one(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        secrets: &[&str],
+    ) -> Result<Row, BrokerError> {
+        let deadline = self.deadline;
+        let conn = self.conn()?;
+        let res = tokio::time::timeout(deadline, conn.query_one(sql, params)).await;
+        self.finish(res, secrets)
+    }
+
+    /// `query_opt`, bounded.
+    pub async fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, BrokerError> {
+        let deadline = self.deadline;
+        let conn = self.conn()?;
+        let res = tokio::time::timeout(deadline, conn.query_opt(sql, params)).await;
+        self.finish(res, &[])
+    }
+
+    /// `query`, bounded.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, BrokerError> {
+        let deadline = self.deadline;
+        let conn = self.conn()?;
+        let res = tokio::time::timeout(deadline, conn.query(sql, params)).await;
+        self.finish(res, &[])
+    }
+
+    /// `execute`, bounded.
+    pub async fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, BrokerError> {
+        let deadline = self.deadline;
+        let conn = self.conn()?;
+        let res = tokio::time::timeout(deadline, conn.execute(sql, params)).await;
+        self.finish(res, &[])
+    }
+
+    fn conn(&self) -> Result<&PooledConn, BrokerError> {
+        self.conn.as_ref().ok_or_else(|| {
+            BrokerError::Unavailable(anyhow::anyhow!("the connection was closed after a timeout"))
+        })
+    }
+
+    fn finish<T>(
+        &mut self,
+        res: Result<Result<T, tokio_postgres::Error>, tokio::time::error::Elapsed>,
+        secrets: &[&str],
+    ) -> Result<T, BrokerError> {
+        match res {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.code() == Some(&SqlState::QUERY_CANCELED)
+                || e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) =>
+            {
+                Err(BrokerError::Unavailable(anyhow::anyhow!(
+                    "the statement exceeded the broker's statement_timeout"
+                )))
+            }
+            Ok(Err(e)) => Err(classify(&e, secrets)),
+            Err(_) => {
+                // Out of the pool and closed: its I/O task is aborted when it drops.
+                if let Some(conn) = self.conn.take() {
+                    drop(managed::Object::take(conn));
+                }
+                tracing::warn!(deadline_ms = self.deadline.as_millis() as u64,
+                    "broker statement missed its deadline; connection closed");
+                Err(BrokerError::Unavailable(anyhow::anyhow!(
+                    "no answer from the database within {:?}",
+                    self.deadline
+                )))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,15 @@ impl Config {
         if db.pool_size < 1 {
             return Err(invalid("database.pool_size", "must be at least 1"));
         }
+        if !(100..=60_000).contains(&db.statement_timeout_ms) {
+            return Err(invalid(
+                "database.statement_timeout_ms",
+                "must be between 100 and 60000 (below the timer lease)",
+            ));
+        }
+        if db.max_replicas < 1 {
+            return Err(invalid("database.max_replicas", "must be at least 1"));
+        }
         Ok(())
     }
 
