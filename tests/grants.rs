@@ -21,3 +21,5 @@ mod issue;
 mod recovery;
 #[path = "grants/secrets.rs"]
 mod secrets;
+#[path = "grants/stall.rs"]
+mod stall;

@@ -82,6 +82,11 @@ impl GrantService {
         &self.broker
     }
 
+    /// Whether this process has completed a reconcile pass.
+    pub fn has_reconciled(&self) -> bool {
+        self.reconciled_once.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

@@ -1,0 +1,128 @@
+//! A broker connection that stops answering (not closed: stalled, like a half-dead NAT entry or
+//! a frozen server process) must not stop other grants from expiring on time. The stall comes
+//! from a loopback TCP proxy that the test freezes: connections open at the freeze stop
+//! forwarding bytes but stay open; new connections pass.
+
+use crate::fixture::{eventually, spawn_worker, Fixture};
+use crate::support::pg;
+use pgroles::broker::Broker;
+use pgroles::config::AwsConfig;
+use pgroles::model::Level;
+use pgroles::timers::SystemClock;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A forwarding proxy whose open connections can be frozen.
+pub struct StallProxy {
+    pub port: u16,
+    open: Arc<Mutex<Vec<watch::Sender<bool>>>>,
+    task: JoinHandle<()>,
+}
+
+impl StallProxy {
+    pub async fn start(target: SocketAddr) -> StallProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let open: Arc<Mutex<Vec<watch::Sender<bool>>>> = Arc::default();
+        let conns = open.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((inbound, _)) = listener.accept().await else { continue };
+                let (tx, rx) = watch::channel(false);
+                conns.lock().unwrap().push(tx);
+                tokio::spawn(forward(inbound, target, rx));
+            }
+        });
+        StallProxy { port, open, task }
+    }
+
+    /// Every connection open now stops forwarding in both directions (and stays open).
+    pub fn freeze_open(&self) -> usize {
+        let open = self.open.lock().unwrap();
+        for tx in open.iter() {
+            let _ = tx.send(true);
+        }
+        open.len()
+    }
+}
+
+impl Drop for StallProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(mut inbound: TcpStream, target: SocketAddr, mut frozen: watch::Receiver<bool>) {
+    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+        () = async { drop(frozen.wait_for(|f| *f).await) } => {
+            // Hold both sockets open, forwarding nothing, until the test ends.
+            let _keep = (inbound, outbound);
+            tokio::time::sleep(Duration::from_secs(600)).await;
+        }
+    }
+}
+
+/// When the Expired event of `grant_id` was first seen, polling every 20 ms up to `until`.
+async fn expired_at(fx: &Fixture, grant_id: &str, until: Instant) -> Option<Instant> {
+    loop {
+        if fx.recorder.of("expired").iter().any(|s| s.grant_id.as_deref() == Some(grant_id)) {
+            return Some(Instant::now());
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_broker_connection_delays_no_other_grants_expiry() {
+    let server = pg::versions().into_iter().next().expect("a test cluster");
+    let fx = Fixture::new(&server, "grantstall").await;
+    let target: SocketAddr = format!("127.0.0.1:{}", server.port).parse().expect("address");
+    let proxy = StallProxy::start(target).await;
+    let db = pgroles::config::DatabaseConfig {
+        port: proxy.port,
+        pool_size: 2,
+        statement_timeout_ms: 1000,
+        ..fx.static_db()
+    };
+    let broker =
+        Broker::from_config(&db, &AwsConfig::default(), &fx.model.names).await.expect("broker");
+    let service = fx.service_with(broker, Arc::new(SystemClock)).await;
+
+    // The worker's first reconcile pass is done before anything is frozen.
+    let worker = spawn_worker(service.clone());
+    assert!(eventually(Duration::from_secs(10), || async { service.has_reconciled() }).await);
+
+    // Two grants: ro ends first, rw one second later, while ro's call is still stalled (its
+    // deadline is 2 s). Issuing leaves one idle pooled connection.
+    let t0 = Instant::now();
+    let ro = service.issue(fx.request(Level::Ro, "U0RO", Duration::from_secs(2))).await.unwrap();
+    let rw = service.issue(fx.request(Level::Rw, "U0RW", Duration::from_secs(3))).await.unwrap();
+    let rw_due = t0 + Duration::from_secs(3);
+    // The idle connection now swallows whatever is sent on it: ro's expiry will take it.
+    assert!(proxy.freeze_open() >= 1, "a pooled connection to freeze");
+
+    let rw_done = expired_at(&fx, &rw.id, rw_due + Duration::from_secs(20)).await;
+    let ro_done = expired_at(&fx, &ro.id, t0 + Duration::from_secs(20)).await;
+    let stats = tokio::time::timeout(Duration::from_secs(10), worker.stop())
+        .await
+        .expect("the worker stops within 10 s despite the stalled connection");
+
+    let rw_done = rw_done.unwrap_or_else(|| panic!("rw never expired; worker {stats:?}"));
+    let rw_lag = rw_done.saturating_duration_since(rw_due);
+    assert!(rw_lag < Duration::from_millis(500), "rw expired {rw_lag:?} late behind the stall");
+    // The stalled call gave up at its deadline and the retry ended ro on a fresh connection.
+    assert!(ro_done.is_some(), "ro never expired after the stall; worker {stats:?}");
+    assert!(fx.valid_until(Level::Ro).await.expect("VALID UNTIL") < ro.granted_at);
+    assert!(fx.valid_until(Level::Rw).await.expect("VALID UNTIL") < rw.granted_at);
+    drop(proxy);
+    fx.cleanup().await;
+}
