@@ -123,6 +123,11 @@ impl Broker {
         &self.names
     }
 
+    /// The pool (for the connection budget, idle closing and `/pgroles verify`).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Generates a password, sends its SCRAM verifier to `set_firefighter_password` and returns
     /// the plaintext for delivery with the `VALID UNTIL` the database set.
     #[instrument(skip_all, fields(level = %level, incident = %audit.incident))]

@@ -7,10 +7,12 @@
 //! - [`tls`]: `sslmode` -> rustls (ring) client configuration.
 //! - [`connect`]: the deadpool manager that logs in with a fresh credential, retrying once.
 //! - [`calls`]: `Broker::{issue, expire, terminate_sessions, sessions, role_valid_until}`.
+//! - [`budget`]: the connection budget and the startup check against `rolconnlimit`.
 //! - [`error`]: `BrokerError` (`Unavailable`, `Refused`, `Unexpected`) and its user text.
 //!
 //! This module must not decide policy (who may approve, how long): callers do.
 
+pub mod budget;
 pub mod calls;
 pub mod connect;
 pub mod credential;

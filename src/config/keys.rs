@@ -73,6 +73,7 @@ pub const KEYS: &[Key] = &[
     k("model", "schema", Kind::Str),
     k("model", "owner", Kind::OptStr),
     k("model", "admin_schema", Kind::Str),
+    k("model", "broker_connection_limit", U32),
     k("apply", "bootstrap_url", Kind::Secret),
     k("apply", "mode", Kind::Enum(&["auto", "aurora", "vanilla"])),
     k("apply", "iam_roles", Kind::List),

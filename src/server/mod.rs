@@ -5,6 +5,15 @@
 //! With `slack.socket_mode` the Slack routes are not mounted: [`SocketMode`] dials out to Slack
 //! instead and feeds the same listener state; health and metrics are served either way.
 //!
+//! Process lifetime: every spawned task is tracked and supervised. The timer worker ending
+//! before shutdown (a panic, or the test hook [`Deps::worker_kill`]) turns `/readyz` red at once
+//! and stops the process with an error, so the orchestrator restarts it. On SIGTERM the HTTP
+//! server stops accepting, the workflow's tasks (an issue between password and DM included)
+//! get `drain_timeout` to finish, the worker finishes its timers in flight (a failing one is
+//! released for another replica at once), then the process exits. Idle broker connections are
+//! closed every few seconds, and the connection budget is checked against the broker role's
+//! `rolconnlimit` at start (see [`crate::broker::budget`]).
+//!
 //! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
 //! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
 //! benchmarks run exactly what production runs. It must not hold request logic (that is
@@ -14,6 +23,7 @@ mod health;
 pub mod metrics;
 
 use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
+use crate::broker::budget::{self, Budget};
 use crate::broker::Broker;
 use crate::config::{Config, SslMode};
 use crate::grants::{self, GrantService, GrantSettings};
@@ -51,6 +61,11 @@ pub struct Deps {
     pub approver_cache_ttl: Duration,
     /// Run the timer worker in this process (off for a bench that only measures HTTP).
     pub run_worker: bool,
+    /// How long shutdown waits for in-flight requests (an issue, a revoke) to finish; keep it
+    /// well under the pod's termination grace period.
+    pub drain_timeout: Duration,
+    /// Test hook: notifying it aborts the timer worker task, as a crash would.
+    pub worker_kill: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for Deps {
@@ -61,6 +76,8 @@ impl Default for Deps {
             grant_settings: None,
             approver_cache_ttl: Duration::from_secs(300),
             run_worker: true,
+            drain_timeout: Duration::from_secs(20),
+            worker_kill: None,
         }
     }
 }
@@ -99,6 +116,9 @@ pub struct Application {
     metrics: Metrics,
     run_worker: bool,
     socket: Option<SocketMode>,
+    drain_timeout: Duration,
+    worker_kill: Option<Arc<tokio::sync::Notify>>,
+    idle_timeout: Duration,
 }
 
 impl Application {
@@ -117,6 +137,10 @@ impl Application {
             anyhow::anyhow!("Slack auth.test failed ({}): check slack.bot_token", e.code)
         })?;
         let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model).await?;
+        // Boxed as a trait object: keeps `build`'s future shallow for its callers.
+        let budget: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + '_>> =
+            Box::pin(check_budget(&broker, &cfg.database));
+        budget.await?;
         let metrics = Metrics::new();
         let access = Arc::new(cfg.access.clone());
         let request_ttl =
@@ -176,7 +200,14 @@ impl Application {
         });
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
-        let health = health::HealthState { redis: conn, grants, metrics: metrics.clone() };
+        metrics.register_expiry(grants.watch());
+        let health = health::HealthState {
+            redis: conn,
+            grants,
+            metrics: metrics.clone(),
+            worker: deps.run_worker,
+            worker_max_age: WORKER_MAX_AGE,
+        };
         let (slack_routes, socket) = if cfg.slack.socket_mode {
             (Router::new(), Some(SocketMode::check(&cfg.slack, state).await?))
         } else {
@@ -204,6 +235,9 @@ impl Application {
             metrics,
             run_worker: deps.run_worker,
             socket,
+            drain_timeout: deps.drain_timeout,
+            worker_kill: deps.worker_kill,
+            idle_timeout: Duration::from_secs(cfg.database.idle_timeout_secs.max(1)),
         })
     }
 
@@ -225,45 +259,160 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves and runs the timer worker until `shutdown` completes; in-flight requests and the
-    /// claimed timer batch are finished first.
-    pub async fn run_until(
+    /// Serves and runs the timer worker until `shutdown` completes; in-flight requests (up to
+    /// the drain timeout) and the timers in flight are finished first. Returns an error when
+    /// the worker ended on its own (then everything else is stopped too).
+    pub fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        // Boxed as a trait object: callers' futures stay shallow.
+        Box::pin(self.run_inner(shutdown))
+    }
+
+    async fn run_inner(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
         let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| -> StopFuture {
             Box::pin(async move {
                 let _ = rx.wait_for(|stopped| *stopped).await;
             })
         };
+        let tasks = tokio_util::task::TaskTracker::new();
+        let grants = self.workflow.grants().clone();
         let worker = self.run_worker.then(|| {
-            let grants = self.workflow.grants().clone();
             let extra: Arc<dyn grants::ExtraTimerHandler> =
                 Arc::new(ApprovalTimeoutHandler(self.workflow.clone()));
-            tokio::spawn(grants::run(
-                grants,
+            let handle = tokio::spawn(grants::run(
+                grants.clone(),
                 self.queue.clone(),
                 wait_stop(stop_rx.clone()),
                 Some(extra),
+            ));
+            tasks.spawn(supervise_worker(
+                handle,
+                grants.watch().clone(),
+                stop_rx.clone(),
+                stop_tx.clone(),
+                self.worker_kill.clone(),
             ))
         });
-        let socket = self.socket.map(|s| tokio::spawn(s.run(wait_stop(stop_rx.clone()))));
+        tasks.spawn(close_idle_connections(grants.clone(), self.idle_timeout, stop_rx.clone()));
+        let socket = self.socket.map(|s| tasks.spawn(s.run(wait_stop(stop_rx.clone()))));
         let server =
             axum::serve(self.listener, self.router).with_graceful_shutdown(wait_stop(stop_rx));
-        tokio::spawn(async move {
+        let signal_tx = stop_tx.clone();
+        tasks.spawn(async move {
             shutdown.await;
-            let _ = stop_tx.send(true);
+            tracing::info!("shutdown requested; draining");
+            let _ = signal_tx.send(true);
         });
-        server.await.context("serving HTTP")?;
+        let served = server.await.context("serving HTTP");
+        // Accepted Slack work (an issue between its password and its DM) finishes or times out.
+        self.workflow.drain(self.drain_timeout).await;
+        let mut result = served;
         if let Some(socket) = socket {
-            socket.await.context("the Socket Mode client panicked")??;
+            match socket.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => result = result.and(Err(e)),
+                Err(e) => result = result.and(Err(anyhow::anyhow!("the Socket Mode client: {e}"))),
+            }
         }
         if let Some(worker) = worker {
-            let stats = worker.await.context("the timer worker panicked")?;
-            tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped");
+            match worker.await {
+                Ok(Ok(stats)) => {
+                    tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped")
+                }
+                Ok(Err(e)) => result = result.and(Err(e)),
+                Err(e) => result = result.and(Err(anyhow::anyhow!("the worker supervisor: {e}"))),
+            }
         }
-        Ok(())
+        let _ = stop_tx.send(true);
+        tasks.close();
+        tasks.wait().await;
+        result
+    }
+}
+
+/// The worker is dead when it has not polled for this long.
+const WORKER_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// Refuses to start when the configured pools cannot fit under the broker role's connection
+/// limit read from the catalog. An unreachable database is not refused here (readiness shows
+/// it); the check then happens at the next start.
+async fn check_budget(broker: &Broker, db: &crate::config::DatabaseConfig) -> anyhow::Result<()> {
+    let budget = Budget::from_config(db);
+    match budget::role_connection_limit(broker.pool()).await {
+        Ok(limit) => {
+            budget.check(limit)?;
+            tracing::info!(limit, required = budget.required(), "connection budget fits");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the broker's connection limit; not checked");
+            Ok(())
+        }
+    }
+}
+
+/// Waits for the worker; if it ends before shutdown was asked for (a panic, an abort), marks
+/// it stopped (`/readyz` fails), stops the process and returns the error.
+async fn supervise_worker(
+    mut handle: tokio::task::JoinHandle<grants::RunStats>,
+    watch: Arc<grants::ExpiryWatch>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+    stop_tx: Arc<tokio::sync::watch::Sender<bool>>,
+    kill: Option<Arc<tokio::sync::Notify>>,
+) -> anyhow::Result<grants::RunStats> {
+    let killed = async {
+        match kill {
+            Some(k) => k.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    let ended = tokio::select! {
+        r = &mut handle => r,
+        () = killed => {
+            handle.abort();
+            handle.await
+        }
+    };
+    let asked = *stop_rx.borrow();
+    match ended {
+        Ok(stats) if asked => Ok(stats),
+        other => {
+            watch.mark_stopped();
+            let why = match other {
+                Ok(_) => "returned".to_owned(),
+                Err(e) if e.is_panic() => "panicked".to_owned(),
+                Err(e) => format!("was cancelled ({e})"),
+            };
+            tracing::error!(why, "the timer worker stopped unexpectedly; stopping the process");
+            let _ = stop_tx.send(true);
+            anyhow::bail!("the timer worker {why}: expiries would stop, so the process stops")
+        }
+    }
+}
+
+/// Closes broker connections idle for `idle`, every few seconds, until shutdown.
+async fn close_idle_connections(
+    grants: Arc<GrantService>,
+    idle: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = (idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let closed = crate::broker::connect::close_idle(grants.broker().pool(), idle);
+        if closed > 0 {
+            tracing::debug!(closed, "closed idle broker connections");
+        }
     }
 }
 
