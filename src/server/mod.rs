@@ -305,7 +305,8 @@ impl Application {
         let server =
             axum::serve(self.listener, self.router).with_graceful_shutdown(wait_stop(stop_rx));
         let signal_tx = stop_tx.clone();
-        tasks.spawn(async move {
+        // Not tracked: the signal may never come; aborted at the end.
+        let signal = tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutdown requested; draining");
             let _ = signal_tx.send(true);
@@ -331,6 +332,7 @@ impl Application {
             }
         }
         let _ = stop_tx.send(true);
+        signal.abort();
         tasks.close();
         tasks.wait().await;
         result

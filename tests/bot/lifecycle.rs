@@ -1,0 +1,77 @@
+//! Process lifetime of the real bot: a timer worker that dies turns `/readyz` red and stops the
+//! process; a configuration whose connections cannot fit under the broker role's connection
+//! limit (read from the catalog) is refused at start, naming the numbers.
+
+use crate::helpers::{spawn_bot, try_spawn_bot, Options};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn a_killed_timer_worker_turns_readyz_red_and_stops_the_process() {
+    let kill = Arc::new(tokio::sync::Notify::new());
+    let hook = kill.clone();
+    let bot = spawn_bot(Options {
+        tweak: Some(Arc::new(move |_, deps| deps.worker_kill = Some(hook.clone()))),
+        ..Options::default()
+    })
+    .await;
+    let readyz = format!("http://127.0.0.1:{}/readyz", bot.port);
+    // Ready once the worker has polled.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = reqwest::get(&readyz).await.expect("readyz answers");
+        if r.status().as_u16() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {}", r.text().await.unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    kill.notify_one();
+    // Within seconds: readiness fails (while the server still answers) and the process stops
+    // with an error naming the worker.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let exit = loop {
+        if let Some(exit) = bot.exit.lock().unwrap().clone() {
+            break exit;
+        }
+        if let Ok(r) = reqwest::get(&readyz).await {
+            if r.status().as_u16() == 503 {
+                let body = r.text().await.unwrap_or_default();
+                assert!(body.contains("\"worker\":\"stopped\""), "{body}");
+            }
+        }
+        assert!(Instant::now() < deadline, "the process kept running without its worker");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let err = exit.expect_err("run_until must fail when the worker dies");
+    assert!(err.contains("timer worker"), "{err}");
+    bot.model.drop().await;
+}
+
+#[tokio::test]
+async fn a_configuration_that_cannot_fit_the_connection_limit_is_refused_at_start() {
+    // The model is applied with its default limit (13); the configuration claims 100 so its own
+    // check passes, and asks for 3 processes x 8 connections + 1 = 25.
+    let refused = try_spawn_bot(Options {
+        tweak: Some(Arc::new(|cfg, _| {
+            cfg.model.broker_connection_limit = 100;
+            cfg.database.pool_size = 8;
+            cfg.database.max_replicas = 3;
+        })),
+        ..Options::default()
+    })
+    .await;
+    let (model, err) = match refused {
+        Ok(bot) => {
+            bot.model.drop().await;
+            panic!("a budget of 25 connections under a limit of 13 must be refused");
+        }
+        Err(e) => e,
+    };
+    let text = format!("{err:#}");
+    for n in ["max_replicas (3)", "pool_size (8)", "= 25", "CONNECTION LIMIT is 13"] {
+        assert!(text.contains(n), "{n:?} missing from: {text}");
+    }
+    model.drop().await;
+}
