@@ -242,8 +242,8 @@ impl Broker {
         let role = self.names.firefighter(level);
         let mut conn = connect::session(&self.pool).await?;
         let row = conn.query_opt(ROLE_VALID_UNTIL, &[&role]).await?.ok_or_else(|| {
-                BrokerError::Unexpected(anyhow::anyhow!("role {role} does not exist"))
-            })?;
+            BrokerError::Unexpected(anyhow::anyhow!("role {role} does not exist"))
+        })?;
         row.try_get(0)
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading VALID UNTIL: {e}")))
     }

@@ -25,11 +25,11 @@ use deadpool::Runtime;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use tokio::task::JoinHandle;
-use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long a login may take.
@@ -254,8 +254,10 @@ pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
         match pool.get().await {
             Ok(conn) => return Ok(conn),
             Err(e) if is_too_many_connections(&e) && Instant::now() + backoff < give_up => {
-                tracing::info!(retry_in_ms = backoff.as_millis() as u64,
-                    "broker login hit the connection limit (53300); retrying");
+                tracing::info!(
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "broker login hit the connection limit (53300); retrying"
+                );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
@@ -342,8 +344,9 @@ impl Session {
     ) -> Result<T, BrokerError> {
         match res {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if e.code() == Some(&SqlState::QUERY_CANCELED)
-                || e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) =>
+            Ok(Err(e))
+                if e.code() == Some(&SqlState::QUERY_CANCELED)
+                    || e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) =>
             {
                 Err(BrokerError::Unavailable(anyhow::anyhow!(
                     "the statement exceeded the broker's statement_timeout"
@@ -355,8 +358,10 @@ impl Session {
                 if let Some(conn) = self.conn.take() {
                     drop(managed::Object::take(conn));
                 }
-                tracing::warn!(deadline_ms = self.deadline.as_millis() as u64,
-                    "broker statement missed its deadline; connection closed");
+                tracing::warn!(
+                    deadline_ms = self.deadline.as_millis() as u64,
+                    "broker statement missed its deadline; connection closed"
+                );
                 Err(BrokerError::Unavailable(anyhow::anyhow!(
                     "no answer from the database within {:?}",
                     self.deadline

@@ -8,8 +8,8 @@
 use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
-use super::watch::ExpiryWatch;
 use super::record::{db_hours, grant_key, GrantRecord, GrantSettings, IssueRequest};
+use super::watch::ExpiryWatch;
 use crate::broker::{ActionAudit, Broker, IssueAudit};
 use crate::model::{Level, Names};
 use crate::timers::{Clock, DocStore, TimerQueue};

@@ -192,10 +192,8 @@ async fn poll_once(
         return Ok(false); // never closed
     };
     let room = (slots.available_permits() + 1).min(settings.batch_size.max(1));
-    let batch = shared
-        .queue
-        .claim(service.now().timestamp_millis(), millis(settings.lease), room)
-        .await;
+    let batch =
+        shared.queue.claim(service.now().timestamp_millis(), millis(settings.lease), room).await;
     service.watch().beat(service.now());
     let batch = batch?;
     let full = batch.len() >= room;

@@ -7,9 +7,9 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use std::sync::atomic::AtomicU64;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 type Labels = Vec<(&'static str, String)>;
@@ -156,8 +156,14 @@ impl Metrics {
         self.ops.last_poll.set(s.last_poll_unix);
         self.ops.overdue.set(s.overdue);
         self.ops.oldest_overdue.set(s.oldest_overdue_secs);
-        self.ops.connections.get_or_create(&vec![("state", "open".to_owned())]).set(s.connections_open);
-        self.ops.connections.get_or_create(&vec![("state", "in_use".to_owned())]).set(s.connections_in_use);
+        self.ops
+            .connections
+            .get_or_create(&vec![("state", "open".to_owned())])
+            .set(s.connections_open);
+        self.ops
+            .connections
+            .get_or_create(&vec![("state", "in_use".to_owned())])
+            .set(s.connections_in_use);
         self.ops.budget.set(s.pool_max);
     }
 

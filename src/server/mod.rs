@@ -325,7 +325,11 @@ impl Application {
         if let Some(worker) = worker {
             match worker.await {
                 Ok(Ok(stats)) => {
-                    tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped")
+                    tracing::info!(
+                        acked = stats.acked,
+                        failed = stats.failed,
+                        "timer worker stopped"
+                    )
                 }
                 Ok(Err(e)) => result = result.and(Err(e)),
                 Err(e) => result = result.and(Err(anyhow::anyhow!("the worker supervisor: {e}"))),

@@ -94,6 +94,8 @@ struct Inner {
     bot_user: String,
     /// Every task the workflow spawns (a request, a reaction, a command): drained on shutdown.
     tasks: tokio_util::task::TaskTracker,
+    /// One `/pgroles verify` at a time, on the broker's pool (see `verify.rs`).
+    verify_slot: tokio::sync::Semaphore,
 }
 
 impl Workflow {
@@ -110,6 +112,7 @@ impl Workflow {
                 metrics: p.metrics,
                 bot_user: p.bot_user,
                 tasks: tokio_util::task::TaskTracker::new(),
+                verify_slot: tokio::sync::Semaphore::new(1),
             }),
         }
     }

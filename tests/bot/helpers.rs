@@ -143,7 +143,17 @@ pub async fn try_spawn_bot(opts: Options) -> Result<Bot, (Model, anyhow::Error)>
         SecretString::from(signing_secret.clone()),
     )
     .with_fake(&fake);
-    Ok(Bot { fake, sender, model, redis_url, prefix, port, signing_secret, exit, _task: Abort(task) })
+    Ok(Bot {
+        fake,
+        sender,
+        model,
+        redis_url,
+        prefix,
+        port,
+        signing_secret,
+        exit,
+        _task: Abort(task),
+    })
 }
 
 pub fn now_secs() -> i64 {

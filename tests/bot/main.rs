@@ -10,7 +10,7 @@ mod bad_input;
 mod commands;
 mod drill;
 mod groups;
-mod lifecycle;
 mod helpers;
+mod lifecycle;
 mod outages;
 mod socket_mode;
