@@ -4,13 +4,14 @@
 //! `dead_code` allowance. Owns: finding and connecting to the test PostgreSQL clusters
 //! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), and a local moto server ([`moto`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
-//! anything outside the repository.
+//! anything outside the repository. [`stall`]: a TCP proxy whose connections can be frozen.
 #![allow(dead_code)]
 
 pub mod model;
 pub mod moto;
 pub mod pg;
 pub mod redis;
+pub mod stall;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
