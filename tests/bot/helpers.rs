@@ -36,6 +36,8 @@ pub struct Options {
     pub approver_group: bool,
     /// Last changes to the configuration and the seams before `Application::build`.
     pub tweak: Option<Tweak>,
+    /// Notified: the bot shuts down as on SIGTERM (default: it runs until dropped).
+    pub stop: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// See [`Options::tweak`].
@@ -52,6 +54,7 @@ impl Default for Options {
             database_down: false,
             approver_group: false,
             tweak: None,
+            stop: None,
         }
     }
 }
@@ -134,8 +137,15 @@ pub async fn try_spawn_bot(opts: Options) -> Result<Bot, (Model, anyhow::Error)>
     let port = app.port();
     let exit: Arc<Mutex<Option<Result<(), String>>>> = Arc::default();
     let exit_slot = exit.clone();
+    let stop = opts.stop.clone();
     let task = tokio::spawn(async move {
-        let res = app.run_until(std::future::pending()).await;
+        let shutdown = async move {
+            match stop {
+                Some(stop) => stop.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let res = app.run_until(shutdown).await;
         *exit_slot.lock().unwrap() = Some(res.map_err(|e| format!("{e:#}")));
     });
     let sender = SlackEventSender::new(

@@ -1,8 +1,10 @@
 //! Process lifetime of the real bot: a timer worker that dies turns `/readyz` red and stops the
 //! process; a configuration whose connections cannot fit under the broker role's connection
-//! limit (read from the catalog) is refused at start, naming the numbers.
+//! limit (read from the catalog) is refused at start, naming the numbers; a shutdown in the
+//! middle of an issue leaves the grant delivered or expired when the process exits.
 
-use crate::helpers::{spawn_bot, try_spawn_bot, Options};
+use crate::helpers::{spawn_bot, try_spawn_bot, Options, APPROVE, APPROVER1, REQUESTER};
+use pgroles::slack::fake::FakeFault;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,4 +76,52 @@ async fn a_configuration_that_cannot_fit_the_connection_limit_is_refused_at_star
         assert!(text.contains(n), "{n:?} missing from: {text}");
     }
     model.drop().await;
+}
+
+#[tokio::test]
+async fn shutdown_in_the_middle_of_an_issue_leaves_the_grant_delivered_or_expired() {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let bot = spawn_bot(Options { stop: Some(stop.clone()), ..Options::default() }).await;
+    bot.command(REQUESTER, "ro INC-77").await;
+    let request = bot.request_message(0).await;
+    bot.ephemeral(REQUESTER, "is posted: https://").await;
+    // The password DM stalls in Slack for 1.5 s: SIGTERM lands after the password is set and
+    // before it is delivered.
+    bot.fake.fail_next("chat.postEphemeral", FakeFault::Delay(1500), 1);
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    let stalled = || {
+        bot.fake.with(|ws| ws.calls("chat.postEphemeral").iter().any(|c| c.outcome == "pending"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !stalled() {
+        assert!(Instant::now() < deadline, "the password DM never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.notify_one();
+
+    // The moment `run_until` returns is the moment the process would exit: its tasks die then.
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let exit = loop {
+        if let Some(exit) = bot.exit.lock().unwrap().clone() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "shutdown did not finish within the drain time");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let delivered = !bot.dm_ephemerals(REQUESTER).is_empty();
+    let role = bot.model.names.firefighter(pgroles::model::Level::Ro);
+    let expired: bool = bot
+        .model
+        .superuser()
+        .await
+        .query_one(
+            "SELECT coalesce(rolvaliduntil < now(), false) FROM pg_roles WHERE rolname = $1",
+            &[&role],
+        )
+        .await
+        .expect("pg_roles")
+        .get(0);
+    assert!(exit.is_ok(), "{exit:?}");
+    assert!(delivered || expired, "at exit the password was set but neither delivered nor expired");
+    bot.model.drop().await;
 }
