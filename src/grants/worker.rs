@@ -192,8 +192,13 @@ async fn poll_once(
         return Ok(false); // never closed
     };
     let room = (slots.available_permits() + 1).min(settings.batch_size.max(1));
-    let batch =
-        shared.queue.claim(service.now().timestamp_millis(), millis(settings.lease), room).await;
+    // Without the bot's handler, approval timeouts are left to a process that has it.
+    let kinds: Option<&[TimerKind]> =
+        shared.extra.is_none().then_some(&[TimerKind::Expire, TimerKind::Reminder]);
+    let batch = shared
+        .queue
+        .claim_kinds(service.now().timestamp_millis(), millis(settings.lease), room, kinds)
+        .await;
     service.watch().beat(service.now());
     let batch = batch?;
     let full = batch.len() >= room;
