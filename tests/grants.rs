@@ -9,6 +9,8 @@
 
 mod support;
 
+#[path = "grants/budget.rs"]
+mod budget;
 #[path = "grants/cli.rs"]
 mod cli;
 #[path = "grants/expiry.rs"]

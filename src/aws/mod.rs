@@ -40,9 +40,8 @@ pub async fn sdk_config_with(
         .operation_attempt_timeout(std::time::Duration::from_secs(5))
         .operation_timeout(std::time::Duration::from_secs(10))
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .timeout_config(timeouts);
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
     if let Some(region) = &cfg.region {
         loader = loader.region(Region::new(region.clone()));
     }
