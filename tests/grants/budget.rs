@@ -96,3 +96,63 @@ async fn two_replicas_on_the_connection_limit_under_a_probe_storm_never_run_out(
     assert!(peak <= 5, "the broker held {peak} connections, above its limit of 5");
     fx.cleanup().await;
 }
+
+/// A `MakeWriter` appending to a shared buffer.
+#[derive(Clone, Default)]
+struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// SQLSTATE 53300 at login (the role's connection limit is taken) is waited out, not shown as a
+/// failed issue: the issue is in its retry loop (seen in the log) when the slot frees up, and
+/// then succeeds.
+#[tokio::test]
+async fn an_issue_that_meets_the_connection_limit_waits_for_a_slot_instead_of_failing() {
+    let logs = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    // One thread (current-thread runtime): every task logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = pg::versions().into_iter().next().expect("a test cluster");
+    let fx = Fixture::new(&server, "grantlimit").await;
+    let (names, broker_role) = (&fx.model.names, fx.model.names.broker());
+    pg::superuser(&server, "postgres")
+        .await
+        .batch_execute(&format!("ALTER ROLE {} CONNECTION LIMIT 1", pg::ident(&broker_role)))
+        .await
+        .expect("set the limit");
+    // Another login of the broker holds the only slot.
+    let hog = pg::login(&server, &names.database, &broker_role, &fx.broker_pw).await;
+    let hog = hog.expect("the hog logs in");
+
+    let service = fx.service.clone();
+    let request = fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(3600));
+    let issue = tokio::spawn(async move { service.issue(request).await });
+    let text = || String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let retrying =
+        eventually(Duration::from_secs(10), || async { text().contains("(53300)") }).await;
+    assert!(retrying, "the issue never met the limit: {}", text());
+    assert!(!issue.is_finished(), "the issue gave up at the limit");
+    drop(hog);
+    let rec = issue.await.expect("issue task");
+    assert!(rec.is_ok(), "the issue failed instead of waiting for a slot: {rec:?}");
+    fx.cleanup().await;
+}
