@@ -46,6 +46,9 @@ async fn a_stalled_broker_connection_delays_no_other_grants_expiry() {
     // The worker's first reconcile pass is done before anything is frozen.
     let worker = spawn_worker(service.clone());
     assert!(eventually(Duration::from_secs(10), || async { service.has_reconciled() }).await);
+    // The reconcile may have opened two connections; close them, so that exactly one (the one
+    // issuing leaves idle) is frozen below.
+    pgroles::broker::connect::close_idle(service.broker().pool(), Duration::ZERO);
 
     // Two grants: ro ends first, rw one second later, while ro's call is still stalled (its
     // deadline is 3 s: without independent expiries rw would wait at least 2 s). Issuing
