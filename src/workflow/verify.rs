@@ -16,6 +16,11 @@ use anyhow::Context;
 use slack_morphism::prelude::SlackBlock;
 use std::time::Duration;
 
+/// Another `/pgroles verify` holds this process's verify slot.
+#[derive(Debug, thiserror::Error)]
+#[error("another verify is running in this process")]
+struct Busy;
+
 /// The longest a `/pgroles verify` may hold its connection.
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -43,6 +48,11 @@ impl Workflow {
                 bot.respond(&input.response_url, &input.channel, &input.user, &msg).await;
                 "ok"
             }
+            Err(e) if e.is::<Busy>() => {
+                let text = "Another verification is running right now; try again in a minute.";
+                self.reply(&input, text).await;
+                "rejected"
+            }
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "verify failed");
                 let text = "The verification could not run (the database did not answer as \
@@ -57,7 +67,7 @@ impl Workflow {
     async fn verify_report(&self) -> anyhow::Result<Rendered> {
         let names = &self.inner.settings.config.model;
         let Ok(_slot) = self.inner.verify_slot.try_acquire() else {
-            anyhow::bail!("another verify is running in this process");
+            return Err(Busy.into());
         };
         let conn = connect::get(self.inner.grants.broker().pool())
             .await
