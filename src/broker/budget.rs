@@ -7,8 +7,9 @@
 //! actually enforce; `pgroles apply` sets the limit from the same numbers
 //! ([`Budget::required`]). Must not open connections beyond the one it reads the limit with.
 
-use super::connect::{self, Pool};
+use super::connect::Pool;
 use super::error::BrokerError;
+use super::session;
 use crate::config::DatabaseConfig;
 
 /// Slots kept free beyond the replicas' pools: one for `pgroles revoke`, the kill switch, which
@@ -76,7 +77,7 @@ impl Budget {
 
 /// The `CONNECTION LIMIT` of the role the pool logs in as.
 pub async fn role_connection_limit(pool: &Pool) -> Result<i32, BrokerError> {
-    let mut conn = connect::session(pool).await?;
+    let mut conn = session::session(pool).await?;
     let row = conn.query_one(ROLE_CONNECTION_LIMIT, &[], &[]).await?;
     row.try_get(0)
         .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading rolconnlimit: {e}")))

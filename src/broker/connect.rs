@@ -8,12 +8,12 @@
 //! one place that makes them. (deadpool-postgres' own `Connect` hook cannot report a credential
 //! error, hence a manager of our own.) Must not run broker SQL: that is `calls.rs`.
 //!
-//! Also owns the limits on every broker call, in one place: each login carries
+//! Also owns the limits on every broker call ([`CallLimits`]): each login carries
 //! `statement_timeout`/`lock_timeout` as startup options (which beat any `ALTER ROLE ... SET`
-//! the broker login could make), and every statement runs through a [`Session`] that adds a
-//! client-side deadline; a connection that misses it is taken out of the pool and closed, never
-//! handed to the next caller. SQLSTATE 53300 (the role's connection limit) is retried with
-//! back-off within the caller's deadline instead of failing the call at once.
+//! the broker login could make), and every statement runs through a
+//! [`Session`](super::session::Session) that adds a client-side deadline. SQLSTATE 53300 (the
+//! role's connection limit) is retried with back-off within the caller's acquire limit instead
+//! of failing the call at once.
 
 use super::credential::{CredentialSource, DbCredential};
 use super::error::{classify, is_auth_failure, BrokerError};
@@ -28,8 +28,6 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long a login may take.
@@ -262,111 +260,6 @@ pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
             Err(e) => return Err(map_pool_error(e)),
-        }
-    }
-}
-
-/// A borrowed connection whose every statement is bounded by the pool's [`CallLimits`]: the
-/// only way `calls.rs` runs SQL. A statement that misses its client deadline closes the
-/// connection (it is taken out of the pool, so nobody queues behind a stalled socket) and
-/// returns [`BrokerError::Unavailable`]; so does a server-side statement or lock timeout.
-pub struct Session {
-    conn: Option<PooledConn>,
-    deadline: Duration,
-}
-
-/// Borrows a connection for bounded statements (see [`Session`]).
-pub async fn session(pool: &Pool) -> Result<Session, BrokerError> {
-    let deadline = pool.manager().limits.deadline;
-    Ok(Session { conn: Some(get(pool).await?), deadline })
-}
-
-impl Session {
-    /// `query_one`; `secrets` are scrubbed from any server text kept in the error.
-    pub async fn query_one(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-        secrets: &[&str],
-    ) -> Result<Row, BrokerError> {
-        let deadline = self.deadline;
-        let conn = self.conn()?;
-        let res = tokio::time::timeout(deadline, conn.query_one(sql, params)).await;
-        self.finish(res, secrets)
-    }
-
-    /// `query_opt`, bounded.
-    pub async fn query_opt(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, BrokerError> {
-        let deadline = self.deadline;
-        let conn = self.conn()?;
-        let res = tokio::time::timeout(deadline, conn.query_opt(sql, params)).await;
-        self.finish(res, &[])
-    }
-
-    /// `query`, bounded.
-    pub async fn query(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, BrokerError> {
-        let deadline = self.deadline;
-        let conn = self.conn()?;
-        let res = tokio::time::timeout(deadline, conn.query(sql, params)).await;
-        self.finish(res, &[])
-    }
-
-    /// `execute`, bounded.
-    pub async fn execute(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, BrokerError> {
-        let deadline = self.deadline;
-        let conn = self.conn()?;
-        let res = tokio::time::timeout(deadline, conn.execute(sql, params)).await;
-        self.finish(res, &[])
-    }
-
-    fn conn(&self) -> Result<&PooledConn, BrokerError> {
-        self.conn.as_ref().ok_or_else(|| {
-            BrokerError::Unavailable(anyhow::anyhow!("the connection was closed after a timeout"))
-        })
-    }
-
-    fn finish<T>(
-        &mut self,
-        res: Result<Result<T, tokio_postgres::Error>, tokio::time::error::Elapsed>,
-        secrets: &[&str],
-    ) -> Result<T, BrokerError> {
-        match res {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e))
-                if e.code() == Some(&SqlState::QUERY_CANCELED)
-                    || e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) =>
-            {
-                Err(BrokerError::Unavailable(anyhow::anyhow!(
-                    "the statement exceeded the broker's statement_timeout"
-                )))
-            }
-            Ok(Err(e)) => Err(classify(&e, secrets)),
-            Err(_) => {
-                // Out of the pool and closed: its I/O task is aborted when it drops.
-                if let Some(conn) = self.conn.take() {
-                    drop(managed::Object::take(conn));
-                }
-                tracing::warn!(
-                    deadline_ms = self.deadline.as_millis() as u64,
-                    "broker statement missed its deadline; connection closed"
-                );
-                Err(BrokerError::Unavailable(anyhow::anyhow!(
-                    "no answer from the database within {:?}",
-                    self.deadline
-                )))
-            }
         }
     }
 }

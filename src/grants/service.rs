@@ -91,11 +91,6 @@ impl GrantService {
         &self.watch
     }
 
-    /// Whether this process has completed a reconcile pass.
-    pub fn has_reconciled(&self) -> bool {
-        self.reconciled_once.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

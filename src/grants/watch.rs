@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 /// Labels of [`ExpiryWatch::failed`]: `reason` is `database`, `redis` or `other`.
 pub type ReasonLabels = Vec<(&'static str, String)>;
@@ -21,6 +21,8 @@ pub struct ExpiryWatch {
     last_poll_ms: AtomicI64,
     /// Set when the worker loop has ended (returned or panicked).
     stopped: AtomicBool,
+    /// Reconcile passes the worker completed (with or without an error).
+    reconcile_passes: AtomicU64,
     /// Seconds from a grant's `expires_at` to its password being expired, by the Expire timer.
     pub lag: Histogram,
     /// Expire timer runs that failed (and will be retried), by reason.
@@ -32,6 +34,7 @@ impl Default for ExpiryWatch {
         ExpiryWatch {
             last_poll_ms: AtomicI64::new(0),
             stopped: AtomicBool::new(false),
+            reconcile_passes: AtomicU64::new(0),
             lag: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
             failed: Family::default(),
         }
@@ -50,6 +53,16 @@ impl ExpiryWatch {
             0 => None,
             ms => DateTime::from_timestamp_millis(ms),
         }
+    }
+
+    /// A reconcile pass finished (whatever its outcome).
+    pub fn reconcile_done(&self) {
+        self.reconcile_passes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Reconcile passes finished so far.
+    pub fn reconcile_passes(&self) -> u64 {
+        self.reconcile_passes.load(Ordering::SeqCst)
     }
 
     /// Marks the worker loop as ended: readiness fails from now on.

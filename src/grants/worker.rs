@@ -154,22 +154,24 @@ async fn reconcile_loop(shared: Arc<Shared>) {
     let every = shared.service.settings().reconcile_every;
     loop {
         let pass = AssertUnwindSafe(shared.service.reconcile()).catch_unwind();
-        tokio::select! {
+        let res = tokio::select! {
             () = shared.stopping.cancelled() => return,
-            res = pass => match res {
-                Ok(Ok(report)) => {
-                    shared.counters.reconciles.fetch_add(1, Ordering::SeqCst);
-                    if !report.is_empty() {
-                        tracing::warn!(
-                            restored = report.restored.len(),
-                            orphans = report.orphan_sessions_ended.len(),
-                            "reconcile acted"
-                        );
-                    }
+            res = pass => res,
+        };
+        shared.service.watch().reconcile_done();
+        match res {
+            Ok(Ok(report)) => {
+                shared.counters.reconciles.fetch_add(1, Ordering::SeqCst);
+                if !report.is_empty() {
+                    tracing::warn!(
+                        restored = report.restored.len(),
+                        orphans = report.orphan_sessions_ended.len(),
+                        "reconcile acted"
+                    );
                 }
-                Ok(Err(e)) => tracing::warn!(error = %e, "reconcile failed; retrying next period"),
-                Err(_) => tracing::error!("reconcile panicked; retrying next period"),
-            },
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "reconcile failed; retrying next period"),
+            Err(_) => tracing::error!("reconcile panicked; retrying next period"),
         }
         tokio::select! {
             () = shared.stopping.cancelled() => return,

@@ -20,10 +20,10 @@
 //! [`crate::workflow`]) nor Slack parsing (that is [`crate::slack::listener`]).
 
 mod health;
+mod lifecycle;
 pub mod metrics;
 
 use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
-use crate::broker::budget::{self, Budget};
 use crate::broker::Broker;
 use crate::config::{Config, SslMode};
 use crate::grants::{self, GrantService, GrantSettings};
@@ -39,6 +39,9 @@ use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
+use lifecycle::{
+    check_budget, close_idle_connections, shutdown_signal, supervise_worker, WORKER_MAX_AGE,
+};
 use metrics::Metrics;
 use secrecy::ExposeSecret;
 use std::future::Future;
@@ -343,109 +346,9 @@ impl Application {
     }
 }
 
-/// The worker is dead when it has not polled for this long.
-const WORKER_MAX_AGE: Duration = Duration::from_secs(30);
-
-/// Refuses to start when the configured pools cannot fit under the broker role's connection
-/// limit read from the catalog. An unreachable database is not refused here (readiness shows
-/// it); the check then happens at the next start.
-async fn check_budget(broker: &Broker, db: &crate::config::DatabaseConfig) -> anyhow::Result<()> {
-    let budget = Budget::from_config(db);
-    match budget::role_connection_limit(broker.pool()).await {
-        Ok(limit) => {
-            budget.check(limit)?;
-            tracing::info!(limit, required = budget.required(), "connection budget fits");
-            Ok(())
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read the broker's connection limit; not checked");
-            Ok(())
-        }
-    }
-}
-
-/// Waits for the worker; if it ends before shutdown was asked for (a panic, an abort), marks
-/// it stopped (`/readyz` fails), stops the process and returns the error.
-async fn supervise_worker(
-    mut handle: tokio::task::JoinHandle<grants::RunStats>,
-    watch: Arc<grants::ExpiryWatch>,
-    stop_rx: tokio::sync::watch::Receiver<bool>,
-    stop_tx: Arc<tokio::sync::watch::Sender<bool>>,
-    kill: Option<Arc<tokio::sync::Notify>>,
-) -> anyhow::Result<grants::RunStats> {
-    let killed = async {
-        match kill {
-            Some(k) => k.notified().await,
-            None => std::future::pending().await,
-        }
-    };
-    let ended = tokio::select! {
-        r = &mut handle => r,
-        () = killed => {
-            handle.abort();
-            handle.await
-        }
-    };
-    let asked = *stop_rx.borrow();
-    match ended {
-        Ok(stats) if asked => Ok(stats),
-        other => {
-            watch.mark_stopped();
-            let why = match other {
-                Ok(_) => "returned".to_owned(),
-                Err(e) if e.is_panic() => "panicked".to_owned(),
-                Err(e) => format!("was cancelled ({e})"),
-            };
-            tracing::error!(why, "the timer worker stopped unexpectedly; stopping the process");
-            let _ = stop_tx.send(true);
-            anyhow::bail!("the timer worker {why}: expiries would stop, so the process stops")
-        }
-    }
-}
-
-/// Closes broker connections idle for `idle`, every few seconds, until shutdown.
-async fn close_idle_connections(
-    grants: Arc<GrantService>,
-    idle: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let every = (idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(10));
-    loop {
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
-            () = tokio::time::sleep(every) => {}
-        }
-        let closed = crate::broker::connect::close_idle(grants.broker().pool(), idle);
-        if closed > 0 {
-            tracing::debug!(closed, "closed idle broker connections");
-        }
-    }
-}
-
 /// `pgroles serve`: build from `cfg` and run until a signal.
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let app = Application::build(cfg, Deps::default()).await?;
     tracing::info!(port = app.port(), "pgroles bot listening");
     app.run_until_stopped().await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

@@ -45,7 +45,8 @@ async fn a_stalled_broker_connection_delays_no_other_grants_expiry() {
 
     // The worker's first reconcile pass is done before anything is frozen.
     let worker = spawn_worker(service.clone());
-    assert!(eventually(Duration::from_secs(10), || async { service.has_reconciled() }).await);
+    let reconciled = || async { service.watch().reconcile_passes() >= 1 };
+    assert!(eventually(Duration::from_secs(10), reconciled).await);
     // The reconcile may have opened two connections; close them, so that exactly one (the one
     // issuing leaves idle) is frozen below.
     pgroles::broker::connect::close_idle(service.broker().pool(), Duration::ZERO);
@@ -107,7 +108,8 @@ async fn a_stopping_replica_releases_a_failed_timer_to_another_at_once() {
         settings,
     ));
     let worker_a = spawn_worker(replica_a.clone());
-    assert!(eventually(Duration::from_secs(10), || async { replica_a.has_reconciled() }).await);
+    let reconciled = || async { replica_a.watch().reconcile_passes() >= 1 };
+    assert!(eventually(Duration::from_secs(10), reconciled).await);
     // Replica A's only connection stops answering.
     assert!(proxy.freeze_open() >= 1);
 
