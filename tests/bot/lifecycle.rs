@@ -29,6 +29,20 @@ async fn a_killed_timer_worker_turns_readyz_red_and_stops_the_process() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // The expiry telemetry is exposed.
+    let metrics = format!("http://127.0.0.1:{}/metrics", bot.port);
+    let text = reqwest::get(&metrics).await.expect("metrics").text().await.expect("body");
+    for name in [
+        "pgroles_worker_last_poll_timestamp_seconds",
+        "pgroles_timers_overdue",
+        "pgroles_timer_oldest_overdue_seconds",
+        "pgroles_expiry_lag_seconds_bucket",
+        "pgroles_broker_connections{state=\"in_use\"}",
+        "pgroles_broker_pool_max_connections 2",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+
     kill.notify_one();
     // Within seconds: readiness fails (while the server still answers) and the process stops
     // with an error naming the worker.
