@@ -2,7 +2,7 @@
 -- Run as the bootstrap DBA (the Aurora master: NOSUPERUSER CREATEROLE CREATEDB, member of
 -- rds_superuser; or a superuser on plain PostgreSQL), connected to a maintenance database.
 -- Idempotent: re-running creates nothing new, resets no password, raises no error.
--- Variables: admin owner migrator app ff_ro ff_rw broker mode iam_roles.
+-- Variables: admin owner migrator app ff_ro ff_rw broker mode iam_roles broker_connlimit.
 
 SET pgroles.admin = :'admin';
 SET pgroles.migrator = :'migrator';
@@ -12,6 +12,7 @@ SET pgroles.ff_rw = :'ff_rw';
 SET pgroles.broker = :'broker';
 SET pgroles.mode = :'mode';
 SET pgroles.iam_roles = :'iam_roles';
+SET pgroles.broker_connlimit = :'broker_connlimit';
 
 -- Create each login role once, PASSWORD NULL (no password login until one is issued), then
 -- converge the attributes the model fixes. Passwords and VALID UNTIL are never touched here.
@@ -26,7 +27,8 @@ BEGIN
       (current_setting('pgroles.app'),      'NOCREATEDB NOCREATEROLE', 100, ''),
       (current_setting('pgroles.ff_ro'),    'NOCREATEDB NOCREATEROLE', 5, ' VALID UNTIL ''1970-01-01 00:00:00+00'''),
       (current_setting('pgroles.ff_rw'),    'NOCREATEDB NOCREATEROLE', 3, ' VALID UNTIL ''1970-01-01 00:00:00+00'''),
-      (current_setting('pgroles.broker'),   'NOCREATEDB NOCREATEROLE', 3, '')
+      (current_setting('pgroles.broker'),   'NOCREATEDB NOCREATEROLE',
+       current_setting('pgroles.broker_connlimit')::int, '')
     ) AS t(name, attrs, connlimit, created)
   LOOP
     -- A firefighter role starts expired, as the broker leaves it (the reconciler reads a NULL

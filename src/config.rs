@@ -87,8 +87,17 @@ pub struct DatabaseConfig {
     pub sslmode: SslMode,
     /// CA bundle (PEM) for verify-full, e.g. the RDS global bundle.
     pub ca_file: Option<PathBuf>,
-    /// Pool size.
+    /// Pool size (connections per replica).
     pub pool_size: usize,
+    /// Server-side `statement_timeout` of every broker statement; the client gives up one second
+    /// later and closes the connection.
+    pub statement_timeout_ms: u64,
+    /// Pooled connections idle this long are closed.
+    pub idle_timeout_secs: u64,
+    /// Bot processes that may run at once against this database (replicas plus a rolling
+    /// update's surge pod): the connection budget is `max_replicas * pool_size` plus one slot
+    /// for `pgroles revoke`.
+    pub max_replicas: u32,
     /// Host name firefighters should use in their psql string (defaults to `host`).
     pub public_host: Option<String>,
 }
@@ -106,6 +115,9 @@ impl Default for DatabaseConfig {
             sslmode: SslMode::VerifyFull,
             ca_file: None,
             pool_size: 4,
+            statement_timeout_ms: 5000,
+            idle_timeout_secs: 60,
+            max_replicas: 3,
             public_host: None,
         }
     }

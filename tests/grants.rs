@@ -9,6 +9,8 @@
 
 mod support;
 
+#[path = "grants/budget.rs"]
+mod budget;
 #[path = "grants/cli.rs"]
 mod cli;
 #[path = "grants/expiry.rs"]
@@ -21,3 +23,5 @@ mod issue;
 mod recovery;
 #[path = "grants/secrets.rs"]
 mod secrets;
+#[path = "grants/stall.rs"]
+mod stall;

@@ -106,6 +106,24 @@ async fn claim_returns_only_due_timers_in_due_order() {
 }
 
 #[tokio::test]
+async fn a_claim_by_kind_leaves_other_kinds_for_a_worker_that_handles_them() {
+    let space = Space::new("tkind");
+    let q = space.queue().await;
+    // An approval timeout falls due first, then an expiry.
+    let approval =
+        Timer::new("approval", TimerKind::ApprovalTimeout, at(T0 - 2_000), TimerPayload::default());
+    q.schedule(&approval).await.unwrap();
+    q.schedule(&expire_timer("expire", T0 - 1_000, "r")).await.unwrap();
+
+    let grants_only = [TimerKind::Expire, TimerKind::Reminder];
+    let claimed = q.claim_kinds(T0, 30_000, 1, Some(&grants_only)).await.unwrap();
+    assert_eq!(ids(&claimed), ["expire"], "the approval timeout is not taken");
+    assert!(q.claim_kinds(T0, 30_000, 10, Some(&grants_only)).await.unwrap().is_empty());
+    // A worker for every kind still gets it, at once.
+    assert_eq!(ids(&q.claim(T0, 30_000, 10).await.unwrap()), ["approval"]);
+}
+
+#[tokio::test]
 async fn claim_hands_out_at_most_max_timers_per_call() {
     let space = Space::new("tmax");
     let q = space.queue().await;

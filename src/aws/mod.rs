@@ -17,6 +17,7 @@ pub use secrets::{RdsSecret, SecretsManagerSource};
 /// Loads the SDK configuration: default credential chain (env, profile, web identity, IMDS),
 /// the configured region and optional endpoint override (tests point it at moto over http).
 ///
+/// Calls time out: 3 s to connect, 5 s per attempt, 10 s per operation (retries included).
 /// The HTTP client is built explicitly with rustls + ring: the crate's AWS dependencies have
 /// their default features off so that no aws-lc or second rustls is compiled.
 pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
@@ -33,7 +34,14 @@ pub async fn sdk_config_with(
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    // Every AWS call is bounded: a stalled endpoint fails the call instead of hanging it.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(10))
+        .build();
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
     if let Some(region) = &cfg.region {
         loader = loader.region(Region::new(region.clone()));
     }

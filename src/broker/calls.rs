@@ -5,9 +5,10 @@
 //! password never leaves the process towards the database: only its SCRAM verifier is sent.
 //! Must not decide who may do what: that is `access`/`workflow`.
 
-use super::connect::{self, Pool};
-use super::error::{classify, BrokerError};
+use super::connect::Pool;
+use super::error::BrokerError;
 use super::password::TempPassword;
+use super::session;
 use crate::model::{Level, Names};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -132,6 +133,11 @@ impl Broker {
         &self.names
     }
 
+    /// The pool (for the connection budget, idle closing and `/pgroles verify`).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Generates a password, sends its SCRAM verifier to `set_firefighter_password` and returns
     /// the plaintext for delivery with the `VALID UNTIL` the database set. `ends_at` is the
     /// grant's planned end: `VALID UNTIL` is that instant rounded up to the second (the
@@ -146,10 +152,16 @@ impl Broker {
         audit: &IssueAudit,
     ) -> Result<Issued, BrokerError> {
         let ends_at = ceil_to_second(ends_at);
-        let password = TempPassword::generate();
-        let verifier = password.scram_verifier();
+        // 4096 PBKDF2 rounds: off the async worker threads.
+        let (password, verifier) = tokio::task::spawn_blocking(|| {
+            let password = TempPassword::generate();
+            let verifier = password.scram_verifier();
+            (password, verifier)
+        })
+        .await
+        .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("computing the verifier: {e}")))?;
         let role = self.names.firefighter(level);
-        let conn = connect::get(&self.pool).await?;
+        let mut conn = session::session(&self.pool).await?;
         let row = conn
             .query_one(
                 self.sql.issue.as_str(),
@@ -161,11 +173,9 @@ impl Broker {
                     &audit.requester,
                     &audit.approvers,
                 ],
+                &[password.expose_for_delivery(), verifier.expose_for_database()],
             )
-            .await
-            .map_err(|e| {
-                classify(&e, &[password.expose_for_delivery(), verifier.expose_for_database()])
-            })?;
+            .await?;
         let db_valid_until: DateTime<Utc> = row
             .try_get(0)
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading VALID UNTIL: {e}")))?;
@@ -177,10 +187,8 @@ impl Broker {
     #[instrument(skip_all, fields(level = %level, incident = %audit.incident))]
     pub async fn expire(&self, level: Level, audit: &ActionAudit) -> Result<(), BrokerError> {
         let role = self.names.firefighter(level);
-        let conn = connect::get(&self.pool).await?;
-        conn.execute(self.sql.expire.as_str(), &[&role, &audit.incident, &audit.actor])
-            .await
-            .map_err(|e| classify(&e, &[]))?;
+        let mut conn = session::session(&self.pool).await?;
+        conn.execute(self.sql.expire.as_str(), &[&role, &audit.incident, &audit.actor]).await?;
         tracing::info!("firefighter password expired");
         Ok(())
     }
@@ -193,11 +201,10 @@ impl Broker {
         audit: &ActionAudit,
     ) -> Result<i32, BrokerError> {
         let role = self.names.firefighter(level);
-        let conn = connect::get(&self.pool).await?;
+        let mut conn = session::session(&self.pool).await?;
         let row = conn
-            .query_one(self.sql.terminate.as_str(), &[&role, &audit.incident, &audit.actor])
-            .await
-            .map_err(|e| classify(&e, &[]))?;
+            .query_one(self.sql.terminate.as_str(), &[&role, &audit.incident, &audit.actor], &[])
+            .await?;
         let ended: Option<i32> = row
             .try_get(0)
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading the count: {e}")))?;
@@ -208,9 +215,8 @@ impl Broker {
 
     /// Open sessions of both firefighter roles.
     pub async fn sessions(&self) -> Result<Vec<FirefighterSession>, BrokerError> {
-        let conn = connect::get(&self.pool).await?;
-        let rows =
-            conn.query(self.sql.sessions.as_str(), &[]).await.map_err(|e| classify(&e, &[]))?;
+        let mut conn = session::session(&self.pool).await?;
+        let rows = conn.query(self.sql.sessions.as_str(), &[]).await?;
         rows.iter()
             .map(|r| {
                 let role: String = r.try_get(1)?;
@@ -232,11 +238,8 @@ impl Broker {
     /// `None` if there is none in the recent audit rows.
     pub async fn planned_end(&self, level: Level) -> Result<Option<DateTime<Utc>>, BrokerError> {
         let role = self.names.firefighter(level);
-        let conn = connect::get(&self.pool).await?;
-        let row = conn
-            .query_opt(self.sql.planned_end.as_str(), &[&role])
-            .await
-            .map_err(|e| classify(&e, &[]))?;
+        let mut conn = session::session(&self.pool).await?;
+        let row = conn.query_opt(self.sql.planned_end.as_str(), &[&role]).await?;
         match row {
             None => Ok(None),
             Some(row) => row.try_get(0).map_err(|e| {
@@ -251,14 +254,10 @@ impl Broker {
         level: Level,
     ) -> Result<Option<DateTime<Utc>>, BrokerError> {
         let role = self.names.firefighter(level);
-        let conn = connect::get(&self.pool).await?;
-        let row = conn
-            .query_opt(ROLE_VALID_UNTIL, &[&role])
-            .await
-            .map_err(|e| classify(&e, &[]))?
-            .ok_or_else(|| {
-                BrokerError::Unexpected(anyhow::anyhow!("role {role} does not exist"))
-            })?;
+        let mut conn = session::session(&self.pool).await?;
+        let row = conn.query_opt(ROLE_VALID_UNTIL, &[&role]).await?.ok_or_else(|| {
+            BrokerError::Unexpected(anyhow::anyhow!("role {role} does not exist"))
+        })?;
         row.try_get(0)
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading VALID UNTIL: {e}")))
     }

@@ -7,6 +7,13 @@
 //! pooled connections live on: only *new* logins need a fresh credential, and the manager is the
 //! one place that makes them. (deadpool-postgres' own `Connect` hook cannot report a credential
 //! error, hence a manager of our own.) Must not run broker SQL: that is `calls.rs`.
+//!
+//! Also owns the limits on every broker call ([`CallLimits`]): each login carries
+//! `statement_timeout`/`lock_timeout` as startup options (which beat any `ALTER ROLE ... SET`
+//! the broker login could make), and every statement runs through a
+//! [`Session`](super::session::Session) that adds a client-side deadline. SQLSTATE 53300 (the
+//! role's connection limit) is retried with back-off within the caller's acquire limit instead
+//! of failing the call at once.
 
 use super::credential::{CredentialSource, DbCredential};
 use super::error::{classify, is_auth_failure, BrokerError};
@@ -17,15 +24,41 @@ use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, T
 use deadpool::Runtime;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres::error::SqlState;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long a login may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a caller waits for a pooled connection (including a login and credential fetch).
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Extra time the client gives a statement beyond the server's `statement_timeout` (network,
+/// the cancel's round trip) before it gives up on the connection.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// The time limits of every broker call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// The server-side `statement_timeout` (and `lock_timeout`) of every broker session.
+    pub statement: Duration,
+    /// The client-side deadline of one statement: `statement` plus [`DEADLINE_MARGIN`].
+    pub deadline: Duration,
+    /// How long a caller waits for a connection, 53300 retries included.
+    pub acquire: Duration,
+}
+
+impl CallLimits {
+    pub fn from_config(db: &DatabaseConfig) -> CallLimits {
+        let statement = Duration::from_millis(db.statement_timeout_ms.max(1));
+        CallLimits {
+            statement,
+            deadline: statement + DEADLINE_MARGIN,
+            acquire: POOL_TIMEOUT.min(statement * 4).max(Duration::from_secs(1)),
+        }
+    }
+}
 
 /// A live connection; its I/O task stops when it is dropped.
 pub struct PgConn {
@@ -61,6 +94,7 @@ pub struct BrokerManager {
     base: tokio_postgres::Config,
     tls: Option<MakeRustlsConnect>,
     credentials: Arc<CredentialSource>,
+    limits: CallLimits,
 }
 
 impl BrokerManager {
@@ -71,14 +105,30 @@ impl BrokerManager {
         credentials: Arc<CredentialSource>,
     ) -> anyhow::Result<BrokerManager> {
         let tls = tls::client_config(db)?.map(MakeRustlsConnect::new);
+        let limits = CallLimits::from_config(db);
+        let ms = limits.statement.as_millis();
         let mut base = tokio_postgres::Config::new();
         base.host(&db.host)
             .port(db.port)
             .dbname(db.dbname.as_deref().unwrap_or(&names.database))
             .application_name("pgroles-broker")
             .connect_timeout(CONNECT_TIMEOUT)
+            // Startup options outrank role and database settings the login may have set.
+            .options(format!(
+                "-c statement_timeout={ms} -c lock_timeout={ms} \
+                 -c idle_in_transaction_session_timeout={}",
+                ms * 2
+            ))
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .tcp_user_timeout(limits.deadline)
             .ssl_mode(if tls.is_some() { PgSslMode::Require } else { PgSslMode::Disable });
-        Ok(BrokerManager { base, tls, credentials })
+        Ok(BrokerManager { base, tls, credentials, limits })
+    }
+
+    /// The limits every call through this manager's pool runs under.
+    pub fn limits(&self) -> CallLimits {
+        self.limits
     }
 
     /// The `tokio_postgres` configuration without credentials (for tests and diagnostics).
@@ -152,21 +202,32 @@ pub type PooledConn = managed::Object<BrokerManager>;
 
 /// Builds the pool; no connection is made until the first call.
 pub fn build_pool(manager: BrokerManager, size: usize) -> anyhow::Result<Pool> {
+    let wait = manager.limits.acquire;
     Ok(Pool::builder(manager)
         .max_size(size.max(1))
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
-            wait: Some(POOL_TIMEOUT),
-            create: Some(POOL_TIMEOUT),
+            wait: Some(wait),
+            create: Some(wait.min(CONNECT_TIMEOUT + DEADLINE_MARGIN)),
             recycle: Some(Duration::from_secs(5)),
         })
         .build()?)
 }
 
-/// Borrows a connection, mapping failures to [`BrokerError::Unavailable`] (or another class for
-/// server errors other than login failures).
-pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
-    pool.get().await.map_err(|e| match e {
+/// Closes pooled connections idle for longer than `idle`; returns how many it closed. The
+/// server runs it every few seconds, so an idle replica holds no broker connection.
+pub fn close_idle(pool: &Pool, idle: Duration) -> usize {
+    pool.retain(|_, m| m.last_used() < idle).removed.len()
+}
+
+/// Whether a login failed on the role's (or the server's) connection limit.
+fn is_too_many_connections(e: &PoolError<ConnectError>) -> bool {
+    matches!(e, PoolError::Backend(ConnectError::Postgres(pg))
+        if pg.code() == Some(&SqlState::TOO_MANY_CONNECTIONS))
+}
+
+fn map_pool_error(e: PoolError<ConnectError>) -> BrokerError {
+    match e {
         PoolError::Backend(ConnectError::Postgres(pg)) => match classify(&pg, &[]) {
             BrokerError::Refused { message } => {
                 BrokerError::Unavailable(anyhow::anyhow!("login refused: {message}"))
@@ -178,7 +239,29 @@ pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
             BrokerError::Unavailable(anyhow::anyhow!("timed out waiting for a connection ({t:?})"))
         }
         other => BrokerError::Unavailable(anyhow::anyhow!("connection pool: {other}")),
-    })
+    }
+}
+
+/// Borrows a connection, mapping failures to [`BrokerError::Unavailable`] (or another class for
+/// server errors other than login failures). A login refused with 53300 (too many connections)
+/// is retried with back-off (50 ms doubling to 1 s) until the pool's acquire limit.
+pub async fn get(pool: &Pool) -> Result<PooledConn, BrokerError> {
+    let give_up = Instant::now() + pool.manager().limits.acquire;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match pool.get().await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if is_too_many_connections(&e) && Instant::now() + backoff < give_up => {
+                tracing::info!(
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "broker login hit the connection limit (53300); retrying"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => return Err(map_pool_error(e)),
+        }
+    }
 }
 
 #[cfg(test)]

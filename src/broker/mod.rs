@@ -6,16 +6,20 @@
 //! - [`credential`]: the broker's login: static password, Secrets Manager or IAM token.
 //! - [`tls`]: `sslmode` -> rustls (ring) client configuration.
 //! - [`connect`]: the deadpool manager that logs in with a fresh credential, retrying once.
+//! - [`session`]: a borrowed connection whose every statement has a deadline.
 //! - [`calls`]: `Broker::{issue, expire, terminate_sessions, sessions, role_valid_until}`.
+//! - [`budget`]: the connection budget and the startup check against `rolconnlimit`.
 //! - [`error`]: `BrokerError` (`Unavailable`, `Refused`, `Unexpected`) and its user text.
 //!
 //! This module must not decide policy (who may approve, how long): callers do.
 
+pub mod budget;
 pub mod calls;
 pub mod connect;
 pub mod credential;
 pub mod error;
 pub mod password;
+pub mod session;
 pub mod tls;
 
 pub use calls::{ceil_to_second, ActionAudit, Broker, FirefighterSession, IssueAudit, Issued};

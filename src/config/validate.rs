@@ -107,6 +107,21 @@ impl Config {
         }
         check_redis_url(&self.redis.url)?;
         self.validate_database()?;
+        // The connection budget (see `broker::budget`): every process's pool plus the slot
+        // kept for `pgroles revoke` must fit under the limit `pgroles apply` gives the broker.
+        let db = &self.database;
+        let required = u64::from(db.max_replicas) * db.pool_size as u64 + 1;
+        let limit = self.model.broker_connection_limit;
+        if limit >= 0 && required > limit as u64 {
+            return Err(invalid(
+                "database.pool_size",
+                format!(
+                    "database.max_replicas ({}) x database.pool_size ({}) + 1 reserved = \
+                     {required} connections, above model.broker_connection_limit ({limit})",
+                    db.max_replicas, db.pool_size
+                ),
+            ));
+        }
         if self.server.listen.parse::<SocketAddr>().is_err() {
             return Err(invalid("server.listen", "expected host:port, e.g. 0.0.0.0:3000"));
         }
@@ -144,6 +159,15 @@ impl Config {
         }
         if db.pool_size < 1 {
             return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if !(100..=60_000).contains(&db.statement_timeout_ms) {
+            return Err(invalid(
+                "database.statement_timeout_ms",
+                "must be between 100 and 60000 (below the timer lease)",
+            ));
+        }
+        if db.max_replicas < 1 {
+            return Err(invalid("database.max_replicas", "must be at least 1"));
         }
         Ok(())
     }

@@ -97,6 +97,9 @@ impl GrantService {
     ) -> Result<i32, GrantError> {
         let audit = ActionAudit { incident: rec.incident.clone(), actor: actor.to_owned() };
         self.broker.expire(rec.level, &audit).await?;
+        if handling.is_some() && matches!(ending, Ending::Expired) {
+            self.watch.expired(rec.expires_at, self.now());
+        }
         let ended = self.broker.terminate_sessions(rec.level, &audit).await?;
         self.forget(rec, handling).await;
         tracing::info!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, actor,

@@ -10,8 +10,9 @@ use crate::timers::TimerError;
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
     /// Redis or PostgreSQL cannot be reached. Nothing was granted.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    /// The cause stays attached as the error's source (and is shown in its text).
+    #[error("unavailable: {0:#}")]
+    Unavailable(#[source] anyhow::Error),
     /// The level is held by someone else (and no takeover was asked for).
     #[error("the level is held by {} for {} until {}", .0.holder, .0.incident, .0.expires_at)]
     Held(Box<GrantRecord>),
@@ -74,7 +75,7 @@ impl GrantError {
 impl From<TimerError> for GrantError {
     fn from(e: TimerError) -> Self {
         if e.is_unavailable() {
-            GrantError::Unavailable(e.to_string())
+            GrantError::Unavailable(anyhow::Error::new(e).context("Redis is unavailable"))
         } else if matches!(e, TimerError::Contended { .. }) {
             // A lost compare-and-swap race is a conflict to retry, not an internal error.
             GrantError::Conflict
@@ -88,9 +89,25 @@ impl From<BrokerError> for GrantError {
     fn from(e: BrokerError) -> Self {
         match e {
             BrokerError::Unavailable(inner) => {
-                GrantError::Unavailable(format!("the database is unavailable: {inner:#}"))
+                GrantError::Unavailable(inner.context("the database is unavailable"))
             }
             other => GrantError::Broker(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn unavailable_keeps_its_source_chain() {
+        let e = GrantError::from(BrokerError::Unavailable(anyhow::anyhow!("no answer within 6s")));
+        assert!(e.is_unavailable());
+        let source = e.source().expect("a source");
+        let chain = format!("{:#}", anyhow::anyhow!("{source}"));
+        assert!(chain.contains("the database is unavailable"), "{chain}");
+        assert!(e.to_string().contains("no answer within 6s"), "{e}");
     }
 }

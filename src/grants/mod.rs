@@ -24,7 +24,9 @@
 //! - [`ending`]: how a grant ends (expire, end sessions, forget) and the undo paths of issue.
 //! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
 //! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`].
-//! - [`worker`]: [`run`]: the timer worker with per-attempt back-off, plus the reconcile loop.
+//! - [`worker`]: [`run`]: the timer worker (one task per claimed timer, per-attempt back-off)
+//!   and the reconcile loop in its own task.
+//! - [`watch`]: [`ExpiryWatch`]: the worker's heartbeat, expiry lag and failed expiries.
 //! - [`cli`]: `pgroles revoke|status|worker` bodies, built from [`Config`](crate::config::Config).
 
 pub mod cli;
@@ -35,6 +37,7 @@ pub mod reconcile;
 pub mod record;
 pub mod service;
 pub mod timers;
+pub mod watch;
 pub mod worker;
 
 pub use error::GrantError;
@@ -43,4 +46,5 @@ pub use reconcile::{ReconcileReport, RoleStatus, Status};
 pub use record::{GrantRecord, GrantSettings, IssueRequest};
 pub use service::GrantService;
 pub use timers::TimerOutcome;
+pub use watch::ExpiryWatch;
 pub use worker::{run, ExtraTimerHandler, RunStats};

@@ -9,6 +9,7 @@ use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
 use super::record::{grant_key, GrantRecord, GrantSettings, IssueRequest};
+use super::watch::ExpiryWatch;
 use crate::broker::{ActionAudit, Broker, IssueAudit};
 use crate::model::{Level, Names};
 use crate::timers::{Clock, DocStore, TimerQueue};
@@ -33,6 +34,8 @@ pub struct GrantService {
     pub(crate) instance: String,
     /// Set after the first reconcile pass of this process.
     pub(crate) reconciled_once: std::sync::atomic::AtomicBool,
+    /// Heartbeat and expiry telemetry (read by `/readyz` and `/metrics`).
+    pub(crate) watch: Arc<ExpiryWatch>,
 }
 
 impl std::fmt::Debug for GrantService {
@@ -63,6 +66,7 @@ impl GrantService {
             settings,
             instance: uuid::Uuid::new_v4().simple().to_string(),
             reconciled_once: std::sync::atomic::AtomicBool::new(false),
+            watch: Arc::new(ExpiryWatch::default()),
         }
     }
 
@@ -80,6 +84,11 @@ impl GrantService {
 
     pub fn broker(&self) -> &Broker {
         &self.broker
+    }
+
+    /// The worker's heartbeat and the expiry telemetry of this process.
+    pub fn watch(&self) -> &Arc<ExpiryWatch> {
+        &self.watch
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -194,7 +194,7 @@ impl Expected {
             login(n.app(), 100),
             login(n.firefighter(Level::Ro), 5),
             login(n.firefighter(Level::Rw), 3),
-            login(n.broker(), 3),
+            login(n.broker(), n.broker_connection_limit),
         ]
     }
 
@@ -377,6 +377,6 @@ mod tests {
         assert_eq!(limit(n.app()), 100);
         assert_eq!(limit(n.firefighter(Level::Ro)), 5);
         assert_eq!(limit(n.firefighter(Level::Rw)), 3);
-        assert_eq!(limit(n.broker()), 3);
+        assert_eq!(limit(n.broker()), 13, "the default connection budget");
     }
 }

@@ -55,7 +55,14 @@ pub struct Names {
     pub owner: Option<String>,
     /// Schema holding the broker functions and the audit table.
     pub admin_schema: String,
+    /// `CONNECTION LIMIT` of the broker role: at least `database.max_replicas *
+    /// database.pool_size + 1` (the bot's connection budget, checked at start).
+    pub broker_connection_limit: i32,
 }
+
+/// The broker's default `CONNECTION LIMIT`: 3 processes (2 replicas and a surge pod) x a pool
+/// of 4, plus one slot for `pgroles revoke`.
+pub const DEFAULT_BROKER_CONNECTION_LIMIT: i32 = 13;
 
 impl Default for Names {
     fn default() -> Self {
@@ -65,6 +72,7 @@ impl Default for Names {
             schema: "my-pg-db-schema".into(),
             owner: None,
             admin_schema: "db_admin".into(),
+            broker_connection_limit: DEFAULT_BROKER_CONNECTION_LIMIT,
         }
     }
 }
@@ -78,6 +86,7 @@ impl Names {
             schema: format!("{}-db-schema", prefix.replace('_', "-")),
             owner: None,
             admin_schema: "db_admin".into(),
+            broker_connection_limit: DEFAULT_BROKER_CONNECTION_LIMIT,
         }
     }
 

@@ -142,6 +142,7 @@ pub fn variables(names: &Names, opts: &RenderOptions) -> anyhow::Result<BTreeMap
         ("admin_schema", names.admin_schema.clone()),
         ("mode", mode.to_string()),
         ("iam_roles", iam.join(",")),
+        ("broker_connlimit", names.broker_connection_limit.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

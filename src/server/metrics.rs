@@ -9,6 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 type Labels = Vec<(&'static str, String)>;
@@ -27,6 +28,31 @@ pub struct Metrics {
     outbox_notes: Gauge,
     outbox_oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
     outbox_dropped: Family<Labels, Counter>,
+    ops: OpsGauges,
+}
+
+/// Gauges of expiry and the connection budget, set at each scrape (see [`Metrics::set_ops`]).
+#[derive(Clone, Default)]
+struct OpsGauges {
+    last_poll: Gauge<f64, AtomicU64>,
+    overdue: Gauge,
+    oldest_overdue: Gauge<f64, AtomicU64>,
+    connections: Family<Labels, Gauge>,
+    budget: Gauge,
+}
+
+/// What [`Metrics::set_ops`] records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpsSnapshot {
+    /// Unix seconds of the worker's last poll (0: never or no worker here).
+    pub last_poll_unix: f64,
+    /// Timers past their due time by more than the grace (any replica's), and the oldest's age.
+    pub overdue: i64,
+    pub oldest_overdue_secs: f64,
+    /// This process's broker pool: connections open and in use, and the pool's maximum.
+    pub connections_open: i64,
+    pub connections_in_use: i64,
+    pub pool_max: i64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -51,6 +77,32 @@ impl Metrics {
         let sessions_ended = Counter::default();
         let timer_lag = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
         let slack_errors = Family::<Labels, Counter>::default();
+        let ops = OpsGauges::default();
+        registry.register(
+            "worker_last_poll_timestamp_seconds",
+            "When this process's timer worker last polled the queue (unix seconds)",
+            ops.last_poll.clone(),
+        );
+        registry.register(
+            "timers_overdue",
+            "Timers more than 5 s past their due time and not yet done (all replicas)",
+            ops.overdue.clone(),
+        );
+        registry.register(
+            "timer_oldest_overdue_seconds",
+            "How far past its due time the oldest overdue timer is",
+            ops.oldest_overdue.clone(),
+        );
+        registry.register(
+            "broker_connections",
+            "This process's broker connections, by state (open, in_use)",
+            ops.connections.clone(),
+        );
+        registry.register(
+            "broker_pool_max_connections",
+            "This process's share of the broker's connection budget (database.pool_size)",
+            ops.budget.clone(),
+        );
         registry.register(
             "slack_requests",
             "Slack commands and events handled, by command and outcome",
@@ -104,7 +156,39 @@ impl Metrics {
             sessions_ended,
             timer_lag,
             slack_errors,
+            ops,
         }
+    }
+
+    /// Registers the expiry lag histogram and the failed-expiry counter of the grants worker.
+    pub fn register_expiry(&self, watch: &crate::grants::ExpiryWatch) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.register(
+            "expiry_lag_seconds",
+            "From a grant's planned end to its password being expired by the Expire timer",
+            watch.lag.clone(),
+        );
+        registry.register(
+            "expiry_failures",
+            "Expire timer runs that failed and will be retried, by reason",
+            watch.failed.clone(),
+        );
+    }
+
+    /// Sets the scrape-time gauges.
+    pub fn set_ops(&self, s: OpsSnapshot) {
+        self.ops.last_poll.set(s.last_poll_unix);
+        self.ops.overdue.set(s.overdue);
+        self.ops.oldest_overdue.set(s.oldest_overdue_secs);
+        self.ops
+            .connections
+            .get_or_create(&vec![("state", "open".to_owned())])
+            .set(s.connections_open);
+        self.ops
+            .connections
+            .get_or_create(&vec![("state", "in_use".to_owned())])
+            .set(s.connections_in_use);
+        self.ops.budget.set(s.pool_max);
     }
 
     /// One handled command or event (`command`: `ro`, `status`, `reaction_added`, ...;

@@ -5,12 +5,22 @@
 //! With `slack.socket_mode` the Slack routes are not mounted: [`SocketMode`] dials out to Slack
 //! instead and feeds the same listener state; health and metrics are served either way.
 //!
+//! Process lifetime: every spawned task is tracked and supervised. The timer worker ending
+//! before shutdown (a panic, or the test hook [`Deps::worker_kill`]) turns `/readyz` red at once
+//! and stops the process with an error, so the orchestrator restarts it. On SIGTERM the HTTP
+//! server stops accepting, the workflow's tasks (an issue between password and DM included)
+//! get `drain_timeout` to finish, the worker finishes its timers in flight (a failing one is
+//! released for another replica at once), then the process exits. Idle broker connections are
+//! closed every few seconds, and the connection budget is checked against the broker role's
+//! `rolconnlimit` at start (see [`crate::broker::budget`]).
+//!
 //! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
 //! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
 //! benchmarks run exactly what production runs. It must not hold request logic (that is
 //! [`crate::workflow`]) nor Slack parsing (that is [`crate::slack::listener`]).
 
 mod health;
+mod lifecycle;
 pub mod metrics;
 
 use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
@@ -30,6 +40,9 @@ use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
+use lifecycle::{
+    check_budget, close_idle_connections, shutdown_signal, supervise_worker, WORKER_MAX_AGE,
+};
 use metrics::Metrics;
 use secrecy::ExposeSecret;
 use std::future::Future;
@@ -54,6 +67,11 @@ pub struct Deps {
     pub run_worker: bool,
     /// Delivery and retry timing of the Slack outbox.
     pub outbox: OutboxPolicy,
+    /// How long shutdown waits for in-flight requests (an issue, a revoke) to finish; keep it
+    /// well under the pod's termination grace period.
+    pub drain_timeout: Duration,
+    /// Test hook: notifying it aborts the timer worker task, as a crash would.
+    pub worker_kill: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for Deps {
@@ -65,6 +83,8 @@ impl Default for Deps {
             approver_cache_ttl: Duration::from_secs(300),
             run_worker: true,
             outbox: OutboxPolicy::default(),
+            drain_timeout: Duration::from_secs(20),
+            worker_kill: None,
         }
     }
 }
@@ -111,6 +131,9 @@ pub struct Application {
     run_worker: bool,
     socket: Option<SocketMode>,
     notes: NoteSender,
+    drain_timeout: Duration,
+    worker_kill: Option<Arc<tokio::sync::Notify>>,
+    idle_timeout: Duration,
 }
 
 impl Application {
@@ -129,6 +152,10 @@ impl Application {
             anyhow::anyhow!("Slack auth.test failed ({}): check slack.bot_token", e.code)
         })?;
         let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model).await?;
+        // Boxed as a trait object: keeps `build`'s future shallow for its callers.
+        let budget: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + '_>> =
+            Box::pin(check_budget(&broker, &cfg.database));
+        budget.await?;
         let metrics = Metrics::new();
         let access = Arc::new(cfg.access.clone());
         let request_ttl =
@@ -197,7 +224,14 @@ impl Application {
         });
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
-        let health = health::HealthState { redis: conn, grants, metrics: metrics.clone() };
+        metrics.register_expiry(grants.watch());
+        let health = health::HealthState {
+            redis: conn,
+            grants,
+            metrics: metrics.clone(),
+            worker: deps.run_worker,
+            worker_max_age: WORKER_MAX_AGE,
+        };
         let (slack_routes, socket) = if cfg.slack.socket_mode {
             (Router::new(), Some(SocketMode::check(&cfg.slack, state).await?))
         } else {
@@ -226,6 +260,9 @@ impl Application {
             run_worker: deps.run_worker,
             socket,
             notes,
+            drain_timeout: deps.drain_timeout,
+            worker_kill: deps.worker_kill,
+            idle_timeout: Duration::from_secs(cfg.database.idle_timeout_secs.max(1)),
         })
     }
 
@@ -247,47 +284,91 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves and runs the timer worker until `shutdown` completes; in-flight requests and the
-    /// claimed timer batch are finished first.
-    pub async fn run_until(
+    /// Serves and runs the timer worker until `shutdown` completes; in-flight requests (up to
+    /// the drain timeout) and the timers in flight are finished first. Returns an error when
+    /// the worker ended on its own (then everything else is stopped too).
+    pub fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        // Boxed as a trait object: callers' futures stay shallow.
+        Box::pin(self.run_inner(shutdown))
+    }
+
+    async fn run_inner(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
         let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| -> StopFuture {
             Box::pin(async move {
                 let _ = rx.wait_for(|stopped| *stopped).await;
             })
         };
+        let tasks = tokio_util::task::TaskTracker::new();
+        let grants = self.workflow.grants().clone();
         let worker = self.run_worker.then(|| {
-            let grants = self.workflow.grants().clone();
             let extra: Arc<dyn grants::ExtraTimerHandler> =
                 Arc::new(ApprovalTimeoutHandler(self.workflow.clone()));
-            tokio::spawn(grants::run(
-                grants,
+            let handle = tokio::spawn(grants::run(
+                grants.clone(),
                 self.queue.clone(),
                 wait_stop(stop_rx.clone()),
                 Some(extra),
+            ));
+            tasks.spawn(supervise_worker(
+                handle,
+                grants.watch().clone(),
+                stop_rx.clone(),
+                stop_tx.clone(),
+                self.worker_kill.clone(),
             ))
         });
-        let socket = self.socket.map(|s| tokio::spawn(s.run(wait_stop(stop_rx.clone()))));
-        let notes = tokio::spawn(self.notes.run(wait_stop(stop_rx.clone())));
+        tasks.spawn(close_idle_connections(grants.clone(), self.idle_timeout, stop_rx.clone()));
+        let socket = self.socket.map(|s| tasks.spawn(s.run(wait_stop(stop_rx.clone()))));
+        let notes = tasks.spawn(self.notes.run(wait_stop(stop_rx.clone())));
         let server =
             axum::serve(self.listener, self.router).with_graceful_shutdown(wait_stop(stop_rx));
-        tokio::spawn(async move {
+        let signal_tx = stop_tx.clone();
+        // Not tracked: the signal may never come; aborted at the end.
+        let signal = tokio::spawn(async move {
             shutdown.await;
-            let _ = stop_tx.send(true);
+            tracing::info!("shutdown requested; draining");
+            let _ = signal_tx.send(true);
         });
-        server.await.context("serving HTTP")?;
+        let served = server.await.context("serving HTTP");
+        // Accepted Slack work (an issue between its password and its DM) finishes or times out.
+        self.workflow.drain(self.drain_timeout).await;
+        let mut result = served;
         if let Some(socket) = socket {
-            socket.await.context("the Socket Mode client panicked")??;
+            match socket.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => result = result.and(Err(e)),
+                Err(e) => result = result.and(Err(anyhow::anyhow!("the Socket Mode client: {e}"))),
+            }
         }
         if let Some(worker) = worker {
-            let stats = worker.await.context("the timer worker panicked")?;
-            tracing::info!(acked = stats.acked, failed = stats.failed, "timer worker stopped");
+            match worker.await {
+                Ok(Ok(stats)) => {
+                    tracing::info!(
+                        acked = stats.acked,
+                        failed = stats.failed,
+                        "timer worker stopped"
+                    )
+                }
+                Ok(Err(e)) => result = result.and(Err(e)),
+                Err(e) => result = result.and(Err(anyhow::anyhow!("the worker supervisor: {e}"))),
+            }
         }
-        notes.await.context("the outbox worker panicked")?;
-        Ok(())
+        let _ = stop_tx.send(true);
+        signal.abort();
+        if let Err(e) = notes.await {
+            result = result.and(Err(anyhow::anyhow!("the outbox worker: {e}")));
+        }
+        tasks.close();
+        tasks.wait().await;
+        result
     }
 }
 
@@ -296,25 +377,4 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let app = Application::build(cfg, Deps::default()).await?;
     tracing::info!(port = app.port(), "pgroles bot listening");
     app.run_until_stopped().await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

@@ -266,7 +266,7 @@ async fn event(State(state): State<ListenerState>, headers: HeaderMap, body: Byt
         Claim::Mine => {}
     }
     let workflow = state.workflow.clone();
-    tokio::spawn(async move { workflow.on_reaction(reaction).await });
+    workflow.clone().spawn(async move { workflow.on_reaction(reaction).await });
     StatusCode::OK.into_response()
 }
 

@@ -167,7 +167,7 @@ async fn on_push_event(
         Err(e) => Err(Box::new(e)),
         Ok(()) => {
             let workflow = state.workflow.clone();
-            tokio::spawn(async move { workflow.on_reaction(reaction).await });
+            workflow.clone().spawn(async move { workflow.on_reaction(reaction).await });
             Ok(())
         }
     }

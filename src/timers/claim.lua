@@ -5,7 +5,10 @@
 --
 -- KEYS[1] due ZSET, KEYS[2] inflight ZSET, KEYS[3] body HASH, KEYS[4] claims HASH
 -- ARGV[1] now (unix ms), ARGV[2] lease deadline (unix ms), ARGV[3] max (<= 1000),
--- ARGV[4] batch id (unique per call)
+-- ARGV[4] batch id (unique per call), ARGV[5] kinds to claim, comma-separated ('' or absent:
+-- every kind). With kinds, up to 4 x ARGV[3] due ids are scanned and only timers whose body
+-- names one of the kinds are claimed; the others (and bodies that do not decode) stay for a
+-- worker that handles them.
 -- Returns a flat array: id, attempt, body (nil when the body is missing), id, attempt, body, ...
 -- The claim token of each id is "<attempt>:<batch id>".
 local now = ARGV[1]
@@ -13,6 +16,31 @@ local deadline = ARGV[2]
 local max = tonumber(ARGV[3])
 local batch = ARGV[4]
 local out = {}
+local kinds = {}
+local filter = ARGV[5] ~= nil and ARGV[5] ~= ''
+if filter then
+  for k in string.gmatch(ARGV[5], '[^,]+') do kinds[k] = true end
+end
+local scan = max
+if filter then scan = math.min(max * 4, 4000) end
+
+-- The first n of ids whose timer is of a wanted kind (all of them without a filter).
+local function pick(ids, n)
+  local keep = {}
+  if #ids == 0 then return keep end
+  local bodies = {}
+  if filter then bodies = redis.call('HMGET', KEYS[3], unpack(ids)) end
+  for i, id in ipairs(ids) do
+    if #keep >= n then break end
+    if not filter then
+      keep[#keep + 1] = id
+    elseif bodies[i] then
+      local ok, t = pcall(cjson.decode, bodies[i])
+      if ok and type(t) == 'table' and kinds[t.kind] then keep[#keep + 1] = id end
+    end
+  end
+  return keep
+end
 
 local function take(ids, from_due)
   if #ids == 0 then return end
@@ -44,10 +72,10 @@ local function take(ids, from_due)
   redis.call('HSET', KEYS[4], unpack(hargs))
 end
 
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)
+local expired = pick(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, scan), max)
 take(expired, false)
 local room = max - #expired
 if room > 0 then
-  take(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, room), true)
+  take(pick(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, scan), room), true)
 end
 return out

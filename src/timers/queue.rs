@@ -209,6 +209,20 @@ impl TimerQueue {
         lease_ms: u64,
         max: usize,
     ) -> Result<Vec<Claimed>, TimerError> {
+        self.claim_kinds(now_ms, lease_ms, max, None).await
+    }
+
+    /// [`claim`](Self::claim), restricted to timers of `kinds` (`None`: every kind), so a
+    /// worker that cannot handle a kind (the standalone `pgroles worker` and approval
+    /// timeouts) leaves those timers to one that can. Up to `4 x max` due timers are looked at.
+    pub async fn claim_kinds(
+        &self,
+        now_ms: i64,
+        lease_ms: u64,
+        max: usize,
+        kinds: Option<&[TimerKind]>,
+    ) -> Result<Vec<Claimed>, TimerError> {
+        let kinds: Vec<&str> = kinds.unwrap_or_default().iter().map(|k| k.as_str()).collect();
         let max = max.clamp(1, MAX_CLAIM);
         let lease = i64::try_from(lease_ms).unwrap_or(i64::MAX);
         let batch = uuid::Uuid::new_v4().simple().to_string();
@@ -223,6 +237,7 @@ impl TimerQueue {
             .arg(now_ms.saturating_add(lease))
             .arg(max)
             .arg(&batch)
+            .arg(kinds.join(","))
             .invoke_async(&mut self.conn.clone())
             .await?;
         let mut out = Vec::with_capacity(claimed.len());

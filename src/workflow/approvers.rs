@@ -1,20 +1,56 @@
 //! Who may approve right now: the configured approvers plus the members of the approver user
-//! group (`usergroups.users.list`), cached for a while so a burst of reactions costs one call.
+//! group (`usergroups.users.list`), cached so a burst of reactions costs one call.
 //!
-//! Owns the cache and its TTL. It must not decide whether a reaction counts (that is
-//! [`ApprovalPolicy`]); when Slack cannot be asked, the last known members are used, and
-//! without any, only the configured list.
+//! Owns the cache and the policy when Slack cannot be asked. The cache is a `moka` future cache
+//! (chosen over a hand-rolled mutex: concurrent lookups share one Slack call (single-flight)
+//! without holding a lock across it, and entries expire per kind): a good answer is kept for
+//! `ttl`, a failed lookup for [`FAILURE_TTL`], so during a Slack outage reactions, requests and
+//! revokes do not queue behind retries; one lookup is bounded by [`LOOKUP_TIMEOUT`].
+//!
+//! Policy when the lookup fails: the last good membership is served for at most
+//! [`STALE_FOR`] after it was fetched; after that the group counts as empty (fail closed: only
+//! the configured `access.approvers` can approve) until Slack answers again. It must not decide
+//! whether a reaction counts (that is [`ApprovalPolicy`]).
 
 use crate::access::{ApprovalPolicy, SlackUserId};
 use crate::config::AccessConfig;
 use crate::server::metrics::Metrics;
 use crate::slack::client::SlackApi;
-use std::sync::Arc;
+use moka::future::Cache;
+use moka::Expiry;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
-/// The group's members and when they were fetched.
-type Cached = Option<(Instant, Vec<SlackUserId>)>;
+/// A failed lookup is not retried for this long.
+pub const FAILURE_TTL: Duration = Duration::from_secs(30);
+/// The longest one lookup may take (Slack retries included); then it counts as failed.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The last good membership is served this long after it was fetched, while Slack fails.
+pub const STALE_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// The last good membership and when it was fetched.
+type LastGood = Option<(Instant, Arc<Vec<SlackUserId>>)>;
+
+/// One lookup's result.
+#[derive(Clone)]
+enum Lookup {
+    Members(Arc<Vec<SlackUserId>>),
+    Failed,
+}
+
+/// Good answers live `ttl`, failures [`FAILURE_TTL`].
+struct PerKind {
+    ttl: Duration,
+}
+
+impl Expiry<(), Lookup> for PerKind {
+    fn expire_after_create(&self, _: &(), value: &Lookup, _: Instant) -> Option<Duration> {
+        Some(match value {
+            Lookup::Members(_) => self.ttl,
+            Lookup::Failed => FAILURE_TTL.min(self.ttl),
+        })
+    }
+}
 
 /// The approval policy with the group resolved, cached for `ttl`.
 #[derive(Clone)]
@@ -22,8 +58,10 @@ pub struct Approvers {
     access: Arc<AccessConfig>,
     slack: SlackApi,
     metrics: Metrics,
-    ttl: Duration,
-    cache: Arc<Mutex<Cached>>,
+    cache: Cache<(), Lookup>,
+    /// The last good membership and when it was fetched (never held across an await).
+    last_good: Arc<Mutex<LastGood>>,
+    stale_for: Duration,
 }
 
 impl Approvers {
@@ -33,7 +71,19 @@ impl Approvers {
         metrics: Metrics,
         ttl: Duration,
     ) -> Self {
-        Approvers { access, slack, metrics, ttl, cache: Arc::new(Mutex::new(None)) }
+        Approvers::with_stale_for(access, slack, metrics, ttl, STALE_FOR)
+    }
+
+    /// As [`new`](Self::new) with another stale window (tests).
+    pub fn with_stale_for(
+        access: Arc<AccessConfig>,
+        slack: SlackApi,
+        metrics: Metrics,
+        ttl: Duration,
+        stale_for: Duration,
+    ) -> Self {
+        let cache = Cache::builder().max_capacity(1).expire_after(PerKind { ttl }).build();
+        Approvers { access, slack, metrics, cache, last_good: Arc::default(), stale_for }
     }
 
     /// The policy now. Fails only if the `[access]` section is invalid.
@@ -63,24 +113,55 @@ impl Approvers {
 
     async fn group_members(&self) -> Vec<SlackUserId> {
         let Some(group) = &self.access.approver_group else { return Vec::new() };
-        let mut cache = self.cache.lock().await;
-        if let Some((at, members)) = cache.as_ref() {
-            if at.elapsed() < self.ttl {
-                return members.clone();
+        let lookup = self.cache.get_with((), self.lookup(group)).await;
+        match lookup {
+            Lookup::Members(m) => m.as_ref().clone(),
+            Lookup::Failed => {
+                let last = self.last_good.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                match last {
+                    Some((at, m)) if at.elapsed() <= self.stale_for => {
+                        tracing::warn!(
+                            age_secs = at.elapsed().as_secs(),
+                            "approver group unavailable; using the last good members"
+                        );
+                        m.as_ref().clone()
+                    }
+                    _ => {
+                        tracing::warn!(
+                            "approver group unavailable and no recent members: only the \
+                             configured approvers count (fail closed)"
+                        );
+                        Vec::new()
+                    }
+                }
             }
         }
-        match self.slack.usergroup_members(group).await {
-            Ok(ids) => {
-                let members: Vec<SlackUserId> =
-                    ids.iter().filter_map(|u| SlackUserId::parse(u).ok()).collect();
-                *cache = Some((Instant::now(), members.clone()));
-                members
+    }
+
+    /// One bounded Slack lookup; a good answer also becomes the last good membership.
+    async fn lookup(&self, group: &str) -> Lookup {
+        match tokio::time::timeout(LOOKUP_TIMEOUT, self.slack.usergroup_members(group)).await {
+            Ok(Ok(ids)) => {
+                let members: Arc<Vec<SlackUserId>> =
+                    Arc::new(ids.iter().filter_map(|u| SlackUserId::parse(u).ok()).collect());
+                *self.last_good.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((Instant::now(), members.clone()));
+                Lookup::Members(members)
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 self.metrics.slack_error(e.method, &e.code);
-                tracing::warn!(code = %e.code, "could not resolve the approver group; using the last known members");
-                cache.as_ref().map(|(_, m)| m.clone()).unwrap_or_default()
+                tracing::warn!(code = %e.code, "could not resolve the approver group");
+                Lookup::Failed
+            }
+            Err(_) => {
+                self.metrics.slack_error("usergroups.users.list", "timeout");
+                tracing::warn!("resolving the approver group timed out");
+                Lookup::Failed
             }
         }
     }
 }
+
+#[cfg(test)]
+#[path = "approvers_tests.rs"]
+mod tests;

@@ -47,7 +47,7 @@ impl Workflow {
                     return Rendered::text(&Rejection::NotAllowedToVerify.user_message());
                 }
                 let wf = self.clone();
-                tokio::spawn(async move { wf.verify(input, post).await });
+                wf.clone().spawn(async move { wf.verify(input, post).await });
                 Rendered::text("Checking the database against the role model…")
             }
             Command::Request { level, incident, duration } => {
@@ -55,7 +55,7 @@ impl Workflow {
             }
             Command::Status | Command::Revoke { .. } | Command::Resend => {
                 let wf = self.clone();
-                tokio::spawn(async move {
+                wf.clone().spawn(async move {
                     let (outcome, reply) = match cmd {
                         Command::Revoke { level } => wf.revoke(&user, level).await,
                         Command::Resend => wf.resend(&user).await,

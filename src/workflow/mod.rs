@@ -96,6 +96,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     metrics: Metrics,
     bot_user: String,
+    /// Every task the workflow spawns (a request, a reaction, a command): drained on shutdown.
+    tasks: tokio_util::task::TaskTracker,
+    /// One `/pgroles verify` at a time, on the broker's pool (see `verify.rs`).
+    verify_slot: tokio::sync::Semaphore,
 }
 
 impl Workflow {
@@ -111,12 +115,33 @@ impl Workflow {
                 clock: p.clock,
                 metrics: p.metrics,
                 bot_user: p.bot_user,
+                tasks: tokio_util::task::TaskTracker::new(),
+                verify_slot: tokio::sync::Semaphore::new(1),
             }),
         }
     }
 
     pub fn grants(&self) -> &Arc<GrantService> {
         &self.inner.grants
+    }
+
+    /// Runs `work` as a tracked task: shutdown waits for it (see [`Workflow::drain`]).
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner.tasks.spawn(work);
+    }
+
+    /// Waits up to `timeout` for every spawned task; returns whether all finished. New tasks
+    /// can still be spawned meanwhile (a Slack event already accepted) and are waited for too.
+    pub async fn drain(&self, timeout: std::time::Duration) -> bool {
+        self.inner.tasks.close();
+        let done = tokio::time::timeout(timeout, self.inner.tasks.wait()).await.is_ok();
+        if !done {
+            tracing::warn!(left = self.inner.tasks.len(), "shutdown: tasks still running");
+        }
+        done
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -41,7 +41,8 @@ impl Workflow {
     ) -> Rendered {
         let (tx, mut rx) = oneshot::channel();
         let wf = self.clone();
-        tokio::spawn(
+        // Tracked: shutdown waits for an accepted request (see `Workflow::drain`).
+        self.spawn(
             async move { wf.open_request(input, user, level, incident, duration, tx).await },
         );
         if let Ok(Ok(text)) = tokio::time::timeout(ACK_BUDGET, &mut rx).await {

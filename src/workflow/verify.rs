@@ -1,17 +1,28 @@
-//! `/pgroles verify [post]`: runs [`crate::verify`] over a short-lived broker connection and
-//! shows its Block Kit report to the caller (ephemeral), or in the channel with `post`.
+//! `/pgroles verify [post]`: runs [`crate::verify`] over one connection of the broker's shared
+//! pool and shows its Block Kit report to the caller (ephemeral), or in the channel with `post`.
+//!
+//! Inside the connection budget: one verify at a time per process (another is told to wait),
+//! bounded by [`VERIFY_TIMEOUT`]; a run that misses it closes its connection. No pool, AWS
+//! configuration or credential source of its own.
 //!
 //! Who may run it is checked by the caller (`slack.verify_users` / `verify_channels`). Errors
 //! are shown as fixed text; their details go to the log.
 
 use super::{CommandInput, Workflow};
-use crate::broker::connect::{build_pool, get, BrokerManager};
-use crate::broker::CredentialSource;
+use crate::broker::connect;
 use crate::slack::render::Rendered;
 use crate::verify::{self, blocks};
 use anyhow::Context;
 use slack_morphism::prelude::SlackBlock;
-use std::sync::Arc;
+use std::time::Duration;
+
+/// Another `/pgroles verify` holds this process's verify slot.
+#[derive(Debug, thiserror::Error)]
+#[error("another verify is running in this process")]
+struct Busy;
+
+/// The longest a `/pgroles verify` may hold its connection.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Workflow {
     pub(super) async fn verify(&self, input: CommandInput, post: bool) {
@@ -37,6 +48,11 @@ impl Workflow {
                 bot.respond(&input.response_url, &input.channel, &input.user, &msg).await;
                 "ok"
             }
+            Err(e) if e.is::<Busy>() => {
+                let text = "Another verification is running right now; try again in a minute.";
+                self.reply(&input, text).await;
+                "rejected"
+            }
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "verify failed");
                 let text = "The verification could not run (the database did not answer as \
@@ -49,13 +65,23 @@ impl Workflow {
     }
 
     async fn verify_report(&self) -> anyhow::Result<Rendered> {
-        let cfg = &self.inner.settings.config;
-        let names = &cfg.model;
-        let creds = CredentialSource::from_config(&cfg.database, &cfg.aws, &names.broker()).await?;
-        let manager = BrokerManager::new(&cfg.database, names, Arc::new(creds))?;
-        let pool = build_pool(manager, 1)?;
-        let conn = get(&pool).await.context("connecting for verify")?;
-        let report = verify::run(&conn, names, self.now()).await?;
+        let names = &self.inner.settings.config.model;
+        let Ok(_slot) = self.inner.verify_slot.try_acquire() else {
+            return Err(Busy.into());
+        };
+        let conn = connect::get(self.inner.grants.broker().pool())
+            .await
+            .context("connecting for verify")?;
+        let report =
+            match tokio::time::timeout(VERIFY_TIMEOUT, verify::run(&conn, names, self.now())).await
+            {
+                Ok(report) => report?,
+                Err(_) => {
+                    // Out of the pool and closed: nobody queues behind a stuck catalog scan.
+                    drop(deadpool::managed::Object::take(conn));
+                    anyhow::bail!("verify did not finish within {VERIFY_TIMEOUT:?}");
+                }
+            };
         let json = blocks::blocks(&report, blocks::DEFAULT_TOP);
         let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(json))
             .context("the verify blocks do not parse as Block Kit")?;

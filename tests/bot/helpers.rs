@@ -38,7 +38,14 @@ pub struct Options {
     pub approver_group: bool,
     /// `slack.alert_group = ALERT_GROUP`.
     pub alert_group: bool,
+    /// Last changes to the configuration and the seams before `Application::build`.
+    pub tweak: Option<Tweak>,
+    /// Notified: the bot shuts down as on SIGTERM (default: it runs until dropped).
+    pub stop: Option<Arc<tokio::sync::Notify>>,
 }
+
+/// See [`Options::tweak`].
+pub type Tweak = Arc<dyn Fn(&mut Config, &mut Deps) + Send + Sync>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -51,6 +58,8 @@ impl Default for Options {
             database_down: false,
             approver_group: false,
             alert_group: false,
+            tweak: None,
+            stop: None,
         }
     }
 }
@@ -63,6 +72,8 @@ pub struct Bot {
     pub prefix: String,
     pub port: u16,
     pub signing_secret: String,
+    /// What `run_until` returned, once it did.
+    pub exit: Arc<Mutex<Option<Result<(), String>>>>,
     _task: Abort,
 }
 
@@ -74,6 +85,17 @@ impl Drop for Abort {
 }
 
 pub async fn spawn_bot(opts: Options) -> Bot {
+    match try_spawn_bot(opts).await {
+        Ok(bot) => bot,
+        Err((model, e)) => {
+            model.drop().await;
+            panic!("the bot builds: {e:#}");
+        }
+    }
+}
+
+/// [`spawn_bot`], returning the model and the error when `Application::build` refuses.
+pub async fn try_spawn_bot(opts: Options) -> Result<Bot, (Model, anyhow::Error)> {
     capture_logs();
     let server = pg::version(opts.pg_version)
         .or_else(|| pg::versions().into_iter().next())
@@ -110,18 +132,44 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     cfg.access.approval_window_secs = opts.approval_window_secs;
     cfg.server.listen = "127.0.0.1:0".into();
 
-    let deps = Deps::for_local_drill(&cfg.access);
-    let app = Application::build(cfg, deps).await.expect("the bot builds");
+    let mut deps = Deps::for_local_drill(&cfg.access);
+    if let Some(tweak) = &opts.tweak {
+        tweak(&mut cfg, &mut deps);
+    }
+    let app = match Application::build(cfg, deps).await {
+        Ok(app) => app,
+        Err(e) => return Err((model, e)),
+    };
     let port = app.port();
+    let exit: Arc<Mutex<Option<Result<(), String>>>> = Arc::default();
+    let exit_slot = exit.clone();
+    let stop = opts.stop.clone();
     let task = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
+        let shutdown = async move {
+            match stop {
+                Some(stop) => stop.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let res = app.run_until(shutdown).await;
+        *exit_slot.lock().unwrap() = Some(res.map_err(|e| format!("{e:#}")));
     });
     let sender = SlackEventSender::new(
         &format!("http://127.0.0.1:{port}"),
         SecretString::from(signing_secret.clone()),
     )
     .with_fake(&fake);
-    Bot { fake, sender, model, redis_url, prefix, port, signing_secret, _task: Abort(task) }
+    Ok(Bot {
+        fake,
+        sender,
+        model,
+        redis_url,
+        prefix,
+        port,
+        signing_secret,
+        exit,
+        _task: Abort(task),
+    })
 }
 
 pub fn now_secs() -> i64 {

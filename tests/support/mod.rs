@@ -5,7 +5,7 @@
 //! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), a local moto server ([`moto`]), and
 //! verify runs against an applied model ([`verify`]), throwaway clusters ([`cluster`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
-//! anything outside the repository.
+//! anything outside the repository. [`stall`]: a TCP proxy whose connections can be frozen.
 #![allow(dead_code)]
 
 pub mod cluster;
@@ -13,6 +13,7 @@ pub mod model;
 pub mod moto;
 pub mod pg;
 pub mod redis;
+pub mod stall;
 pub mod verify;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
