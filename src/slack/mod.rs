@@ -15,4 +15,5 @@ pub mod notifier;
 pub mod outbox;
 pub mod reject_log;
 pub mod render;
+pub mod secret_body;
 pub mod socket;

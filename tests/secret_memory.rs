@@ -1,0 +1,111 @@
+//! Freed memory never holds the firefighter password: this binary's global allocator scans
+//! every block it frees, while armed, for any 16-byte run of the password. A buffer that is
+//! zeroized before it is freed (`Zeroizing`) shows nothing; a plain `String`/`Vec` copy, or a
+//! buffer left behind by a reallocation, is caught. Checked for the rendering and body path of
+//! the password DM, up to the `Bytes` handed to hyper (hyper's and rustls's own buffers are
+//! outside this path; README says so).
+
+use pgroles::broker::TempPassword;
+use pgroles::slack::render::{self, ConnectInfo};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Length of a password, and of the run of it that counts as a copy.
+const LEN: usize = pgroles::broker::password::PASSWORD_LEN;
+const RUN: usize = 16;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static NEEDLE: [AtomicU8; LEN] = [const { AtomicU8::new(0) }; LEN];
+static HITS: AtomicUsize = AtomicUsize::new(0);
+/// One armed scenario at a time (the test harness runs tests on several threads).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct Watch;
+
+// SAFETY: every call is forwarded to `System` with the same arguments; `dealloc` only reads
+// the block it is about to free, which is still allocated and `layout.size()` bytes long.
+// `realloc` is the default (alloc, copy, `dealloc`), so a moved block is scanned too.
+unsafe impl GlobalAlloc for Watch {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if ARMED.load(Ordering::Acquire) {
+            let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
+            if holds_a_run(block) {
+                HITS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Watch = Watch;
+
+/// Whether `block` contains any `RUN` consecutive bytes of the armed password (no allocation).
+fn holds_a_run(block: &[u8]) -> bool {
+    let mut needle = [0u8; LEN];
+    for (n, a) in needle.iter_mut().zip(NEEDLE.iter()) {
+        *n = a.load(Ordering::Relaxed);
+    }
+    block.windows(RUN).any(|w| needle.windows(RUN).any(|n| n == w))
+}
+
+/// Runs `scenario` with the allocator armed for `password`; returns how many freed blocks
+/// held a run of it.
+fn freed_copies(password: &TempPassword, scenario: impl FnOnce()) -> usize {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for (a, b) in NEEDLE.iter().zip(password.expose_for_delivery().bytes()) {
+        a.store(b, Ordering::Relaxed);
+    }
+    HITS.store(0, Ordering::Relaxed);
+    ARMED.store(true, Ordering::Release);
+    scenario();
+    ARMED.store(false, Ordering::Release);
+    HITS.load(Ordering::Relaxed)
+}
+
+fn info() -> ConnectInfo {
+    ConnectInfo {
+        host: "db.example".into(),
+        port: 5432,
+        dbname: "app".into(),
+        role: "pgroles_firefighter_ro".into(),
+        sslmode: "verify-full".into(),
+    }
+}
+
+#[test]
+fn the_detector_sees_a_plain_copy() {
+    let password = TempPassword::generate();
+    let hits = freed_copies(&password, || {
+        let copy = format!("Password: `{}`", password.expose_for_delivery());
+        assert!(copy.len() > LEN);
+    });
+    assert!(hits >= 1, "a freed plain String must be seen");
+}
+
+#[test]
+fn rendering_the_password_dm_leaves_no_copy_in_freed_memory() {
+    let password = TempPassword::generate();
+    let now = chrono::Utc::now();
+    let hits = freed_copies(&password, || {
+        let msg = render::credentials(
+            "ro",
+            "INC-42",
+            &info(),
+            &password,
+            now + chrono::Duration::hours(1),
+            now,
+        );
+        assert!(msg.text.contains(password.expose_for_delivery()));
+    });
+    assert_eq!(hits, 0, "freed blocks held the password");
+}
