@@ -7,6 +7,7 @@
 
 use pgroles::broker::TempPassword;
 use pgroles::slack::render::{self, ConnectInfo};
+use pgroles::slack::secret_body;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -105,7 +106,52 @@ fn rendering_the_password_dm_leaves_no_copy_in_freed_memory() {
             now + chrono::Duration::hours(1),
             now,
         );
-        assert!(msg.text.contains(password.expose_for_delivery()));
+        assert!(msg.expose_text().contains(password.expose_for_delivery()));
+        // The text is one zeroizing buffer that never grew (nothing left behind by a move).
+        let text: &zeroize::Zeroizing<String> = msg.zeroizing_text();
+        assert_eq!(text.capacity(), text.len());
     });
     assert_eq!(hits, 0, "freed blocks held the password");
+}
+
+#[test]
+fn the_request_body_for_hyper_leaves_no_copy_in_freed_memory() {
+    let password = TempPassword::generate();
+    let now = chrono::Utc::now();
+    let hits = freed_copies(&password, || {
+        let msg = render::credentials(
+            "rw",
+            "INC-7",
+            &info(),
+            &password,
+            now + chrono::Duration::minutes(30),
+            now,
+        );
+        let body: zeroize::Zeroizing<Vec<u8>> =
+            secret_body::ephemeral_body("D0DM", "U0REQUESTER", msg.expose_text()).expect("body");
+        assert_eq!(body.capacity(), body.len(), "the body never grew");
+        let bytes = secret_body::into_wiped_bytes(body);
+        // What hyper would send: clones of the same bytes, dropped after each attempt.
+        let attempt = bytes.clone();
+        assert!(attempt.windows(LEN).any(|w| w == password.expose_for_delivery().as_bytes()));
+        drop(attempt);
+        drop(bytes);
+    });
+    assert_eq!(hits, 0, "freed blocks held the password");
+}
+
+#[test]
+fn the_old_path_through_slack_morphism_did_leave_copies() {
+    // Control: the same text through a plain String and slack-morphism's typed request and
+    // serializer (what main did) is seen by the detector.
+    use slack_morphism::prelude::*;
+    let password = TempPassword::generate();
+    let hits = freed_copies(&password, || {
+        let text = format!("Password: `{}`", password.expose_for_delivery());
+        let content = SlackMessageContent::new().with_text(text);
+        let req = SlackApiChatPostEphemeralRequest::new("D0DM".into(), "U0R".into(), content);
+        let json = serde_json::to_string(&req).expect("json");
+        assert!(json.contains(password.expose_for_delivery()));
+    });
+    assert!(hits >= 2, "{hits}");
 }

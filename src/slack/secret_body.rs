@@ -126,8 +126,7 @@ mod tests {
     #[test]
     fn body_is_zeroizing_exact_and_spec_shaped() {
         let body: Zeroizing<Vec<u8>> =
-            ephemeral_body("D0DM", "U0USER", &format!("Password: `{SECRET}`\n\"quoted\""))
-                .unwrap();
+            ephemeral_body("D0DM", "U0USER", &format!("Password: `{SECRET}`\n\"quoted\"")).unwrap();
         assert_eq!(body.capacity(), body.len());
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
