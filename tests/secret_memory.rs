@@ -2,8 +2,9 @@
 //! every block it frees, while armed, for any 16-byte run of the password. A buffer that is
 //! zeroized before it is freed (`Zeroizing`) shows nothing; a plain `String`/`Vec` copy, or a
 //! buffer left behind by a reallocation, is caught. Checked for the rendering and body path of
-//! the password DM, up to the `Bytes` handed to hyper (hyper's and rustls's own buffers are
-//! outside this path; README says so).
+//! the password DM, and for a whole post through hyper over plain HTTP/1 to a loopback server
+//! that reads into a zeroizing buffer. TLS (rustls's record buffers) is outside what this can
+//! promise; README says so.
 
 use pgroles::broker::TempPassword;
 use pgroles::slack::render::{self, ConnectInfo};
