@@ -1,32 +1,25 @@
 //! The Slack Web API adapter: exactly the calls the bot makes, with bounded retries.
 //!
-//! Owns the HTTP client (slack-morphism over hyper-rustls with the ring provider), the retry
+//! Owns the HTTP client (slack-morphism over hyper-rustls with the ring provider; the password
+//! DM alone goes through the project's own JSON POST, `json_post`, to keep its body zeroizing), the retry
 //! policy (honour `Retry-After` on `ratelimited`, back off on 5xx, timeouts and transport
 //! errors) and the mapping of every failure to one typed [`SlackError`].
 //! It must not decide anything about access, and it never logs message text, blocks or the
 //! token: log lines carry the method, the attempt and the outcome code only.
 
 use crate::config::SlackConfig;
+use crate::slack::json_post::JsonPost;
 use crate::slack::render::SecretMessage;
 use crate::slack::secret_body;
 use anyhow::{bail, Context};
-use axum::body::Body;
-use axum::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use bytes::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use secrecy::{ExposeSecret, SecretString};
-use slack_morphism::errors::*;
+use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 type Connector = SlackClientHyperHttpsConnector;
-type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
-
-/// Largest Slack answer read by [`SlackApi::post_ephemeral_secret`] (answers are tiny).
-const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// A Slack Web API call that failed for good (after any retries).
 ///
@@ -77,12 +70,8 @@ pub struct SlackApi {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
     retry: RetryPolicy,
-    /// The API base without a trailing `/`, and a plain hyper client: the password DM is
-    /// posted with the project's own request so its body stays in zeroizing memory.
-    base: String,
-    http: Client<Https, Body>,
-    /// `Bearer <token>`, marked sensitive (hyper never prints it).
-    auth: HeaderValue,
+    /// The project's own JSON POST: the password DM's body stays in zeroizing memory.
+    json: JsonPost,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -119,18 +108,11 @@ impl SlackApi {
         }
         let connector =
             SlackClientHyperConnector::from(https_connector()?).with_slack_api_url(base);
-        let bearer = zeroize::Zeroizing::new(format!("Bearer {}", bot_token.expose_secret()));
-        let mut auth = HeaderValue::from_str(&bearer).map_err(|_| {
-            anyhow::anyhow!("slack.bot_token contains characters not allowed in HTTP")
-        })?;
-        auth.set_sensitive(true);
         Ok(SlackApi {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             retry: RetryPolicy::default(),
-            base: base.to_string(),
-            http: Client::builder(TokioExecutor::new()).build(https_connector()?),
-            auth,
+            json: JsonPost::new(base, bot_token)?,
         })
     }
 
@@ -218,46 +200,7 @@ impl SlackApi {
             }
         })?;
         let body = &secret_body::into_wiped_bytes(body);
-        self.call(METHOD, || async move { self.post_json(METHOD, body.clone()).await }).await
-    }
-
-    /// One POST of a JSON body to `method`, mapped to slack-morphism's errors so that
-    /// [`SlackApi::call`] classifies it like every other call. Reads only `ok` and `error`.
-    async fn post_json(&self, method: &str, body: Bytes) -> Result<(), SlackClientError> {
-        let transport = |e: Box<dyn std::error::Error + Send + Sync>| {
-            SlackClientError::HttpProtocolError(SlackClientHttpProtocolError::new().with_cause(e))
-        };
-        let req = axum::http::Request::post(format!("{}/{method}", self.base))
-            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-            .header(AUTHORIZATION, self.auth.clone())
-            .body(Body::from(body))
-            .map_err(|e| transport(Box::new(e)))?;
-        let resp = self.http.request(req).await.map_err(|e| transport(Box::new(e)))?;
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let answer = axum::body::to_bytes(Body::new(resp.into_body()), MAX_ANSWER_BYTES)
-            .await
-            .map_err(|e| transport(Box::new(e)))?;
-        if status.as_u16() == 429 {
-            let e = SlackRateLimitError::new().opt_retry_after(retry_after);
-            return Err(SlackClientError::RateLimitError(e));
-        }
-        if !status.is_success() {
-            return Err(SlackClientError::HttpError(SlackClientHttpError::new(status)));
-        }
-        let reply: Reply = serde_json::from_slice(&answer)
-            .map_err(|e| SlackClientError::ProtocolError(SlackClientProtocolError::new(e)))?;
-        match (reply.ok, reply.error) {
-            (true, _) => Ok(()),
-            (false, code) => Err(SlackClientError::ApiError(SlackClientApiError::new(
-                code.unwrap_or_else(|| "unknown_error".into()),
-            ))),
-        }
+        self.call(METHOD, || async move { self.json.post(METHOD, body.clone()).await }).await
     }
 
     /// `conversations.open` with one user; returns the DM channel id (`D…`).
@@ -382,13 +325,6 @@ impl SlackApi {
 #[derive(Debug, serde::Serialize)]
 struct OpenDm {
     users: String,
-}
-
-/// The envelope of a Web API answer: all [`SlackApi::post_json`] reads of it.
-#[derive(serde::Deserialize)]
-struct Reply {
-    ok: bool,
-    error: Option<String>,
 }
 
 fn content(text: &str, blocks: &[SlackBlock]) -> SlackMessageContent {
