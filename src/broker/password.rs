@@ -2,8 +2,10 @@
 //!
 //! Owns generation (CSPRNG, 40 alphanumerics) and client-side hashing. Neither type has
 //! `Display` or `Serialize`; `Debug` is redacted; both are zeroized on drop. The plaintext leaves
-//! this module only through [`TempPassword::expose_for_delivery`] (the DM to the requester); the
-//! database only ever receives the verifier (KNOWN-DEFECTS G8). No I/O here.
+//! this module only through [`TempPassword::expose_for_delivery`] (the DM to the requester, whose
+//! text and request body are `Zeroizing` buffers too: `slack::render::credentials`,
+//! `slack::secret_body`); the database only ever receives the verifier (KNOWN-DEFECTS G8).
+//! No I/O here.
 
 use rand::RngExt;
 use zeroize::Zeroizing;
@@ -35,7 +37,8 @@ impl TempPassword {
         TempPassword(s)
     }
 
-    /// The plaintext, for the one place that delivers it to the requester. Do not log it.
+    /// The plaintext, for the one place that delivers it to the requester. Do not log it, and
+    /// copy it only into a `Zeroizing` buffer (see `slack::secret_body::format_exact`).
     pub fn expose_for_delivery(&self) -> &str {
         &self.0
     }

@@ -1,12 +1,16 @@
 //! The Slack Web API adapter: exactly the calls the bot makes, with bounded retries.
 //!
-//! Owns the HTTP client (slack-morphism over hyper-rustls with the ring provider), the retry
+//! Owns the HTTP client (slack-morphism over hyper-rustls with the ring provider; the password
+//! DM alone goes through the project's own JSON POST, `json_post`, to keep its body zeroizing), the retry
 //! policy (honour `Retry-After` on `ratelimited`, back off on 5xx, timeouts and transport
 //! errors) and the mapping of every failure to one typed [`SlackError`].
 //! It must not decide anything about access, and it never logs message text, blocks or the
 //! token: log lines carry the method, the attempt and the outcome code only.
 
 use crate::config::SlackConfig;
+use crate::slack::json_post::JsonPost;
+use crate::slack::render::SecretMessage;
+use crate::slack::secret_body;
 use anyhow::{bail, Context};
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
@@ -66,6 +70,8 @@ pub struct SlackApi {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
     retry: RetryPolicy,
+    /// The project's own JSON POST: the password DM's body stays in zeroizing memory.
+    json: JsonPost,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -106,6 +112,7 @@ impl SlackApi {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             retry: RetryPolicy::default(),
+            json: JsonPost::new(base, bot_token)?,
         })
     }
 
@@ -168,6 +175,32 @@ impl SlackApi {
         })
         .await?;
         Ok(())
+    }
+
+    /// `chat.postEphemeral` of the message carrying the password, visible to `user` only.
+    ///
+    /// Sent with the project's own request, not slack-morphism's: its typed request and the
+    /// JSON it serializes are plain `String`s, freed without being wiped. Here the body is
+    /// built in a zeroizing buffer of exact size and handed to hyper without a copy
+    /// ([`secret_body`]); the arguments are Slack's (`channel`, `user`, `text`, `blocks`), and
+    /// the retry policy and error codes are those of every other call.
+    pub async fn post_ephemeral_secret(
+        &self,
+        channel: &str,
+        user: &str,
+        msg: &SecretMessage,
+    ) -> Result<(), SlackError> {
+        const METHOD: &str = "chat.postEphemeral";
+        let body = secret_body::ephemeral_body(channel, user, msg.expose_text()).map_err(|_| {
+            SlackError {
+                method: METHOD,
+                code: "invalid_request".into(),
+                attempts: 0,
+                retry_after: None,
+            }
+        })?;
+        let body = &secret_body::into_wiped_bytes(body);
+        self.call(METHOD, || async move { self.json.post(METHOD, body.clone()).await }).await
     }
 
     /// `conversations.open` with one user; returns the DM channel id (`D…`).

@@ -39,7 +39,7 @@ impl Notifier for SlackBot {
             grant.expires_at,
             self.clock.now(),
         );
-        self.dm_ephemeral(holder.as_str(), &msg)
+        self.dm_secret(holder.as_str(), &msg)
             .await
             .map_err(|e| anyhow!("Slack {} failed: {}", e.method, e.code))
     }

@@ -5,7 +5,7 @@
 //!
 //! Owns how things reach Slack. It must not decide access: it reports what the workflow and the
 //! grant service decided. No secret passes through here but the password DM's ephemeral post
-//! (`dm_ephemeral`, called by `grant_events`); no log line or error here carries message text.
+//! (`dm_secret`, called by `grant_events`); no log line or error here carries message text.
 
 use crate::access::{MessageRef, ReactionEmojis, Request};
 use crate::grants::GrantRecord;
@@ -207,6 +207,17 @@ impl SlackBot {
             .post_ephemeral(&dm, user, &msg.text, &msg.blocks)
             .await
             .inspect_err(|e| self.failed(e))
+    }
+
+    /// The password DM: an ephemeral message to `user` in their DM with the bot, sent so that
+    /// its text and body stay in zeroizing memory ([`SlackApi::post_ephemeral_secret`]).
+    pub async fn dm_secret(
+        &self,
+        user: &str,
+        msg: &render::SecretMessage,
+    ) -> Result<(), SlackError> {
+        let dm = self.api.open_dm(user).await.inspect_err(|e| self.failed(e))?;
+        self.api.post_ephemeral_secret(&dm, user, msg).await.inspect_err(|e| self.failed(e))
     }
 
     /// Answers a slash command later: through its response_url, else `chat.postEphemeral` in

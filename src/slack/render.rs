@@ -4,13 +4,16 @@
 //!
 //! Owns layout and truncation only. The wording lives in [`crate::access::text`] (or is passed
 //! in by the workflow); this module must not decide anything, do I/O, or read the clock (times
-//! are passed in). Secrets appear only in [`credentials`], whose output goes to one ephemeral DM.
+//! are passed in). Secrets appear only in [`credentials`], whose output (a [`SecretMessage`],
+//! zeroizing, never a [`Rendered`]) goes to one ephemeral DM.
 
 use crate::access::text::{format_expiry, request_text};
 use crate::access::{ReactionEmojis, Request, RequestState};
 use crate::broker::TempPassword;
+use crate::slack::secret_body::format_exact;
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
+use zeroize::Zeroizing;
 
 /// Slack's limits (chat.postMessage, Block Kit).
 pub const MAX_TEXT_CHARS: usize = 40_000;
@@ -146,8 +149,37 @@ impl ConnectInfo {
     }
 }
 
+/// A message that carries a secret (the password DM). Its text is also its one section block,
+/// so there is a single buffer: zeroizing, allocated once at its exact size. No `Clone`,
+/// `Display` or `Serialize`; `Debug` is redacted. Sent only by
+/// [`crate::slack::client::SlackApi::post_ephemeral_secret`].
+pub struct SecretMessage {
+    text: Zeroizing<String>,
+}
+
+impl SecretMessage {
+    /// The text (fallback and section). Do not log it or copy it into a plain `String`.
+    pub fn expose_text(&self) -> &str {
+        &self.text
+    }
+
+    /// The buffer itself, for tests that check its type and that it never grew.
+    pub fn zeroizing_text(&self) -> &Zeroizing<String> {
+        &self.text
+    }
+}
+
+impl std::fmt::Debug for SecretMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretMessage(<redacted>)")
+    }
+}
+
 /// The ephemeral DM carrying the password: the psql string, the password on its own line, the
 /// expiry in UTC and relative. The only rendering that ever contains a secret.
+///
+/// The text fits one section block (3000 characters): only the part before the password (the
+/// incident and connection details, which carry no secret) is cut if it ever had to be.
 pub fn credentials(
     level: &str,
     incident: &str,
@@ -155,18 +187,20 @@ pub fn credentials(
     password: &TempPassword,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Rendered {
-    let text = format!(
+) -> SecretMessage {
+    const TAIL: &str = "(paste it when psql asks, or put it in PGPASSWORD for this shell only). \
+                        Do not share it; it stops working when the access ends.";
+    let head = format!(
         "Your {level} access for {incident} is ready. It ends at {}.\n\
-         Connect with:\n```{}```\n\
-         Password: `{}`\n\
-         (paste it when psql asks, or put it in PGPASSWORD for this shell only). \
-         Do not share it; it stops working when the access ends.",
+         Connect with:\n```{}```",
         format_expiry(expires_at, now),
         info.psql(),
-        password.expose_for_delivery(),
     );
-    Rendered::sections(&text)
+    let secret = password.expose_for_delivery();
+    // "\nPassword: `" + secret + "`\n" + TAIL, all ASCII.
+    let rest = 1 + "Password: `".len() + secret.len() + 2 + TAIL.len();
+    let head = truncate(&head, MAX_SECTION_CHARS.saturating_sub(rest));
+    SecretMessage { text: format_exact(format_args!("{head}\nPassword: `{secret}`\n{TAIL}")) }
 }
 
 #[cfg(test)]
@@ -221,5 +255,41 @@ mod tests {
             "psql \"host=db.example port=5432 dbname=app user=pgroles_firefighter_ro \
              sslmode=verify-full\""
         );
+    }
+
+    fn info() -> ConnectInfo {
+        ConnectInfo {
+            host: "db.example".into(),
+            port: 5432,
+            dbname: "app".into(),
+            role: "pgroles_firefighter_ro".into(),
+            sslmode: "verify-full".into(),
+        }
+    }
+
+    #[test]
+    fn credentials_are_one_zeroizing_buffer_with_a_redacted_debug() {
+        let p = TempPassword::generate();
+        let now = Utc::now();
+        let msg = credentials("ro", "INC-42", &info(), &p, now + chrono::Duration::hours(1), now);
+        let text: &Zeroizing<String> = msg.zeroizing_text();
+        assert_eq!(text.capacity(), text.len(), "allocated once, never grown");
+        assert!(text.contains(&format!("\nPassword: `{}`\n", p.expose_for_delivery())));
+        assert!(text.starts_with("Your ro access for INC-42 is ready."));
+        assert!(text.contains(&info().psql()));
+        assert_eq!(format!("{msg:?}"), "SecretMessage(<redacted>)");
+    }
+
+    #[test]
+    fn credentials_fit_one_section_and_only_the_details_are_ever_cut() {
+        let p = TempPassword::generate();
+        let now = Utc::now();
+        let long = ConnectInfo { host: "h".repeat(5_000), ..info() };
+        let msg = credentials("rw", "INC-1", &long, &p, now, now);
+        let text = msg.expose_text();
+        assert!(text.chars().count() <= MAX_SECTION_CHARS, "{}", text.len());
+        assert!(text.contains(&format!("Password: `{}`", p.expose_for_delivery())));
+        assert!(text.ends_with("it stops working when the access ends."));
+        assert!(text.contains('…'));
     }
 }

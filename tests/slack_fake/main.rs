@@ -43,4 +43,5 @@ pub(crate) fn section(text: &str) -> SlackBlock {
 mod client;
 mod drive;
 mod limits;
+mod secret;
 mod spec;
