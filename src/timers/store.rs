@@ -47,11 +47,6 @@ impl DocStore {
         self.conn.clone()
     }
 
-    #[doc(hidden)]
-    pub fn outbox(&self) -> super::Outbox {
-        super::Outbox::new(self.conn.clone(), &self.prefix)
-    }
-
     /// Reads a document and its version, or `None` if absent (or expired).
     pub async fn get<T: DeserializeOwned>(
         &self,

@@ -195,18 +195,13 @@ impl RequestStore {
         notes: &[OutboxNote],
     ) -> Result<bool, TimerError> {
         let key = keys::request(doc.id().as_str());
-        // OLD SEQUENCING (temporary, to see the test fail): swap, then queue.
-        if !self.docs.cas(&key, expected_version, doc, self.ttl).await? {
-            return Ok(false);
+        let stored = self.docs.cas_with_notes(&key, expected_version, doc, self.ttl, notes).await?;
+        if stored {
+            if let Some(hook) = &self.after_commit {
+                hook(doc.id().as_str()).await;
+            }
         }
-        if let Some(hook) = &self.after_commit {
-            hook(doc.id().as_str()).await;
-        }
-        let outbox = self.docs.outbox();
-        for n in notes {
-            outbox.push(n, n.created_ms).await?;
-        }
-        Ok(true)
+        Ok(stored)
     }
 
     /// [`RequestStore::update`], where the stored change and the notes it produces
