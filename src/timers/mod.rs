@@ -48,8 +48,8 @@
 //!   could not be reached, so it can fail closed ("Redis is down: not issuing").
 //!
 //! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the polling loop and the
-//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its outbox notes),
-//! [`idempotency`], [`outbox`]
+//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its
+//! outbox notes), [`idempotency`], [`outbox`]
 //! (notes waiting for Slack, ordered per lane, leased like timers).
 
 mod commit;

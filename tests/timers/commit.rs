@@ -8,7 +8,7 @@
 use super::claims::{request, store};
 use super::{Space, T0};
 use pgroles::access::{Rejection, RequestState};
-use pgroles::timers::{keys, Outbox, OutboxNote};
+use pgroles::timers::{keys, Outbox, OutboxNote, TimerError};
 use pgroles::workflow::store::Updated;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -149,4 +149,26 @@ async fn a_re_decided_swap_queues_only_the_winning_attempts_notes_in_lane_order(
     assert!(outbox.delivered(&older, T0).await.unwrap());
     let next = outbox.claim(T0, 60_000, 10).await.unwrap();
     assert_eq!(next.iter().map(|c| c.note.id.as_str()).collect::<Vec<_>>(), ["attempt2"]);
+}
+
+#[tokio::test]
+async fn an_outbox_key_of_the_wrong_type_fails_closed_and_changes_nothing() {
+    let space = Space::new("commitbad");
+    let store = store(&space).await;
+    let req = request("req-bad");
+    assert!(store.create(&req).await.unwrap());
+    let next = match req.on_timeout(later()) {
+        pgroles::access::Decision::Changed { next, .. } => next,
+        other => panic!("{other:?}"),
+    };
+    let mut conn = redis::Client::open(space.url.as_str()).unwrap().get_connection().unwrap();
+    let lane = format!("{}{}thread:C1:1.2", space.prefix, keys::OUTBOX_LANE);
+    let _: () = redis::cmd("SET").arg(&lane).arg("not a list").query(&mut conn).unwrap();
+    let notes = [note("n1", "dm:U0REQ00001"), note("n2", "thread:C1:1.2")];
+    let err = store.compare_and_swap_with_notes(&next, 1, &notes).await.unwrap_err();
+    assert!(matches!(err, TimerError::BadData { .. }), "{err:?}");
+    let (kept, version) = store.load("req-bad").await.unwrap().unwrap();
+    assert!((kept.is_pending(), version) == (true, 1), "the request changed");
+    let outbox = Outbox::new(space.conn().await, &space.prefix);
+    assert!(outbox.pending().await.unwrap().is_empty(), "a note was half queued");
 }
