@@ -24,7 +24,7 @@ use crate::slack::outbox::{NoteSender, OutboxPolicy};
 use crate::slack::socket::SocketMode;
 use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
 use crate::workflow::approvers::Approvers;
-use crate::workflow::store::RequestStore;
+use crate::workflow::store::{CommitHook, RequestStore};
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
@@ -54,6 +54,8 @@ pub struct Deps {
     pub run_worker: bool,
     /// Delivery and retry timing of the Slack outbox.
     pub outbox: OutboxPolicy,
+    /// Test seam: runs after every stored request change (see `RequestStore::with_commit_hook`).
+    pub commit_hook: Option<CommitHook>,
 }
 
 impl Default for Deps {
@@ -65,6 +67,7 @@ impl Default for Deps {
             approver_cache_ttl: Duration::from_secs(300),
             run_worker: true,
             outbox: OutboxPolicy::default(),
+            commit_hook: None,
         }
     }
 }
@@ -133,7 +136,10 @@ impl Application {
         let access = Arc::new(cfg.access.clone());
         let request_ttl =
             Duration::from_secs(access.approval_window_secs + access.max_duration_secs + 24 * 3600);
-        let store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl);
+        let mut store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl);
+        if let Some(hook) = deps.commit_hook.clone() {
+            store = store.with_commit_hook(hook);
+        }
         let emojis = ReactionEmojis::from_config(&cfg.slack);
         let connect = ConnectTemplate {
             host: cfg.public_host(),

@@ -32,9 +32,9 @@ pub enum Updated<E> {
     Missing,
 }
 
-/// Called with the request id right after a change was stored, before the caller acts on it:
-/// the point where a process may die. Tests stop the process there; nothing else sets it.
-pub type CommitHook = Arc<dyn Fn(&str) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Called with the stored request right after a change was stored, before the caller acts on
+/// it: the point where a process may die. Tests stop the process there; nothing else sets it.
+pub type CommitHook = Arc<dyn Fn(&Request) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Request documents under one prefix. Cheap to clone.
 #[derive(Clone)]
@@ -198,7 +198,7 @@ impl RequestStore {
         let stored = self.docs.cas_with_notes(&key, expected_version, doc, self.ttl, notes).await?;
         if stored {
             if let Some(hook) = &self.after_commit {
-                hook(doc.id().as_str()).await;
+                hook(doc).await;
             }
         }
         Ok(stored)

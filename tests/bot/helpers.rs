@@ -38,6 +38,8 @@ pub struct Options {
     pub approver_group: bool,
     /// `slack.alert_group = ALERT_GROUP`.
     pub alert_group: bool,
+    /// Runs after every stored request change (a test stops the bot there).
+    pub commit_hook: Option<pgroles::workflow::store::CommitHook>,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             database_down: false,
             approver_group: false,
             alert_group: false,
+            commit_hook: None,
         }
     }
 }
@@ -110,7 +113,8 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     cfg.access.approval_window_secs = opts.approval_window_secs;
     cfg.server.listen = "127.0.0.1:0".into();
 
-    let deps = Deps::for_local_drill(&cfg.access);
+    let deps =
+        Deps { commit_hook: opts.commit_hook.clone(), ..Deps::for_local_drill(&cfg.access) };
     let app = Application::build(cfg, deps).await.expect("the bot builds");
     let port = app.port();
     let task = tokio::spawn(async move {
