@@ -113,8 +113,7 @@ pub async fn spawn_bot(opts: Options) -> Bot {
     cfg.access.approval_window_secs = opts.approval_window_secs;
     cfg.server.listen = "127.0.0.1:0".into();
 
-    let deps =
-        Deps { commit_hook: opts.commit_hook.clone(), ..Deps::for_local_drill(&cfg.access) };
+    let deps = Deps { commit_hook: opts.commit_hook.clone(), ..Deps::for_local_drill(&cfg.access) };
     let app = Application::build(cfg, deps).await.expect("the bot builds");
     let port = app.port();
     let task = tokio::spawn(async move {

@@ -1,7 +1,8 @@
 //! What the requester and the humans are told, and that it is never lost: DMs on deny,
 //! timeout, revoke and a failed issue; the failed issue alerted in the audit channel; resend
 //! noted in the thread; the expiry note through 10 rate limits in a row, with the outbox's
-//! depth in `/metrics` meanwhile.
+//! depth in `/metrics` meanwhile; and a bot that dies right after storing a denial or a timeout
+//! still posts their notes (they were committed with the change).
 
 use crate::helpers::*;
 use pgroles::access::{Request, RequestState};
@@ -48,6 +49,29 @@ async fn a_bot_that_dies_right_after_storing_a_denial_still_tells_the_thread_and
     assert!(denied.is_some());
     bot.thread_note(&request.ts, "Denied by").await;
     bot.dm_message(REQUESTER, "INC-76 was denied").await;
+    bot.model.drop().await;
+}
+
+/// The same for the approval timeout: the timer's handler "dies" once the timeout is stored.
+#[tokio::test]
+async fn a_bot_that_dies_right_after_storing_a_timeout_still_tells_the_thread_and_the_requester() {
+    let (stored_tx, mut stored_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let hook: CommitHook = Arc::new(move |r: &Request| {
+        if matches!(r.state(), RequestState::TimedOut { .. }) {
+            let _ = stored_tx.send(r.id().to_string());
+            Box::pin(std::future::pending::<()>())
+        } else {
+            Box::pin(std::future::ready(()))
+        }
+    });
+    let opts = Options { approval_window_secs: 2, commit_hook: Some(hook), ..Options::default() };
+    let bot = spawn_bot(opts).await;
+    bot.command(REQUESTER, "ro INC-77").await;
+    let request = bot.request_message(0).await;
+    let stored = tokio::time::timeout(WAIT, stored_rx.recv()).await.expect("the timeout is stored");
+    assert!(stored.is_some());
+    bot.thread_note(&request.ts, "Timed out").await;
+    bot.dm_message(REQUESTER, "Your ro request for INC-77 timed out").await;
     bot.model.drop().await;
 }
 
