@@ -4,8 +4,10 @@
 //! holding the claiming request's id, released only by that request), and the issuing lease
 //! (`idem:issuing:<id>`) held while a process issues an approved request.
 //!
-//! Owns the keys and TTLs of request state and the compare-and-swap loop. It must not decide
-//! anything: callers pass a pure decision function from [`crate::access`], and this module
+//! Owns the keys and TTLs of request state and the compare-and-swap loop, which stores a change
+//! together with the outbox notes it produces ([`RequestStore::update_with_notes`]: one atomic
+//! Redis step, so a crash after the swap loses no note and a lost swap queues none). It must
+//! not decide anything: callers pass a pure decision function from [`crate::access`], and this module
 //! stores its result only if nobody changed the request meanwhile.
 
 use crate::access::{Decision, Request, Transition};
@@ -195,7 +197,11 @@ impl RequestStore {
         notes: &[OutboxNote],
     ) -> Result<bool, TimerError> {
         let key = keys::request(doc.id().as_str());
-        let stored = self.docs.cas_with_notes(&key, expected_version, doc, self.ttl, notes).await?;
+        let stored = if notes.is_empty() {
+            self.docs.cas(&key, expected_version, doc, self.ttl).await?
+        } else {
+            self.docs.cas_with_notes(&key, expected_version, doc, self.ttl, notes).await?
+        };
         if stored {
             if let Some(hook) = &self.after_commit {
                 hook(doc).await;
