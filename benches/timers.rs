@@ -1,12 +1,16 @@
 //! Throughput of the Redis timer queue: schedule 100,000 timers (pipelined), claim them all in
-//! batches of 100 and 1000, ack them, plus raw ZADD and empty-poll cost. Prints a table.
+//! batches of 100 and 1000, ack them, plus raw ZADD and empty-poll cost; and a request change
+//! with its two notes: swap then two outbox pushes (the old sequencing, three round trips) beside
+//! `DocStore::cas_with_notes` (one script). Prints a table.
 //!
 //! `REDIS_URL` (default `redis://127.0.0.1:6379`); keys live under a unique prefix and are
 //! deleted at the end. Run: `cargo bench --bench timers` (or `--profile dev` on a shared box;
 //! the work is Redis-bound either way). Goal: claim throughput >= 100k timers/s.
 
 use chrono::{TimeZone, Utc};
-use pgroles::timers::{self, Claimed, Timer, TimerKind, TimerPayload, TimerQueue};
+use pgroles::timers::{
+    self, Claimed, DocStore, Outbox, OutboxNote, Timer, TimerKind, TimerPayload, TimerQueue,
+};
 use redis::aio::ConnectionManager;
 use std::time::{Duration, Instant};
 
@@ -183,6 +187,58 @@ async fn run(conn: &ConnectionManager, prefix: &str) -> anyhow::Result<Vec<Row>>
         anyhow::ensure!(got.is_empty(), "unexpected timer");
     }
     rows.push(phase.finish(conn, "empty poll (claim on empty queue)".into(), polls).await?);
+    rows.extend(swaps_with_notes(conn, prefix).await?);
+    Ok(rows)
+}
+
+/// One request change with its thread note and DM, `SWAPS` times in a row (one at a time, as
+/// the workflow does): the old sequencing (swap, then push each note) beside the atomic script.
+async fn swaps_with_notes(conn: &ConnectionManager, prefix: &str) -> anyhow::Result<Vec<Row>> {
+    const SWAPS: usize = 5_000;
+    let docs = DocStore::new(conn.clone(), prefix);
+    let outbox = Outbox::new(conn.clone(), prefix);
+    let ttl = Duration::from_secs(3600);
+    // About the size of a request document.
+    let doc = |v: usize| serde_json::json!({ "id": "req-bench", "v": v, "pad": "x".repeat(600) });
+    let notes = |v: usize| -> Vec<OutboxNote> {
+        ["thread:C0AUDIT001:1700000000.000100", "dm:U0REQ00001"]
+            .iter()
+            .enumerate()
+            .map(|(i, lane)| OutboxNote {
+                id: format!("n{v}-{i}"),
+                lane: (*lane).into(),
+                created_ms: T0,
+                attempts: 0,
+                payload: serde_json::json!({ "to": "dm", "user": "U0REQ00001", "text": "x".repeat(150) }),
+            })
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for atomic in [false, true] {
+        let key = format!("req:bench-{atomic}");
+        anyhow::ensure!(docs.put_new(&key, &doc(0), ttl).await?, "bench document exists");
+        let phase = Phase::start(conn, "evalsha").await?;
+        for v in 1..=SWAPS {
+            let expected = v as u64;
+            if atomic {
+                let ok = docs.cas_with_notes(&key, expected, &doc(v), ttl, &notes(v)).await?;
+                anyhow::ensure!(ok, "swap lost");
+            } else {
+                anyhow::ensure!(docs.cas(&key, expected, &doc(v), ttl).await?, "swap lost");
+                for n in notes(v) {
+                    outbox.push(&n, T0).await?;
+                }
+            }
+        }
+        let op = if atomic {
+            "request swap + 2 notes: cas_with_notes (one script)"
+        } else {
+            "request swap + 2 notes: cas, then 2 pushes (baseline)"
+        };
+        rows.push(phase.finish(conn, op.into(), SWAPS).await?);
+        anyhow::ensure!(outbox.depth().await?.notes == 2 * SWAPS as u64, "notes missing");
+        cleanup(conn, prefix).await?;
+    }
     Ok(rows)
 }
 

@@ -5,6 +5,8 @@
 
 #[path = "timers/claims.rs"]
 mod claims;
+#[path = "timers/commit.rs"]
+mod commit;
 #[path = "timers/outbox.rs"]
 mod outbox;
 #[path = "timers/store.rs"]

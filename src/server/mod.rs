@@ -34,7 +34,7 @@ use crate::slack::outbox::{NoteSender, OutboxPolicy};
 use crate::slack::socket::SocketMode;
 use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
 use crate::workflow::approvers::Approvers;
-use crate::workflow::store::RequestStore;
+use crate::workflow::store::{CommitHook, RequestStore};
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
@@ -72,6 +72,8 @@ pub struct Deps {
     pub drain_timeout: Duration,
     /// Test hook: notifying it aborts the timer worker task, as a crash would.
     pub worker_kill: Option<Arc<tokio::sync::Notify>>,
+    /// Test seam: runs after every stored request change (see `RequestStore::with_commit_hook`).
+    pub commit_hook: Option<CommitHook>,
 }
 
 impl Default for Deps {
@@ -85,6 +87,7 @@ impl Default for Deps {
             outbox: OutboxPolicy::default(),
             drain_timeout: Duration::from_secs(20),
             worker_kill: None,
+            commit_hook: None,
         }
     }
 }
@@ -160,7 +163,10 @@ impl Application {
         let access = Arc::new(cfg.access.clone());
         let request_ttl =
             Duration::from_secs(access.approval_window_secs + access.max_duration_secs + 24 * 3600);
-        let store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl);
+        let mut store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl);
+        if let Some(hook) = deps.commit_hook.clone() {
+            store = store.with_commit_hook(hook);
+        }
         let emojis = ReactionEmojis::from_config(&cfg.slack);
         let connect = ConnectTemplate {
             host: cfg.public_host(),

@@ -13,7 +13,7 @@ use crate::server::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
 use crate::slack::outbox::{NoteSender, NoteTarget};
 use crate::slack::render::{self, Rendered};
-use crate::timers::Clock;
+use crate::timers::{Clock, OutboxNote};
 use crate::workflow::store::{RequestStore, Updated};
 use anyhow::{anyhow, Context};
 use axum::body::Body;
@@ -51,6 +51,14 @@ pub struct ConnectTemplate {
 }
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A note decided together with a state change: committed to the outbox with the change
+/// ([`SlackBot::outbox_notes`]), then announced with [`SlackBot::committed`]. Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingNote {
+    target: NoteTarget,
+    text: String,
+}
 
 /// Everything the bot says in Slack. Cheap to clone.
 #[derive(Clone)]
@@ -128,6 +136,52 @@ impl SlackBot {
         Ok(MessageRef { channel: self.audit_channel.clone(), ts })
     }
 
+    /// A note for the request's thread, to be committed with a state change.
+    pub fn thread_note(&self, at: &MessageRef, text: &str) -> PendingNote {
+        let target = NoteTarget::Thread { channel: at.channel.clone(), ts: at.ts.clone() };
+        PendingNote { target, text: text.to_string() }
+    }
+
+    /// A DM to `user` about their request, to be committed with a state change.
+    pub fn dm_pending(&self, user: &str, text: &str) -> PendingNote {
+        PendingNote { target: NoteTarget::Dm { user: user.to_string() }, text: text.to_string() }
+    }
+
+    /// An alert for the alert group (see [`SlackBot::alert`]), to be committed with a change.
+    pub fn alert_note(&self, text: &str) -> PendingNote {
+        let target = NoteTarget::Channel { channel: self.audit_channel.clone() };
+        PendingNote { target, text: self.alert_text(text) }
+    }
+
+    /// `pending` as outbox notes (fresh ids) for one commit attempt; none without an outbox
+    /// (then [`SlackBot::committed`] posts them directly after the change is stored).
+    pub fn outbox_notes(&self, pending: &[PendingNote]) -> Vec<OutboxNote> {
+        let Some(notes) = &self.notes else { return Vec::new() };
+        pending.iter().map(|p| notes.note(p.target.clone(), &p.text)).collect()
+    }
+
+    /// `pending` were committed with a state change: wakes the outbox's delivery, or, without an
+    /// outbox, posts them directly now (best effort, as [`SlackBot::thread`] does).
+    pub async fn committed(&self, pending: &[PendingNote]) {
+        match &self.notes {
+            Some(notes) if !pending.is_empty() => notes.wake(),
+            Some(_) => {}
+            None => {
+                for p in pending {
+                    self.post_direct(&p.target, &p.text).await;
+                }
+            }
+        }
+    }
+
+    /// Queues `pending` on their own (no state change to commit them with), as
+    /// [`SlackBot::thread`] does.
+    pub async fn queue_all(&self, pending: &[PendingNote]) {
+        for p in pending {
+            self.note(p.target.clone(), &p.text).await;
+        }
+    }
+
     /// Queues `text` for `target` in the outbox; without an outbox, or when Redis refuses it,
     /// posts it directly (one bounded try; failures are logged and counted).
     async fn note(&self, target: NoteTarget, text: &str) {
@@ -139,7 +193,11 @@ impl SlackBot {
                 }
             }
         }
-        let sent = match &target {
+        self.post_direct(&target, text).await;
+    }
+
+    async fn post_direct(&self, target: &NoteTarget, text: &str) {
+        let sent = match target {
             NoteTarget::Thread { channel, ts } => {
                 self.api.post_message(channel, text, &[], Some(ts)).await.map(|_| ())
             }
@@ -172,11 +230,15 @@ impl SlackBot {
     /// A top-level note in the audit channel mentioning the alert group, for what needs a
     /// human now (a failed issue), through the outbox.
     pub async fn alert(&self, text: &str) {
-        let text = match &self.alert_group {
+        let text = self.alert_text(text);
+        self.note(NoteTarget::Channel { channel: self.audit_channel.clone() }, &text).await;
+    }
+
+    fn alert_text(&self, text: &str) -> String {
+        match &self.alert_group {
             Some(group) => format!("<!subteam^{group}> {text}"),
             None => text.to_string(),
-        };
-        self.note(NoteTarget::Channel { channel: self.audit_channel.clone() }, &text).await;
+        }
     }
 
     /// A note in `context`'s thread, or top level in the audit channel without one.

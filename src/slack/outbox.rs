@@ -139,17 +139,21 @@ impl NoteSender {
     /// posted after everything queued before it for the same target.
     pub async fn queue(&self, target: NoteTarget, text: &str) -> Result<(), TimerError> {
         let now = self.now_ms();
-        let note = OutboxNote {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            lane: target.lane(),
-            created_ms: now,
-            attempts: 0,
-            payload: serde_json::to_value(Payload { target, text: text.to_string() })
-                .unwrap_or_default(),
-        };
+        let note = outbox_note(target, text, now);
         self.outbox.push(&note, now).await?;
         self.wake.notify_one();
         Ok(())
+    }
+
+    /// `text` for `target` as an outbox note created now, for a caller that commits it itself
+    /// (with a state change, [`crate::workflow::store::RequestStore::update_with_notes`]).
+    pub fn note(&self, target: NoteTarget, text: &str) -> OutboxNote {
+        outbox_note(target, text, self.now_ms())
+    }
+
+    /// Wakes the delivery loop: notes were committed to the outbox by someone else.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 
     /// Delivers until `stop` completes; a delivery in progress is finished first.
@@ -263,6 +267,18 @@ impl NoteSender {
                 self.api.post_message(&dm, text, &[], None).await.map(|_| ())
             }
         }
+    }
+}
+
+/// A fresh note (new id) of `text` for `target`, created at `now_ms`.
+fn outbox_note(target: NoteTarget, text: &str, now_ms: i64) -> OutboxNote {
+    OutboxNote {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        lane: target.lane(),
+        created_ms: now_ms,
+        attempts: 0,
+        payload: serde_json::to_value(Payload { target, text: text.to_string() })
+            .unwrap_or_default(),
     }
 }
 

@@ -20,13 +20,13 @@
 //! | `<p>timers:inflight` | ZSET | claimed timer id, scored by lease deadline (unix ms) | `claim` (`claim.lua`); `ack`, `cancel`, `schedule` remove; `extend` moves the deadline | none |
 //! | `<p>timers:body` | HASH | timer id -> JSON of [`Timer`] | `schedule` writes; `ack`/`cancel` delete | none: lives exactly as long as the timer |
 //! | `<p>timers:claims` | HASH | timer id -> claim token `<attempt>:<uuid>` of the current claim | `claim` writes; `ack`, `cancel`, `schedule` delete | none |
-//! | `<p>req:<id>` | STRING | versioned request document `<version>:<json>` | the workflow via [`DocStore`] (`put_new`, `cas`) | set by the caller on every write |
+//! | `<p>req:<id>` | STRING | versioned request document `<version>:<json>` | the workflow via [`DocStore`] (`put_new`, `cas`, `cas_with_notes`) | set by the caller on every write |
 //! | `<p>req:by_msg:<channel>:<ts>` | STRING | request id of the Slack approval message | the workflow via [`DocStore::put_pointer`] | set by the caller |
 //! | `<p>req:active` | ZSET | open request ids, scored by when they stop mattering (unix ms) | the workflow via [`DocStore::index_add`]/`index_remove` | none; members past their score are pruned on read |
 //! | `<p>grant:<level>` | STRING | versioned document of the active grant of a level (`ro`, `rw`) | the workflow via [`DocStore`] | set by the caller (a safety net past the grant's expiry) |
 //! | `<p>idem:<scope>:<id>` | STRING | `1` | [`Idempotency::claim_once`] (`SET NX PX`) | the caller's dedup window |
 //! | `<p>outbox:due` | ZSET | outbox lane, scored by when it is due (unix ms; the lease deadline while claimed) | [`Outbox`] `push` (`NX`), `claim`, `delivered`/`retry_at` | none: lanes leave when empty |
-//! | `<p>outbox:lane:<lane>` | LIST | note ids of one lane (Slack thread, DM, channel), oldest first | `push` appends; `delivered` pops the head | none |
+//! | `<p>outbox:lane:<lane>` | LIST | note ids of one lane (Slack thread, DM, channel), oldest first | `push` and [`DocStore::cas_with_notes`] append; `delivered` pops the head | none |
 //! | `<p>outbox:body` | HASH | note id -> JSON of [`OutboxNote`] (text and target, never a secret) | `push`; `retry_at` updates; `delivered` deletes | none |
 //! | `<p>outbox:age` | ZSET | note id, scored by when it was queued (depth, oldest age) | `push`; `delivered` removes | none |
 //! | `<p>outbox:claims` | HASH | lane -> token of its current claim | `claim`; `delivered`/`retry_at` delete | none |
@@ -41,13 +41,18 @@
 //! - Re-scheduling an id replaces its due time and body and voids any claim on it.
 //! - Documents change only through compare-and-swap on their version, so a retried Slack event
 //!   or a double reaction lands on a stale version and becomes a no-op.
+//! - A document's swap and the outbox notes it produces commit together
+//!   ([`DocStore::cas_with_notes`], `cas_notes.lua`): a lost swap queues nothing, and a process
+//!   that dies after a won swap has already queued its notes.
 //! - Every failure is a [`TimerError`]; [`TimerError::is_unavailable`] tells the caller that Redis
 //!   could not be reached, so it can fail closed ("Redis is down: not issuing").
 //!
 //! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the polling loop and the
-//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), [`idempotency`], [`outbox`]
+//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its
+//! outbox notes), [`idempotency`], [`outbox`]
 //! (notes waiting for Slack, ordered per lane, leased like timers).
 
+mod commit;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;

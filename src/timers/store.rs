@@ -38,6 +38,15 @@ impl DocStore {
         format!("{}{key}", self.prefix)
     }
 
+    /// `key` with this store's prefix (for scripts in sibling modules).
+    pub(super) fn full_key(&self, key: &str) -> String {
+        self.key(key)
+    }
+
+    pub(super) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     /// Reads a document and its version, or `None` if absent (or expired).
     pub async fn get<T: DeserializeOwned>(
         &self,
@@ -193,7 +202,7 @@ impl DocStore {
     }
 }
 
-fn encode<T: Serialize>(key: &str, version: u64, doc: &T) -> Result<String, TimerError> {
+pub(super) fn encode<T: Serialize>(key: &str, version: u64, doc: &T) -> Result<String, TimerError> {
     let json = serde_json::to_string(doc).map_err(|e| TimerError::bad_data(key, e))?;
     Ok(format!("{version}:{json}"))
 }

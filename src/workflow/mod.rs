@@ -8,11 +8,13 @@
 //! the notifier.
 //!
 //! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
-//! what follows), [`timeout`] (the ApprovalTimeout timer), `verify` (`/pgroles verify`),
+//! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
+//! ApprovalTimeout timer), `verify` (`/pgroles verify`),
 //! [`store`], [`approvers`].
 
 pub mod approvers;
 pub mod commands;
+mod notes;
 pub mod open;
 pub mod reactions;
 pub mod store;

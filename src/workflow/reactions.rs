@@ -17,8 +17,7 @@ use crate::access::{
     Decision, EventTs, Ignored, MessageRef, Reaction, Rejection, Request, SlackUserId, Transition,
 };
 use crate::grants::{GrantError, IssueRequest};
-use crate::slack::notes;
-use crate::slack::notifier::GrantContext;
+use crate::slack::notifier::{GrantContext, PendingNote};
 use crate::timers::TimerError;
 
 impl Workflow {
@@ -52,19 +51,36 @@ impl Workflow {
         let id = req.id().as_str().to_owned();
         let event = input.event_ts.as_deref().and_then(|t| EventTs::parse(t).ok());
         let event = event.as_ref();
+        // The transition's notes commit with it: a crash after the swap loses none.
+        let notes = |r: &Request, t: &Transition| {
+            self.outbox_notes(&self.transition_notes(r, t, Some(&user)))
+        };
         let updated = if input.added {
             self.inner
                 .store
-                .update(&id, |r| {
-                    r.on_reaction_added(&user, &input.reaction, event, &policy, emojis, now)
-                })
+                .update_with_notes(
+                    &id,
+                    |r| r.on_reaction_added(&user, &input.reaction, event, &policy, emojis, now),
+                    notes,
+                )
                 .await
         } else {
             self.inner
                 .store
-                .update(&id, |r| {
-                    Ok(r.on_reaction_removed(&user, &input.reaction, event, &policy, emojis, now))
-                })
+                .update_with_notes(
+                    &id,
+                    |r| {
+                        Ok(r.on_reaction_removed(
+                            &user,
+                            &input.reaction,
+                            event,
+                            &policy,
+                            emojis,
+                            now,
+                        ))
+                    },
+                    notes,
+                )
                 .await
         };
         let at = req.message().cloned();
@@ -167,34 +183,19 @@ impl Workflow {
         Ok(None)
     }
 
-    /// Acts on a stored transition: audit note, message update, closing, issuing.
+    /// Acts on a stored transition: message update, closing, issuing. Its notes were committed
+    /// with it (`transition_notes`, through `RequestStore::update_with_notes`); the transition
+    /// must have been stored that way.
     pub(super) async fn after(
         &self,
         req: Request,
         transition: Transition,
         actor: Option<&SlackUserId>,
     ) {
-        let who = actor.map(SlackUserId::mention).unwrap_or_else(|| "someone".into());
         let hint = self.inner.approvers.hint().await;
-        let note = match &transition {
-            Transition::ApprovalRecorded { count, needed } => {
-                self.inner.metrics.approval();
-                format!("{who} approved ({count} of {needed}).")
-            }
-            Transition::ApprovalWithdrawn { count, needed } => {
-                format!("{who} withdrew their approval ({count} of {needed}).")
-            }
-            Transition::Approved => {
-                self.inner.metrics.approval();
-                format!("{who} approved; all {} approval(s) are in. Issuing access…", req.needed())
-            }
-            Transition::Denied { by } => format!("Denied by {}.", by.mention()),
-            Transition::Cancelled { by } => format!("Cancelled by {}.", by.mention()),
-            Transition::TimedOut => {
-                "Timed out: not enough approvals arrived in time. Nothing was granted.".into()
-            }
-            _ => String::new(),
-        };
+        if matches!(transition, Transition::ApprovalRecorded { .. } | Transition::Approved) {
+            self.inner.metrics.approval();
+        }
         // State first, Slack after: a crash while talking to Slack must not leave the level
         // claimed or the request open.
         match transition {
@@ -227,18 +228,8 @@ impl Workflow {
             _ => {}
         }
         self.inner.bot.show_request(&req, &hint).await;
-        if let (Some(at), false) = (req.message(), note.is_empty()) {
-            self.inner.bot.thread(at, &note).await;
-        }
-        let (level, incident) = (req.level().as_str(), req.incident().to_string());
-        let dm = match &transition {
-            Transition::Denied { by } => Some(notes::denied(level, &incident, by.as_str())),
-            Transition::TimedOut => Some(notes::timed_out(level, &incident)),
-            _ => None,
-        };
-        if let Some(dm) = dm {
-            self.inner.bot.dm_note(req.requester().as_str(), &dm).await;
-        }
+        // Already in the outbox; without one (never in `serve`) this posts them now.
+        self.inner.bot.committed(&self.transition_notes(&req, &transition, actor)).await;
         if transition == Transition::Approved {
             Box::pin(self.issue(req)).await;
         }
@@ -283,14 +274,6 @@ impl Workflow {
                 let now = self.now();
                 // The grant's own start, so that the request ends exactly when the grant does.
                 let granted_at = grant.granted_at;
-                let stored = self
-                    .inner
-                    .store
-                    .update(&id, |r| Ok::<_, Rejection>(r.on_issued(granted_at)))
-                    .await;
-                if let Ok(Updated::Changed { request, .. }) = &stored {
-                    self.inner.bot.show_request(request, "").await;
-                }
                 let note = format!(
                     "Access issued: {} holds {} for {} until {}. The password was sent to them \
                      in a DM (visible only to them).",
@@ -299,36 +282,62 @@ impl Workflow {
                     grant.incident,
                     format_expiry(grant.expires_at, now)
                 );
-                if let Some(at) = &context.message {
-                    self.inner.bot.thread(at, &note).await;
-                }
+                let pending: Vec<_> = req
+                    .message()
+                    .map(|at| self.inner.bot.thread_note(at, &note))
+                    .into_iter()
+                    .collect();
+                let stored = self
+                    .inner
+                    .store
+                    .update_with_notes(
+                        &id,
+                        |r| Ok::<_, Rejection>(r.on_issued(granted_at)),
+                        |_, _| self.outbox_notes(&pending),
+                    )
+                    .await;
+                self.record_outcome(stored, &pending).await;
             }
             Err(e) => {
                 self.inner.metrics.issue("failed");
                 tracing::warn!(error = %e, request_id = %id, "issuing access failed");
                 let now = self.now();
                 let reason = e.to_string();
+                let thread = (!matches!(e, GrantError::DeliveryFailed(_)))
+                    .then(|| format!("Access could not be issued: {}", e.user_message()));
+                let pending = self.not_issued_notes(req, thread.as_deref(), &e.user_message());
                 let stored = self
                     .inner
                     .store
-                    .update(&id, |r| Ok::<_, Rejection>(r.on_issue_failed(&reason, now)))
+                    .update_with_notes(
+                        &id,
+                        |r| Ok::<_, Rejection>(r.on_issue_failed(&reason, now)),
+                        |_, _| self.outbox_notes(&pending),
+                    )
                     .await;
-                if let Ok(Updated::Changed { request, .. }) = &stored {
-                    self.inner.bot.show_request(request, "").await;
+                self.record_outcome(stored, &pending).await;
+            }
+        }
+    }
+
+    /// After the issue's outcome was stored with its notes: shows the request. If the outcome
+    /// was not stored (the deadline settled the request first, or Redis failed), the notes
+    /// still tell what happened, queued on their own.
+    async fn record_outcome(
+        &self,
+        stored: Result<Updated<Rejection>, TimerError>,
+        pending: &[PendingNote],
+    ) {
+        match stored {
+            Ok(Updated::Changed { request, .. }) => {
+                self.inner.bot.show_request(&request, "").await;
+                self.inner.bot.committed(pending).await;
+            }
+            other => {
+                if let Err(e) = other {
+                    tracing::warn!(error = %e, "could not record the outcome of an issue");
                 }
-                if !matches!(e, GrantError::DeliveryFailed(_)) {
-                    let note = format!("Access could not be issued: {}", e.user_message());
-                    if let Some(at) = &context.message {
-                        self.inner.bot.thread(at, &note).await;
-                    }
-                }
-                let (level, incident) = (req.level().as_str(), req.incident().to_string());
-                let requester = req.requester().as_str();
-                let reason = e.user_message();
-                let dm = notes::not_issued(level, &incident, &reason);
-                self.inner.bot.dm_note(requester, &dm).await;
-                let alert = notes::issue_failed_alert(level, &incident, requester, &reason);
-                self.inner.bot.alert(&alert).await;
+                self.inner.bot.queue_all(pending).await;
             }
         }
     }

@@ -4,14 +4,18 @@
 //! holding the claiming request's id, released only by that request), and the issuing lease
 //! (`idem:issuing:<id>`) held while a process issues an approved request.
 //!
-//! Owns the keys and TTLs of request state and the compare-and-swap loop. It must not decide
-//! anything: callers pass a pure decision function from [`crate::access`], and this module
+//! Owns the keys and TTLs of request state and the compare-and-swap loop, which stores a change
+//! together with the outbox notes it produces ([`RequestStore::update_with_notes`]: one atomic
+//! Redis step, so a crash after the swap loses no note and a lost swap queues none). It must
+//! not decide anything: callers pass a pure decision function from [`crate::access`], and this module
 //! stores its result only if nobody changed the request meanwhile.
 
 use crate::access::{Decision, Request, Transition};
 use crate::model::Level;
-use crate::timers::{keys, DocStore, Idempotency, TimerError};
+use crate::timers::{keys, DocStore, Idempotency, OutboxNote, TimerError};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How many times a lost compare-and-swap is re-decided before giving up.
@@ -30,18 +34,36 @@ pub enum Updated<E> {
     Missing,
 }
 
+/// Called with the stored request right after a change was stored, before the caller acts on
+/// it: the point where a process may die. Tests stop the process there; nothing else sets it.
+pub type CommitHook = Arc<dyn Fn(&Request) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// Request documents under one prefix. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RequestStore {
     docs: DocStore,
     idem: Idempotency,
     /// How long request documents and pointers are kept after their last change.
     ttl: Duration,
+    after_commit: Option<CommitHook>,
+}
+
+impl std::fmt::Debug for RequestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestStore").field("docs", &self.docs).finish_non_exhaustive()
+    }
 }
 
 impl RequestStore {
     pub fn new(docs: DocStore, idem: Idempotency, ttl: Duration) -> RequestStore {
-        RequestStore { docs, idem, ttl }
+        RequestStore { docs, idem, ttl, after_commit: None }
+    }
+
+    /// Runs `hook` after every stored change, before [`RequestStore::update_with_notes`]
+    /// returns (a test seam: a test "kills" the process there).
+    pub fn with_commit_hook(mut self, hook: CommitHook) -> RequestStore {
+        self.after_commit = Some(hook);
+        self
     }
 
     pub fn docs(&self) -> &DocStore {
@@ -162,6 +184,41 @@ impl RequestStore {
         id: &str,
         decide: impl Fn(&Request) -> Result<Decision, E>,
     ) -> Result<Updated<E>, TimerError> {
+        self.update_with_notes(id, decide, |_, _| Vec::new()).await
+    }
+
+    /// Replaces the request if its stored version is still `expected_version`, and queues
+    /// `notes` in the outbox in the same atomic step: all or nothing. `false`: the request
+    /// changed meanwhile (or is gone), and nothing was written or queued.
+    pub async fn compare_and_swap_with_notes(
+        &self,
+        doc: &Request,
+        expected_version: u64,
+        notes: &[OutboxNote],
+    ) -> Result<bool, TimerError> {
+        let key = keys::request(doc.id().as_str());
+        let stored = if notes.is_empty() {
+            self.docs.cas(&key, expected_version, doc, self.ttl).await?
+        } else {
+            self.docs.cas_with_notes(&key, expected_version, doc, self.ttl, notes).await?
+        };
+        if stored {
+            if let Some(hook) = &self.after_commit {
+                hook(doc).await;
+            }
+        }
+        Ok(stored)
+    }
+
+    /// [`RequestStore::update`], where the stored change and the notes it produces
+    /// (`notes(next, transition)`, built anew for each attempt) commit together: a lost
+    /// compare-and-swap queues nothing, a won one has queued its notes before this returns.
+    pub async fn update_with_notes<E>(
+        &self,
+        id: &str,
+        decide: impl Fn(&Request) -> Result<Decision, E>,
+        notes: impl Fn(&Request, &Transition) -> Vec<OutboxNote>,
+    ) -> Result<Updated<E>, TimerError> {
         let key = keys::request(id);
         for _ in 0..CAS_ATTEMPTS {
             let Some((current, version)) = self.docs.get::<Request>(&key).await? else {
@@ -170,7 +227,8 @@ impl RequestStore {
             match decide(&current) {
                 Err(error) => return Ok(Updated::Refused { request: current, error }),
                 Ok(Decision::Changed { next, transition }) => {
-                    if self.docs.cas(&key, version, next.as_ref(), self.ttl).await? {
+                    let queued = notes(&next, &transition);
+                    if self.compare_and_swap_with_notes(&next, version, &queued).await? {
                         return Ok(Updated::Changed { request: *next, transition });
                     }
                     tracing::debug!(request_id = %id, "request changed meanwhile; deciding again");

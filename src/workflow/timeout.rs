@@ -11,7 +11,6 @@
 use super::store::Updated;
 use super::{approval_timer_id, Workflow};
 use crate::access::{Rejection, Request, RequestState};
-use crate::slack::notes;
 use crate::timers::{Timer, TimerKind, TimerPayload};
 use std::time::Duration;
 
@@ -37,7 +36,16 @@ impl Workflow {
             tracing::warn!(timer_id = %timer.id, "approval timer without a request id; dropped");
             return Ok(true);
         };
-        match self.inner.store.update(id, |r| Ok::<_, Rejection>(r.on_timeout(now))).await? {
+        let updated = self
+            .inner
+            .store
+            .update_with_notes(
+                id,
+                |r| Ok::<_, Rejection>(r.on_timeout(now)),
+                |r, t| self.outbox_notes(&self.transition_notes(r, t, None)),
+            )
+            .await?;
+        match updated {
             Updated::Changed { request, transition } => {
                 Box::pin(self.after(request, transition, None)).await;
             }
@@ -83,36 +91,36 @@ impl Workflow {
         let ours = grant.filter(|g| g.request_id.as_deref() == Some(id.as_str()) && g.delivered);
         let now = self.now();
         let reason = "issuing did not finish (the bot stopped)";
-        let stored = match &ours {
+        let (stored, pending) = match &ours {
             Some(g) => {
                 let at = g.granted_at;
-                self.inner.store.update(&id, |r| Ok::<_, Rejection>(r.on_issued(at))).await?
+                let stored =
+                    self.inner.store.update(&id, |r| Ok::<_, Rejection>(r.on_issued(at))).await?;
+                (stored, Vec::new())
             }
             None => {
-                self.inner
+                // Committed with the change: a second crash here loses none of them.
+                let thread = "Issuing access did not finish: the bot stopped while issuing. No \
+                              password is active for this request; request again if access is \
+                              still needed.";
+                let dm_reason = "issuing did not finish (the bot stopped); no password is active.";
+                let pending = self.not_issued_notes(&req, Some(thread), dm_reason);
+                let stored = self
+                    .inner
                     .store
-                    .update(&id, |r| Ok::<_, Rejection>(r.on_issue_failed(reason, now)))
-                    .await?
+                    .update_with_notes(
+                        &id,
+                        |r| Ok::<_, Rejection>(r.on_issue_failed(reason, now)),
+                        |_, _| self.outbox_notes(&pending),
+                    )
+                    .await?;
+                (stored, pending)
             }
         };
         self.inner.store.close(&req).await?;
         if let Updated::Changed { request, .. } = &stored {
             self.inner.bot.show_request(request, "").await;
-            if let (Some(at), None) = (request.message(), &ours) {
-                let note = "Issuing access did not finish: the bot stopped while issuing. No \
-                            password is active for this request; request again if access is \
-                            still needed.";
-                self.inner.bot.thread(at, note).await;
-            }
-            if ours.is_none() {
-                let (level, incident) = (request.level().as_str(), request.incident().to_string());
-                let requester = request.requester().as_str();
-                let reason = "issuing did not finish (the bot stopped); no password is active.";
-                let dm = notes::not_issued(level, &incident, reason);
-                self.inner.bot.dm_note(requester, &dm).await;
-                let alert = notes::issue_failed_alert(level, &incident, requester, reason);
-                self.inner.bot.alert(&alert).await;
-            }
+            self.inner.bot.committed(&pending).await;
         }
         tracing::warn!(request_id = %id, issued = ours.is_some(), "settled an interrupted issue");
         Ok(())

@@ -42,6 +42,8 @@ pub struct Options {
     pub tweak: Option<Tweak>,
     /// Notified: the bot shuts down as on SIGTERM (default: it runs until dropped).
     pub stop: Option<Arc<tokio::sync::Notify>>,
+    /// Runs after every stored request change (a test stops the bot there).
+    pub commit_hook: Option<pgroles::workflow::store::CommitHook>,
 }
 
 /// See [`Options::tweak`].
@@ -60,6 +62,7 @@ impl Default for Options {
             alert_group: false,
             tweak: None,
             stop: None,
+            commit_hook: None,
         }
     }
 }
@@ -132,7 +135,8 @@ pub async fn try_spawn_bot(opts: Options) -> Result<Bot, (Model, anyhow::Error)>
     cfg.access.approval_window_secs = opts.approval_window_secs;
     cfg.server.listen = "127.0.0.1:0".into();
 
-    let mut deps = Deps::for_local_drill(&cfg.access);
+    let mut deps =
+        Deps { commit_hook: opts.commit_hook.clone(), ..Deps::for_local_drill(&cfg.access) };
     if let Some(tweak) = &opts.tweak {
         tweak(&mut cfg, &mut deps);
     }

@@ -1,10 +1,14 @@
 //! What the requester and the humans are told, and that it is never lost: DMs on deny,
 //! timeout, revoke and a failed issue; the failed issue alerted in the audit channel; resend
 //! noted in the thread; the expiry note through 10 rate limits in a row, with the outbox's
-//! depth in `/metrics` meanwhile.
+//! depth in `/metrics` meanwhile; and a bot that dies right after storing a denial or a timeout
+//! still posts their notes (they were committed with the change).
 
 use crate::helpers::*;
+use pgroles::access::{Request, RequestState};
 use pgroles::slack::fake::FakeFault;
+use pgroles::workflow::store::CommitHook;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn a_denied_request_and_a_timed_out_one_are_told_to_the_requester_by_dm() {
@@ -20,6 +24,54 @@ async fn a_denied_request_and_a_timed_out_one_are_told_to_the_requester_by_dm() 
     bot.thread_note(&second.ts, "Denied by").await;
     let dm = bot.dm_message(REQUESTER, "INC-71 was denied").await;
     assert!(text_of(&dm).contains(&format!("<@{APPROVER1}>")), "{}", text_of(&dm));
+    bot.model.drop().await;
+}
+
+/// The bot "dies" the moment the denial is stored: the handler never gets past the store (the
+/// commit hook never returns), where the notes used to be queued. The outbox, which got them in
+/// the same Redis step as the denial, still posts the thread note and the requester's DM.
+#[tokio::test]
+async fn a_bot_that_dies_right_after_storing_a_denial_still_tells_the_thread_and_the_requester() {
+    let (stored_tx, mut stored_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let hook: CommitHook = Arc::new(move |r: &Request| {
+        if matches!(r.state(), RequestState::Denied { .. }) {
+            let _ = stored_tx.send(r.id().to_string());
+            Box::pin(std::future::pending::<()>())
+        } else {
+            Box::pin(std::future::ready(()))
+        }
+    });
+    let bot = spawn_bot(Options { commit_hook: Some(hook), ..Options::default() }).await;
+    bot.command(REQUESTER, "rw INC-76").await;
+    let request = bot.request_message(0).await;
+    bot.react(APPROVER1, "x", &request.ts).await;
+    let denied = tokio::time::timeout(WAIT, stored_rx.recv()).await.expect("the denial is stored");
+    assert!(denied.is_some());
+    bot.thread_note(&request.ts, "Denied by").await;
+    bot.dm_message(REQUESTER, "INC-76 was denied").await;
+    bot.model.drop().await;
+}
+
+/// The same for the approval timeout: the timer's handler "dies" once the timeout is stored.
+#[tokio::test]
+async fn a_bot_that_dies_right_after_storing_a_timeout_still_tells_the_thread_and_the_requester() {
+    let (stored_tx, mut stored_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let hook: CommitHook = Arc::new(move |r: &Request| {
+        if matches!(r.state(), RequestState::TimedOut { .. }) {
+            let _ = stored_tx.send(r.id().to_string());
+            Box::pin(std::future::pending::<()>())
+        } else {
+            Box::pin(std::future::ready(()))
+        }
+    });
+    let opts = Options { approval_window_secs: 2, commit_hook: Some(hook), ..Options::default() };
+    let bot = spawn_bot(opts).await;
+    bot.command(REQUESTER, "ro INC-77").await;
+    let request = bot.request_message(0).await;
+    let stored = tokio::time::timeout(WAIT, stored_rx.recv()).await.expect("the timeout is stored");
+    assert!(stored.is_some());
+    bot.thread_note(&request.ts, "Timed out").await;
+    bot.dm_message(REQUESTER, "Your ro request for INC-77 timed out").await;
     bot.model.drop().await;
 }
 

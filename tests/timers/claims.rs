@@ -15,7 +15,7 @@ use std::time::Duration;
 
 const WINDOW: Duration = Duration::from_secs(120);
 
-fn request(id: &str) -> Request {
+pub(crate) fn request(id: &str) -> Request {
     let cfg = AccessConfig { approvers: vec!["U0APP00001".into()], ..AccessConfig::default() };
     let policy = ApprovalPolicy::from_config(&cfg, &[]).expect("policy");
     let pattern = IncidentPattern::new("INC-[0-9]+", "INC-1").expect("pattern");
@@ -29,7 +29,7 @@ fn request(id: &str) -> Request {
     Request::open(new, &policy, chrono::Utc::now())
 }
 
-async fn store(space: &Space) -> RequestStore {
+pub(crate) async fn store(space: &Space) -> RequestStore {
     let conn = space.conn().await;
     let docs = DocStore::new(conn.clone(), &space.prefix);
     RequestStore::new(docs, Idempotency::new(conn, &space.prefix), WINDOW)
