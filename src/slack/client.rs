@@ -106,8 +106,8 @@ impl SlackApi {
         if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
             bail!("slack.api_url must use https (plain http only for a loopback host)");
         }
-        let connector =
-            SlackClientHyperConnector::from(https_connector()?).with_slack_api_url(base);
+        let connector = SlackClientHyperConnector::from(crate::slack::https::https_connector()?)
+            .with_slack_api_url(base);
         Ok(SlackApi {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
@@ -334,25 +334,4 @@ fn content(text: &str, blocks: &[SlackBlock]) -> SlackMessageContent {
     } else {
         content.with_blocks(blocks.to_vec())
     }
-}
-
-/// hyper-rustls with the ring provider given explicitly (no process-wide provider needed),
-/// the webpki roots, and plain http allowed (the URL check above limits it to loopback).
-pub(crate) fn https_connector(
-) -> anyhow::Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>
-{
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .context("TLS configuration for Slack")?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .build())
 }

@@ -38,7 +38,7 @@ impl JsonPost {
             anyhow::anyhow!("slack.bot_token contains characters not allowed in an HTTP header")
         })?;
         auth.set_sensitive(true);
-        let connector = crate::slack::client::https_connector()?;
+        let connector = crate::slack::https::https_connector()?;
         Ok(JsonPost {
             base: base.trim_end_matches('/').to_string(),
             http: Client::builder(TokioExecutor::new()).build(connector),

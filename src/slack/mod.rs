@@ -10,6 +10,7 @@
 pub mod client;
 pub mod fake;
 mod grant_events;
+mod https;
 mod json_post;
 pub mod listener;
 pub mod notes;

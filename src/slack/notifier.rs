@@ -94,7 +94,7 @@ impl SlackBot {
             requests,
             connect,
             http: Client::builder(TokioExecutor::new())
-                .build(crate::slack::client::https_connector()?),
+                .build(crate::slack::https::https_connector()?),
             notes: None,
             alert_group: None,
         })

@@ -14,6 +14,19 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
+/// The logging parameters verify reads for the broker (judged in `check_logging`): its expected
+/// settings and the sampling rate they depend on.
+pub const LOGGING_PARAMS: &[&str] = &[
+    "log_statement",
+    "log_min_duration_statement",
+    "log_min_duration_sample",
+    "log_statement_sample_rate",
+    "log_transaction_sample_rate",
+    "log_parameter_max_length",
+    "log_parameter_max_length_on_error",
+    "log_error_verbosity",
+];
+
 const CONTEXT: &str = include_str!("../../sql/queries/verify_context.sql");
 const ROLES: &str = include_str!("../../sql/queries/verify_roles.sql");
 const MEMBERSHIPS: &str = include_str!("../../sql/queries/verify_memberships.sql");
@@ -180,7 +193,7 @@ pub struct Catalog {
     pub admin_objects: Vec<AdminObject>,
     pub default_acls: Vec<DefaultAclRow>,
     pub settings: Vec<SettingRow>,
-    /// The parameters of [`super::check_logging::PARAMS`], as this session sees them.
+    /// The parameters of [`LOGGING_PARAMS`], as this session sees them.
     pub logging: Vec<ParamRow>,
     /// The user verify runs as (`session_user`).
     pub session_user: String,
@@ -242,7 +255,7 @@ pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, Veri
     let p_schemas: [(&(dyn ToSql + Sync), Type); 1] = [(&schemas, Type::TEXT_ARRAY)];
     let p_admin: [(&(dyn ToSql + Sync), Type); 1] = [(&names.admin_schema, Type::TEXT)];
     let p_owner: [(&(dyn ToSql + Sync), Type); 1] = [(&owner, Type::TEXT)];
-    let params: Vec<String> = super::check_logging::PARAMS.iter().map(|p| p.to_string()).collect();
+    let params: Vec<String> = LOGGING_PARAMS.iter().map(|p| p.to_string()).collect();
     let p_params: [(&(dyn ToSql + Sync), Type); 1] = [(&params, Type::TEXT_ARRAY)];
     // The context first: it says whether this is the model's database at all, and whether the
     // sessions function exists (a failed query would abort the shared transaction).

@@ -16,17 +16,8 @@ use super::check_settings::{alter_role, param_sql};
 use super::findings::{ident, literal, Check, Finding, Severity};
 use crate::model::expected::{Expected, BROKER_LOG_SETTINGS};
 
-/// The parameters read: the broker's expected settings and the sampling rate they depend on.
-pub const PARAMS: &[&str] = &[
-    "log_statement",
-    "log_min_duration_statement",
-    "log_min_duration_sample",
-    "log_statement_sample_rate",
-    "log_transaction_sample_rate",
-    "log_parameter_max_length",
-    "log_parameter_max_length_on_error",
-    "log_error_verbosity",
-];
+/// The parameters read (kept with the catalog query that reads them).
+pub use super::catalog::LOGGING_PARAMS as PARAMS;
 
 /// `pg_settings.source` values that mean "the server's own value", not a role's or database's.
 const SERVER_SOURCES: &[&str] =

@@ -54,7 +54,12 @@ async fn limited(w: &World, row: &mut Row, restart: bool) -> anyhow::Result<()> 
         row.note("killed with the expiry note queued in Redis");
         bot.restart().await?;
     }
-    let budget = DURATION + WAIT + std::time::Duration::from_secs(2 * LIMITED as u64);
+    let mut budget = DURATION + WAIT + std::time::Duration::from_secs(2 * LIMITED as u64);
+    if restart {
+        // kill -9 may land while the killed process holds the note's lane (a post in flight):
+        // the restarted process takes the lane over when that claim's lease runs out.
+        budget += pgroles::slack::outbox::OutboxPolicy::default().lease;
+    }
     w.thread_note(&req.ts, "Password expired", budget).await?;
     let refused =
         w.fake.calls("chat.postMessage").iter().filter(|c| c.outcome == "http_429").count();
