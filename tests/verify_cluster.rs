@@ -64,7 +64,10 @@ fn audit() -> IssueAudit {
 async fn full_grant(m: &Model, broker_pw: &str) -> (String, String) {
     let cfg = m.broker_db_config(broker_pw);
     let broker = Broker::from_config(&cfg, &AwsConfig::default(), &m.names).await.expect("broker");
-    let issued = broker.issue(Level::Ro, chrono::Utc::now() + chrono::Duration::hours(1), &audit()).await.expect("issue");
+    let issued = broker
+        .issue(Level::Ro, chrono::Utc::now() + chrono::Duration::hours(1), &audit())
+        .await
+        .expect("issue");
     let password = issued.password.expose_for_delivery().to_string();
     let ro = m.names.firefighter(Level::Ro);
     let ff = pg::login(&m.pg, &m.names.database, &ro, &password).await.expect("firefighter login");

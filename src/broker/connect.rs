@@ -27,6 +27,17 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a caller waits for a pooled connection (including a login and credential fetch).
 pub const POOL_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Session settings every broker login starts with, sent in the startup packet: they override
+/// whatever `ALTER ROLE ... SET` stored on the broker role (any role may change its own
+/// defaults, so a stolen broker login could otherwise make the bot's expiry and termination
+/// fail: read-only transactions, 1 ms timeouts). Values are the server defaults. Not included:
+/// `transaction_timeout` (17+; an unknown name would refuse the login on 15 and 16), which
+/// verify reports like any other setting stored on the broker role.
+pub const SESSION_OPTIONS: &str = "-c default_transaction_read_only=off \
+     -c default_transaction_isolation=read\\ committed -c default_transaction_deferrable=off \
+     -c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 \
+     -c idle_session_timeout=0";
+
 /// A live connection; its I/O task stops when it is dropped.
 pub struct PgConn {
     client: tokio_postgres::Client,
@@ -76,6 +87,7 @@ impl BrokerManager {
             .port(db.port)
             .dbname(db.dbname.as_deref().unwrap_or(&names.database))
             .application_name("pgroles-broker")
+            .options(SESSION_OPTIONS)
             .connect_timeout(CONNECT_TIMEOUT)
             .ssl_mode(if tls.is_some() { PgSslMode::Require } else { PgSslMode::Disable });
         Ok(BrokerManager { base, tls, credentials })
