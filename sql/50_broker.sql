@@ -35,7 +35,8 @@ INSERT INTO :"admin_schema".firefighter_roles (role) VALUES (:'ff_ro'), (:'ff_rw
 DELETE FROM :"admin_schema".firefighter_roles WHERE role NOT IN (:'ff_ro', :'ff_rw');
 
 -- G9: the broker could not expire a password. PASSWORD NULL and VALID UNTIL in the past; then
--- the role's settings go back to the model's (I11-5).
+-- the role's settings go back to the model's (I11-5). The audit fields are stored cut to 200
+-- characters (R1: the caller's text; refusing would leave the password live).
 CREATE OR REPLACE FUNCTION :"admin_schema".expire_firefighter_password(
   p_role name, p_incident text, p_actor text)
 RETURNS void
@@ -54,7 +55,7 @@ BEGIN
   EXECUTE format('ALTER ROLE %I PASSWORD NULL VALID UNTIL %L', p_role, '1970-01-01 00:00:00+00');
   PERFORM reset_firefighter_settings(p_role);
   INSERT INTO firefighter_audit (event, role, incident, requester, expires_at)
-  VALUES ('expire', p_role, p_incident, p_actor, '1970-01-01 00:00:00+00');
+  VALUES ('expire', p_role, left(p_incident, 200), left(p_actor, 200), '1970-01-01 00:00:00+00');
 END;
 $fn$;
 
@@ -105,7 +106,7 @@ BEGIN
   END LOOP;
   PERFORM reset_firefighter_settings(p_role);
   INSERT INTO firefighter_audit (event, role, incident, requester, sessions_ended)
-  VALUES ('terminate', p_role, p_incident, p_actor, v_ended);
+  VALUES ('terminate', p_role, left(p_incident, 200), left(p_actor, 200), v_ended);
   RETURN v_ended;
 END;
 $fn$;

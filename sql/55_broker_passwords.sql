@@ -112,6 +112,15 @@ BEGIN
     RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
   END IF;
 
+  -- R1: the audit fields are the caller's text; a row holds at most 200 characters of each and
+  -- 50 approvers (the bot sends ids of at most 64). Cardinality first: no unnest of a huge array.
+  IF length(p_incident) > 200 OR length(p_requester) > 200 OR cardinality(p_approvers) > 50 THEN
+    RAISE EXCEPTION 'audit fields too long: at most 200 characters each and 50 approvers';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(p_approvers) a WHERE length(a) > 200) THEN
+    RAISE EXCEPTION 'audit fields too long: at most 200 characters each and 50 approvers';
+  END IF;
+
   IF p_password IS NULL THEN
     RAISE EXCEPTION 'temporary password must be at least 32 characters';
   ELSIF left(p_password, 14) = 'SCRAM-SHA-256$' THEN

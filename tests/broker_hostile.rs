@@ -8,6 +8,8 @@
 
 mod support;
 
+#[path = "broker_hostile/bounds.rs"]
+mod bounds;
 #[path = "broker_hostile/cleanup.rs"]
 mod cleanup;
 #[path = "broker_hostile/sabotage.rs"]
