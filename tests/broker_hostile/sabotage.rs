@@ -67,3 +67,48 @@ async fn r1_broker_role_settings_cannot_stop_expiry_or_termination() {
         m.drop().await;
     }
 }
+
+/// A firefighter holds its own catalog rows in an open transaction (`ALTER ROLE CURRENT_USER
+/// PASSWORD ...` locks its `pg_authid` row; `... SET` its stored settings) with its idle
+/// timeout turned off: expiry must not wait for it (the bot's `end_grant` expires before it
+/// terminates, so a blocked expiry left the session alive past the grant). Expiry ends the
+/// blocking session and removes the password.
+#[tokio::test]
+async fn r1_a_firefighter_transaction_cannot_hold_off_expiry() {
+    for server in pg::versions() {
+        let v = server.version;
+        let m = Model::new(&server, "r1lock");
+        m.apply().await;
+        let su = pg::superuser(&server, "postgres").await;
+        let broker = m.login_as(&m.names.broker()).await;
+        // A hang becomes a failure of this test, not a stuck test.
+        broker.batch_execute("SET statement_timeout = '20s'").await.expect("bound the test");
+        let ro = m.names.firefighter(Level::Ro);
+        for (setup, hold) in [
+            ("SELECT 1", "BEGIN; ALTER ROLE CURRENT_USER PASSWORD 'QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'"),
+            (
+                "ALTER ROLE CURRENT_USER SET work_mem = '2MB'",
+                "BEGIN; ALTER ROLE CURRENT_USER SET work_mem = '3MB'",
+            ),
+        ] {
+            crate::set_hours(&broker, &ro, crate::PLAINTEXT, 1).await.expect("issue");
+            let ff = pg::login(&server, &m.names.database, &ro, crate::PLAINTEXT)
+                .await
+                .expect("ff login");
+            ff.batch_execute(setup).await.expect("committed first");
+            ff.batch_execute(&format!("SET idle_in_transaction_session_timeout = 0; {hold}"))
+                .await
+                .unwrap_or_else(|e| panic!("PG{v}: the holder locks its rows: {}", db_message(&e)));
+            broker
+                .query_one(
+                    "SELECT db_admin.expire_firefighter_password($1, 'INC-R1', 'timer')",
+                    &[&ro],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("PG{v} {hold}: expiry: {}", db_message(&e)));
+            assert_eq!(role_state(&su, &ro).await.1, None, "PG{v} {hold}: no password left");
+            assert!(ff.batch_execute("SELECT 1").await.is_err(), "PG{v} {hold}: session ended");
+        }
+        m.drop().await;
+    }
+}
