@@ -30,13 +30,15 @@ pub const POOL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Session settings every broker login starts with, sent in the startup packet: they override
 /// whatever `ALTER ROLE ... SET` stored on the broker role (any role may change its own
 /// defaults, so a stolen broker login could otherwise make the bot's expiry and termination
-/// fail: read-only transactions, 1 ms timeouts). Values are the server defaults. Not included:
+/// fail: read-only transactions, 1 ms timeouts; or log a failed call's bind parameters, the
+/// verifier: `log_parameter_max_length_on_error`, the one user-settable logging parameter of
+/// `sql/60_guardrails.sql`). Timeouts are the server defaults. Not included:
 /// `transaction_timeout` (17+; an unknown name would refuse the login on 15 and 16), which
 /// verify reports like any other setting stored on the broker role.
 pub const SESSION_OPTIONS: &str = "-c default_transaction_read_only=off \
      -c default_transaction_isolation=read\\ committed -c default_transaction_deferrable=off \
      -c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 \
-     -c idle_session_timeout=0";
+     -c idle_session_timeout=0 -c log_parameter_max_length_on_error=0";
 
 /// A live connection; its I/O task stops when it is dropped.
 pub struct PgConn {

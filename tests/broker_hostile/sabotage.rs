@@ -6,9 +6,11 @@ use crate::role_state;
 use crate::support::model::{db_message, Model};
 use crate::support::pg;
 use chrono::{Duration, Utc};
-use pgroles::broker::{ActionAudit, Broker, IssueAudit};
+use pgroles::broker::connect::BrokerManager;
+use pgroles::broker::{ActionAudit, Broker, CredentialSource, IssueAudit};
 use pgroles::config::AwsConfig;
 use pgroles::model::Level;
+use std::sync::Arc;
 
 /// The settings a hostile broker login gives its own role (all user-settable).
 const SABOTAGE: &str = "ALTER ROLE CURRENT_USER SET default_transaction_read_only = on;
@@ -109,6 +111,53 @@ async fn r1_a_firefighter_transaction_cannot_hold_off_expiry() {
             assert_eq!(role_state(&su, &ro).await.1, None, "PG{v} {hold}: no password left");
             assert!(ff.batch_execute("SELECT 1").await.is_err(), "PG{v} {hold}: session ended");
         }
+        m.drop().await;
+    }
+}
+
+/// The bot's broker logins start with the pinned values whatever the broker role stores, and
+/// `log_parameter_max_length_on_error` (user-settable, so a stolen broker login can set it to
+/// -1 role-wide) stays 0: a failed call never logs its bind parameters (the verifier).
+#[tokio::test]
+async fn r1_broker_logins_start_with_pinned_settings() {
+    for server in pg::versions() {
+        let v = server.version;
+        let m = Model::new(&server, "r1pin");
+        m.apply().await;
+        let broker_pw = m.set_password(&m.names.broker()).await;
+        let hostile = pg::login(&server, &m.names.database, &m.names.broker(), &broker_pw)
+            .await
+            .expect("broker login");
+        hostile
+            .batch_execute(&format!(
+                "{SABOTAGE}; ALTER ROLE CURRENT_USER SET log_parameter_max_length_on_error = -1"
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("PG{v}: {}", db_message(&e)));
+        drop(hostile);
+
+        let cfg = m.broker_db_config(&broker_pw);
+        let creds = CredentialSource::from_config(&cfg, &AwsConfig::default(), &m.names.broker())
+            .await
+            .expect("credential");
+        let manager = BrokerManager::new(&cfg, &m.names, Arc::new(creds)).expect("manager");
+        let mut config = manager.base_config().clone();
+        config.user(m.names.broker()).password(&broker_pw);
+        let (bot, conn) = config.connect(tokio_postgres::NoTls).await.expect("bot login");
+        tokio::spawn(conn);
+        for (name, want) in [
+            ("default_transaction_read_only", "off"),
+            ("default_transaction_isolation", "read committed"),
+            ("statement_timeout", "0"),
+            ("lock_timeout", "0"),
+            ("idle_in_transaction_session_timeout", "0"),
+            ("log_parameter_max_length_on_error", "0"),
+        ] {
+            let got: String =
+                bot.query_one(&format!("SHOW {name}"), &[]).await.expect("show").get(0);
+            assert_eq!(got, want, "PG{v}: the bot's session has {name} pinned");
+        }
+        drop(bot);
         m.drop().await;
     }
 }
