@@ -161,3 +161,36 @@ async fn r1_broker_logins_start_with_pinned_settings() {
         m.drop().await;
     }
 }
+
+/// A takeover issues a new password while the previous holder is still connected: the previous
+/// holder's open transaction on its own `pg_authid` row must not hold the issue off for ever
+/// (the bot would hang with the level reserved and the holder would keep its session).
+#[tokio::test]
+async fn r1_a_holders_transaction_cannot_hold_off_a_takeover_issue() {
+    for server in pg::versions() {
+        let v = server.version;
+        let m = Model::new(&server, "r1take");
+        m.apply().await;
+        let su = pg::superuser(&server, "postgres").await;
+        let broker = m.login_as(&m.names.broker()).await;
+        broker.batch_execute("SET statement_timeout = '20s'").await.expect("bound the test");
+        let rw = m.names.firefighter(Level::Rw);
+        crate::set_hours(&broker, &rw, crate::PLAINTEXT, 1).await.expect("issue");
+        let old =
+            pg::login(&server, &m.names.database, &rw, crate::PLAINTEXT).await.expect("login");
+        old.batch_execute(
+            "SET idle_in_transaction_session_timeout = 0;
+             BEGIN; ALTER ROLE CURRENT_USER PASSWORD 'QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("PG{v}: the holder locks its row: {}", db_message(&e)));
+        let next = "N".repeat(40);
+        crate::set_hours(&broker, &rw, &next, 1)
+            .await
+            .unwrap_or_else(|e| panic!("PG{v}: the takeover issue: {e}"));
+        assert!(old.batch_execute("SELECT 1").await.is_err(), "PG{v}: the old session ended");
+        assert!(role_state(&su, &rw).await.1.is_some_and(|p| p.starts_with("SCRAM-SHA-256$")));
+        pg::login(&server, &m.names.database, &rw, &next).await.expect("the new password logs in");
+        m.drop().await;
+    }
+}
