@@ -194,3 +194,47 @@ async fn r1_a_holders_transaction_cannot_hold_off_a_takeover_issue() {
         m.drop().await;
     }
 }
+
+/// What a holder tried and PostgreSQL refused (kept so a later change cannot open it): moving
+/// its own VALID UNTIL or connection limit, granting its role away, creating objects outside
+/// pg_temp, a custom placeholder stored on its role. After expiry and termination its password
+/// no longer logs in.
+#[tokio::test]
+async fn r1_a_holder_cannot_extend_or_hand_on_its_access() {
+    for server in pg::versions() {
+        let v = server.version;
+        let m = Model::new(&server, "r1keep");
+        m.apply().await;
+        let broker = m.login_as(&m.names.broker()).await;
+        let rw = m.names.firefighter(Level::Rw);
+        crate::set_hours(&broker, &rw, crate::PLAINTEXT, 1).await.expect("issue");
+        let ff = pg::login(&server, &m.names.database, &rw, crate::PLAINTEXT).await.expect("login");
+        let schema = pg::ident(&m.names.schema);
+        for sql in [
+            "ALTER ROLE CURRENT_USER VALID UNTIL 'infinity'".to_string(),
+            "ALTER ROLE CURRENT_USER CONNECTION LIMIT -1".to_string(),
+            format!("GRANT {} TO PUBLIC", pg::ident(&rw)),
+            format!("CREATE TABLE {schema}.keep (x int)"),
+            "CREATE TABLE public.keep (x int)".to_string(),
+            "ALTER ROLE CURRENT_USER SET pgroles.x = 'y'".to_string(),
+            "CREATE PUBLICATION keep FOR ALL TABLES".to_string(),
+        ] {
+            let e = ff.batch_execute(&sql).await;
+            assert!(e.is_err(), "PG{v}: a holder could run: {sql}");
+        }
+        broker
+            .query_one("SELECT db_admin.expire_firefighter_password($1, 'INC', 'timer')", &[&rw])
+            .await
+            .expect("expire");
+        broker
+            .query_one("SELECT db_admin.terminate_firefighter_sessions($1, 'INC', 'timer')", &[&rw])
+            .await
+            .expect("terminate");
+        assert!(ff.batch_execute("SELECT 1").await.is_err(), "PG{v}: session ended");
+        assert!(
+            pg::login(&server, &m.names.database, &rw, crate::PLAINTEXT).await.is_err(),
+            "PG{v}: the password no longer logs in"
+        );
+        m.drop().await;
+    }
+}
