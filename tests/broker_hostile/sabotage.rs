@@ -51,6 +51,12 @@ async fn r1_broker_role_settings_cannot_stop_expiry_or_termination() {
         hostile.batch_execute(SABOTAGE).await.unwrap_or_else(|e| {
             panic!("PG{v}: the broker alters its own role: {}", db_message(&e))
         });
+        if v >= 17 {
+            hostile
+                .batch_execute("ALTER ROLE CURRENT_USER SET transaction_timeout = '1ms'")
+                .await
+                .unwrap_or_else(|e| panic!("PG{v}: transaction_timeout: {}", db_message(&e)));
+        }
         drop(hostile);
 
         // The bot's next connection (a fresh pool) ends the grant.
