@@ -35,7 +35,8 @@ INSERT INTO :"admin_schema".firefighter_roles (role) VALUES (:'ff_ro'), (:'ff_rw
 DELETE FROM :"admin_schema".firefighter_roles WHERE role NOT IN (:'ff_ro', :'ff_rw');
 
 -- G9: the broker could not expire a password. PASSWORD NULL and VALID UNTIL in the past; then
--- the role's settings go back to the model's (I11-5).
+-- the role's settings go back to the model's (I11-5). The audit fields are stored cut to 200
+-- characters (R1: the caller's text; refusing would leave the password live).
 CREATE OR REPLACE FUNCTION :"admin_schema".expire_firefighter_password(
   p_role name, p_incident text, p_actor text)
 RETURNS void
@@ -46,15 +47,31 @@ SET DateStyle = 'ISO, YMD'
 SET TimeZone = 'UTC'
 SET IntervalStyle = 'postgres'
 SET password_encryption = 'scram-sha-256'
+SET lock_timeout = '2s'
 AS $fn$
 BEGIN
   IF p_role IS NULL OR NOT EXISTS (SELECT 1 FROM firefighter_roles f WHERE f.role = p_role) THEN
     RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
   END IF;
-  EXECUTE format('ALTER ROLE %I PASSWORD NULL VALID UNTIL %L', p_role, '1970-01-01 00:00:00+00');
-  PERFORM reset_firefighter_settings(p_role);
+  -- R1: a holder's open transaction that changed its own role (ALTER ROLE CURRENT_USER
+  -- PASSWORD/SET) locks the rows written here, for as long as it likes. Waiting at most
+  -- lock_timeout, then the role's sessions that hold a transaction id are ended (waiting for
+  -- them to exit) and the expiry is tried once more.
+  FOR v_try IN 1 .. 2 LOOP
+    BEGIN
+      EXECUTE format('ALTER ROLE %I PASSWORD NULL VALID UNTIL %L', p_role, '1970-01-01 00:00:00+00');
+      PERFORM reset_firefighter_settings(p_role);
+      EXIT;
+    EXCEPTION WHEN lock_not_available THEN
+      IF v_try = 2 THEN
+        RAISE;
+      END IF;
+      PERFORM pg_terminate_backend(a.pid, 5000) FROM pg_stat_activity a
+      WHERE a.usename = p_role AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid();
+    END;
+  END LOOP;
   INSERT INTO firefighter_audit (event, role, incident, requester, expires_at)
-  VALUES ('expire', p_role, p_incident, p_actor, '1970-01-01 00:00:00+00');
+  VALUES ('expire', p_role, left(p_incident, 200), left(p_actor, 200), '1970-01-01 00:00:00+00');
 END;
 $fn$;
 
@@ -105,7 +122,7 @@ BEGIN
   END LOOP;
   PERFORM reset_firefighter_settings(p_role);
   INSERT INTO firefighter_audit (event, role, incident, requester, sessions_ended)
-  VALUES ('terminate', p_role, p_incident, p_actor, v_ended);
+  VALUES ('terminate', p_role, left(p_incident, 200), left(p_actor, 200), v_ended);
   RETURN v_ended;
 END;
 $fn$;

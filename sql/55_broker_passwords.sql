@@ -103,6 +103,7 @@ SET DateStyle = 'ISO, YMD'
 SET TimeZone = 'UTC'
 SET IntervalStyle = 'postgres'
 SET password_encryption = 'scram-sha-256'
+SET lock_timeout = '2s'
 AS $fn$
 DECLARE
   v_now timestamptz := clock_timestamp();
@@ -110,6 +111,15 @@ DECLARE
 BEGIN
   IF p_role IS NULL OR NOT EXISTS (SELECT 1 FROM firefighter_roles f WHERE f.role = p_role) THEN
     RAISE EXCEPTION 'role % is not allowed for firefighter password rotation', p_role;
+  END IF;
+
+  -- R1: the audit fields are the caller's text; a row holds at most 200 characters of each and
+  -- 50 approvers (the bot sends ids of at most 64). Cardinality first: no unnest of a huge array.
+  IF length(p_incident) > 200 OR length(p_requester) > 200 OR cardinality(p_approvers) > 50 THEN
+    RAISE EXCEPTION 'audit fields too long: at most 200 characters each and 50 approvers';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(p_approvers) a WHERE length(a) > 200) THEN
+    RAISE EXCEPTION 'audit fields too long: at most 200 characters each and 50 approvers';
   END IF;
 
   IF p_password IS NULL THEN
@@ -148,18 +158,33 @@ BEGIN
     PERFORM set_config('scram_iterations', '4096', true);
   END IF;
 
-  -- I11-5: the next holder starts with the model's settings.
-  PERFORM reset_firefighter_settings(p_role);
+  -- R1: a takeover issues while the previous holder is connected; its open transaction on its
+  -- own role rows (ALTER ROLE CURRENT_USER ...) is waited for at most lock_timeout, then the
+  -- role's sessions that hold a transaction id are ended (the takeover ends them anyway) and
+  -- the issue is tried once more.
+  FOR v_try IN 1 .. 2 LOOP
+    BEGIN
+      -- I11-5: the next holder starts with the model's settings.
+      PERFORM reset_firefighter_settings(p_role);
 
-  -- G8: a failing ALTER ROLE would carry the statement, and so the secret, into the error
-  -- CONTEXT and the server log. Re-raise without it.
-  BEGIN
-    EXECUTE format('ALTER ROLE %I PASSWORD %L VALID UNTIL %L', p_role, p_password,
-                   to_char(v_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00');
-  EXCEPTION WHEN OTHERS THEN
-    RAISE EXCEPTION 'could not set the password of role %: %', p_role, SQLERRM
-      USING ERRCODE = SQLSTATE;
-  END;
+      -- G8: a failing ALTER ROLE would carry the statement, and so the secret, into the error
+      -- CONTEXT and the server log. Re-raise without it.
+      BEGIN
+        EXECUTE format('ALTER ROLE %I PASSWORD %L VALID UNTIL %L', p_role, p_password,
+                       to_char(v_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00');
+      EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'could not set the password of role %: %', p_role, SQLERRM
+          USING ERRCODE = SQLSTATE;
+      END;
+      EXIT;
+    EXCEPTION WHEN lock_not_available THEN
+      IF v_try = 2 THEN
+        RAISE;
+      END IF;
+      PERFORM pg_terminate_backend(a.pid, 5000) FROM pg_stat_activity a
+      WHERE a.usename = p_role AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid();
+    END;
+  END LOOP;
 
   INSERT INTO firefighter_audit (event, role, incident, requester, approvers, expires_at, ends_at)
   VALUES ('issue', p_role, p_incident, p_requester, p_approvers, v_expires_at,

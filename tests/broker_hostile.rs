@@ -4,10 +4,16 @@
 //! and `pg_auth_members`. Findings are numbered as in the issue (sql/README.md maps them):
 //! `validity` (1, 6), `secrets` (2, 3, 4), `cleanup` (5, 9). This file holds the shared helpers.
 
+#![recursion_limit = "256"]
+
 mod support;
 
+#[path = "broker_hostile/bounds.rs"]
+mod bounds;
 #[path = "broker_hostile/cleanup.rs"]
 mod cleanup;
+#[path = "broker_hostile/sabotage.rs"]
+mod sabotage;
 #[path = "broker_hostile/secrets.rs"]
 mod secrets;
 #[path = "broker_hostile/validity.rs"]

@@ -312,3 +312,39 @@ async fn another_database_open_to_public_is_reported_until_revoked() {
         m.drop().await;
     }
 }
+
+/// R1: a firefighter (even the read-only one) can store data that outlives its grant, owned by
+/// itself and readable by anyone it chooses: large objects need no privilege to create. Verify
+/// reports them (once per role), and the fix removes them.
+#[tokio::test]
+async fn large_objects_a_firefighter_stores_are_reported_and_removed() {
+    for server in support::pg::versions() {
+        let m = fresh_model(&server, "vlobj").await;
+        let broker = m.login_as(&m.names.broker()).await;
+        let su = m.superuser().await;
+        let ro_name = m.names.firefighter(Level::Ro);
+        let ro = holder(&m, &ro_name).await;
+        let sql = "SELECT lo_from_bytea(0, 'copied rows'), lo_from_bytea(0, 'more')";
+        let oids = ro
+            .query_one(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("PG{}: {}", server.version, pg::db_message(&e)));
+        let oid: u32 = oids.get(0);
+        ro.batch_execute(&format!("GRANT SELECT ON LARGE OBJECT {oid} TO PUBLIC"))
+            .await
+            .expect("the owner grants it to everyone");
+        let f = expect_once_then_fix(
+            &m,
+            &broker,
+            &su,
+            "large objects",
+            (Check::ObjectOwner, Severity::High, Some(ro_name.as_str())),
+        )
+        .await;
+        assert!(f.actual.contains("2 large objects"), "{f:#?}");
+        let left: i64 =
+            su.query_one("SELECT count(*) FROM pg_largeobject_metadata", &[]).await.unwrap().get(0);
+        assert_eq!(left, 0, "PG{}: the fix removed them", server.version);
+        m.drop().await;
+    }
+}

@@ -183,7 +183,9 @@ impl Broker {
         Ok(Issued { password, db_valid_until })
     }
 
-    /// Removes the password and sets `VALID UNTIL` in the past. Open sessions stay open.
+    /// Removes the password and sets `VALID UNTIL` in the past. Open sessions stay open, except
+    /// one that holds the role's own catalog rows in an open transaction (an uncommitted
+    /// `ALTER ROLE CURRENT_USER ...`): the database ends it after 2 s rather than wait for ever.
     #[instrument(skip_all, fields(level = %level, incident = %audit.incident))]
     pub async fn expire(&self, level: Level, audit: &ActionAudit) -> Result<(), BrokerError> {
         let role = self.names.firefighter(level);

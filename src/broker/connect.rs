@@ -23,8 +23,10 @@ use crate::model::Names;
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
 use deadpool::Runtime;
 use secrecy::ExposeSecret;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::error::SqlState;
@@ -59,6 +61,21 @@ impl CallLimits {
         }
     }
 }
+
+/// Session settings every broker login starts with, sent in the startup packet: they override
+/// whatever `ALTER ROLE ... SET` stored on the broker role (any role may change its own
+/// defaults, so a stolen broker login could otherwise make the bot's expiry and termination
+/// fail: read-only transactions, 1 ms timeouts; or log a failed call's bind parameters, the
+/// verifier: `log_parameter_max_length_on_error`, the one user-settable logging parameter of
+/// `sql/60_guardrails.sql`). The statement, lock and idle-transaction limits are added from the
+/// configuration ([`CallLimits`]) by [`BrokerManager::new`]. `transaction_timeout` (17+; an
+/// unknown name would refuse the login on 15 and 16) is [`SESSION_OPTIONS_17`], added once a
+/// login has shown the server is 17 or later.
+pub const SESSION_OPTIONS: &str = "-c default_transaction_read_only=off \
+     -c default_transaction_isolation=read\\ committed -c default_transaction_deferrable=off \
+     -c idle_session_timeout=0 -c log_parameter_max_length_on_error=0";
+/// Added to [`SESSION_OPTIONS`] on PostgreSQL 17 and later.
+pub const SESSION_OPTIONS_17: &str = " -c transaction_timeout=0";
 
 /// A live connection; its I/O task stops when it is dropped.
 pub struct PgConn {
@@ -95,6 +112,10 @@ pub struct BrokerManager {
     tls: Option<MakeRustlsConnect>,
     credentials: Arc<CredentialSource>,
     limits: CallLimits,
+    /// [`SESSION_OPTIONS`] plus the configured statement, lock and idle-transaction limits.
+    session_options: String,
+    /// A login showed the server is 17+: logins also send [`SESSION_OPTIONS_17`].
+    server_17: AtomicBool,
 }
 
 impl BrokerManager {
@@ -107,23 +128,31 @@ impl BrokerManager {
         let tls = tls::client_config(db)?.map(MakeRustlsConnect::new);
         let limits = CallLimits::from_config(db);
         let ms = limits.statement.as_millis();
+        // Startup options outrank role and database settings the login may have set.
+        let session_options = format!(
+            "{SESSION_OPTIONS} -c statement_timeout={ms} -c lock_timeout={ms} \
+             -c idle_in_transaction_session_timeout={}",
+            ms * 2
+        );
         let mut base = tokio_postgres::Config::new();
         base.host(&db.host)
             .port(db.port)
             .dbname(db.dbname.as_deref().unwrap_or(&names.database))
             .application_name("pgroles-broker")
+            .options(&session_options)
             .connect_timeout(CONNECT_TIMEOUT)
-            // Startup options outrank role and database settings the login may have set.
-            .options(format!(
-                "-c statement_timeout={ms} -c lock_timeout={ms} \
-                 -c idle_in_transaction_session_timeout={}",
-                ms * 2
-            ))
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             .tcp_user_timeout(limits.deadline)
             .ssl_mode(if tls.is_some() { PgSslMode::Require } else { PgSslMode::Disable });
-        Ok(BrokerManager { base, tls, credentials, limits })
+        Ok(BrokerManager {
+            base,
+            tls,
+            credentials,
+            limits,
+            session_options,
+            server_17: AtomicBool::new(false),
+        })
     }
 
     /// The limits every call through this manager's pool runs under.
@@ -140,20 +169,56 @@ impl BrokerManager {
         self.tls.is_some()
     }
 
+    /// Logs in; the first login that finds a 17+ server (no statement run yet) is dropped and
+    /// made again with `transaction_timeout` pinned too.
     async fn login(&self, cred: &DbCredential) -> Result<PgConn, tokio_postgres::Error> {
+        let pinned = self.server_17.load(Ordering::Relaxed);
+        let (conn, is_17) = self.login_once(cred, pinned).await?;
+        if is_17 && !pinned {
+            self.server_17.store(true, Ordering::Relaxed);
+            drop(conn);
+            return Ok(self.login_once(cred, true).await?.0);
+        }
+        Ok(conn)
+    }
+
+    async fn login_once(
+        &self,
+        cred: &DbCredential,
+        pin_17: bool,
+    ) -> Result<(PgConn, bool), tokio_postgres::Error> {
         let mut cfg = self.base.clone();
         cfg.user(&cred.user).password(cred.password.expose_secret());
+        if pin_17 {
+            cfg.options(format!("{}{SESSION_OPTIONS_17}", self.session_options));
+        }
         Ok(match &self.tls {
             None => {
                 let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
-                PgConn { client, task: spawn_connection(conn) }
+                start(client, conn)
             }
             Some(tls) => {
                 let (client, conn) = cfg.connect(tls.clone()).await?;
-                PgConn { client, task: spawn_connection(conn) }
+                start(client, conn)
             }
         })
     }
+}
+
+/// Spawns the connection's I/O task; says whether the server is PostgreSQL 17 or later.
+fn start<S, T>(
+    client: tokio_postgres::Client,
+    conn: tokio_postgres::Connection<S, T>,
+) -> (PgConn, bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let is_17 = conn
+        .parameter("server_version")
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u32>().ok())
+        .is_some_and(|major| major >= 17);
+    (PgConn { client, task: spawn_connection(conn) }, is_17)
 }
 
 fn spawn_connection<F>(conn: F) -> JoinHandle<()>

@@ -25,6 +25,7 @@ pub mod blocks;
 pub mod catalog;
 mod check_acl;
 mod check_databases;
+mod check_large_objects;
 pub mod check_logging;
 mod check_objects;
 mod check_roles;
@@ -114,6 +115,9 @@ async fn verify_in(
         &cat.session_user,
     ));
     findings.extend(check_databases::other_databases(&cat.other_databases));
+    findings.extend(check_large_objects::large_objects(
+        &check_large_objects::read(client, names).await?,
+    ));
     findings.extend(check_settings::firefighters(&exp, &cat.roles, &cat.sessions, now));
     findings.extend(check_acl::database(&exp, &cat.context));
     findings.extend(check_acl::schemas(&exp, &cat.schemas));
