@@ -5,7 +5,7 @@
 //!
 //! Needs the test services (`PGROLES_TEST_PG` with a `15=` entry, Redis on
 //! `PGROLES_TEST_REDIS` or 127.0.0.1:6379). Run:
-//! `. /tmp/pgenv && cargo bench --bench expiry --profile dev` (dev profile on a shared box; the
+//! `eval "$(scripts/test-services | tail -1)" && cargo bench --bench expiry --profile dev` (dev profile on a shared box; the
 //! work is PostgreSQL/Redis-bound). Goal: p99 <= 1 s.
 
 // The benchmark is one long async main; its future nests deeper than the default.

@@ -14,7 +14,7 @@
 //! bookkeeping in Redis (one document read and delete) is not part of this number either.
 //!
 //! Needs the test services (`PGROLES_TEST_PG` with a `15=` entry, Redis). Run:
-//! `. /tmp/pgenv && cargo bench --bench expiry_stall --profile dev`.
+//! `eval "$(scripts/test-services | tail -1)" && cargo bench --bench expiry_stall --profile dev`.
 
 #![recursion_limit = "256"]
 

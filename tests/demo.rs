@@ -3,7 +3,7 @@
 //! unique role prefix. Checks the exit
 //! code, the key lines of the transcript, and that the password is only ever shown masked.
 //!
-//! Run with `. /tmp/pgenv && cargo test --test demo` (needs `scripts/test-services`).
+//! Run with `eval "$(scripts/test-services | tail -1)" && cargo test --test demo` (needs `scripts/test-services`).
 
 mod support;
 

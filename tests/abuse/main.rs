@@ -4,7 +4,7 @@
 //! panic, no dropped connection, `/healthz` answers, and a valid request works afterwards), and
 //! prints the tally by category and status.
 //!
-//! Run with `. /tmp/pgenv && cargo test --test abuse -- --nocapture` (needs
+//! Run with `eval "$(scripts/test-services | tail -1)" && cargo test --test abuse -- --nocapture` (needs
 //! `scripts/test-services`). `PGROLES_ABUSE_SEED` and `PGROLES_ABUSE_COUNT` override the seed
 //! (default 0x5eed) and the count (default 10,000). Modules: [`bot`] (setup, snapshots),
 //! [`gen`] (the generator), [`payloads`] (its strings), [`fire`] (sending, tally).

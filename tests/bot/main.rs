@@ -1,7 +1,7 @@
 //! The Slack bot, in-process (`Application::build` on port 0) against real PostgreSQL and Redis
 //! and the strict fake Slack: the firefighter drill, refusals, and outages.
 //!
-//! Run with `. /tmp/pgenv && cargo test --test bot` (needs `scripts/test-services`).
+//! Run with `eval "$(scripts/test-services | tail -1)" && cargo test --test bot` (needs `scripts/test-services`).
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -4,7 +4,7 @@
 //! which prints a summary table and asserts: every issued password expired on time, no
 //! firefighter session left, no secret outside the one DM (Slack calls, debug logs, Redis).
 //!
-//! Run with `. /tmp/pgenv && cargo test --test faults -- --nocapture` (needs
+//! Run with `eval "$(scripts/test-services | tail -1)" && cargo test --test faults -- --nocapture` (needs
 //! `scripts/test-services`). Modules: [`harness`] (world, moves, waits), [`process`] (the bot
 //! process), [`proxy`] (TCP proxy for "PostgreSQL unreachable"), [`evidence`] (invariants and
 //! the table), [`scenarios`].
