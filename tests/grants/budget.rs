@@ -1,15 +1,18 @@
 //! The connection budget under load: two replicas with pools of 2 on a broker role limited to
 //! 2 x 2 + 1 = 5 connections, hammered by readiness-style probes (50 concurrent session reads
 //! per replica, in waves) while they issue, revoke and expire grants, and a third login (the
-//! `pgroles revoke` CLI's reserved slot) expires a level: nothing fails for lack of a
-//! connection, and the role never holds more than its limit.
+//! `pgroles revoke` CLI's reserved slot) expires a level, and by a verify storm (each wave, ten
+//! `/pgroles verify` runs per replica on its shared pool, one at a time per process as the bot
+//! runs them, the rest told to retry): nothing fails for lack of a connection, and the role
+//! never holds more than its limit.
 
 use crate::fixture::{eventually, spawn_worker, Fixture};
 use crate::support::pg;
-use pgroles::broker::Broker;
+use pgroles::broker::{connect, Broker};
 use pgroles::config::AwsConfig;
 use pgroles::model::Level;
 use pgroles::timers::SystemClock;
+use pgroles::verify;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,16 +38,41 @@ async fn two_replicas_on_the_connection_limit_under_a_probe_storm_never_run_out(
     // number of broker backends is sampled meanwhile.
     let stop = Arc::new(AtomicBool::new(false));
     let failed_probes = Arc::new(AtomicI64::new(0));
+    let (verified, failed_verifies) = (Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(0)));
     let mut storm = Vec::new();
     for svc in [a.clone(), b.clone()] {
         let (stop, failed) = (stop.clone(), failed_probes.clone());
+        let (verified, failed_verifies) = (verified.clone(), failed_verifies.clone());
+        let names = names.clone();
+        // The bot's verify slot: one run per process, the others are told to retry.
+        let slot = Arc::new(tokio::sync::Semaphore::new(1));
         storm.push(tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
-                let wave = (0..50).map(|_| svc.broker().sessions());
-                for r in futures::future::join_all(wave).await {
+                let probes = futures::future::join_all((0..50).map(|_| svc.broker().sessions()));
+                let verifies = futures::future::join_all((0..10).map(|_| async {
+                    let Ok(_held) = slot.clone().try_acquire_owned() else {
+                        return None; // "Another verification is running right now"
+                    };
+                    let run = async {
+                        let conn = connect::get(svc.broker().pool()).await?;
+                        anyhow::Ok(verify::run(&conn, &names, chrono::Utc::now()).await?)
+                    };
+                    Some(run.await)
+                }));
+                let (probes, verifies) = futures::future::join(probes, verifies).await;
+                for r in probes {
                     if r.is_err() {
                         failed.fetch_add(1, Ordering::SeqCst);
                     }
+                }
+                for r in verifies.into_iter().flatten() {
+                    match r {
+                        Ok(_) => verified.fetch_add(1, Ordering::SeqCst),
+                        Err(e) => {
+                            eprintln!("verify under the storm: {e:#}");
+                            failed_verifies.fetch_add(1, Ordering::SeqCst)
+                        }
+                    };
                 }
             }
         }));
@@ -92,6 +120,8 @@ async fn two_replicas_on_the_connection_limit_under_a_probe_storm_never_run_out(
     let stats = worker_b.stop().await;
     assert_eq!(stats.failed, 0, "no expiry attempt failed: {stats:?}");
     assert_eq!(failed_probes.load(Ordering::SeqCst), 0, "probes failed");
+    assert_eq!(failed_verifies.load(Ordering::SeqCst), 0, "verifies failed");
+    assert!(verified.load(Ordering::SeqCst) >= 2, "the verify storm ran verifies");
     let peak = peak.load(Ordering::SeqCst);
     assert!(peak <= 5, "the broker held {peak} connections, above its limit of 5");
     fx.cleanup().await;
