@@ -77,7 +77,7 @@ impl Budget {
 
 /// The `CONNECTION LIMIT` of the role the pool logs in as.
 pub async fn role_connection_limit(pool: &Pool) -> Result<i32, BrokerError> {
-    let mut conn = session::session(pool).await?;
+    let mut conn = session::session(pool, session::Work::General).await?;
     let row = conn.query_one(ROLE_CONNECTION_LIMIT, &[], &[]).await?;
     row.try_get(0)
         .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading rolconnlimit: {e}")))

@@ -8,7 +8,7 @@
 use super::connect::Pool;
 use super::error::BrokerError;
 use super::password::TempPassword;
-use super::session;
+use super::session::{self, Work};
 use crate::model::{Level, Names};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -161,7 +161,7 @@ impl Broker {
         .await
         .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("computing the verifier: {e}")))?;
         let role = self.names.firefighter(level);
-        let mut conn = session::session(&self.pool).await?;
+        let mut conn = session::session(&self.pool, Work::General).await?;
         let row = conn
             .query_one(
                 self.sql.issue.as_str(),
@@ -189,7 +189,7 @@ impl Broker {
     #[instrument(skip_all, fields(level = %level, incident = %audit.incident))]
     pub async fn expire(&self, level: Level, audit: &ActionAudit) -> Result<(), BrokerError> {
         let role = self.names.firefighter(level);
-        let mut conn = session::session(&self.pool).await?;
+        let mut conn = session::session(&self.pool, Work::Ending).await?;
         conn.execute(self.sql.expire.as_str(), &[&role, &audit.incident, &audit.actor]).await?;
         tracing::info!("firefighter password expired");
         Ok(())
@@ -203,7 +203,7 @@ impl Broker {
         audit: &ActionAudit,
     ) -> Result<i32, BrokerError> {
         let role = self.names.firefighter(level);
-        let mut conn = session::session(&self.pool).await?;
+        let mut conn = session::session(&self.pool, Work::Ending).await?;
         let row = conn
             .query_one(self.sql.terminate.as_str(), &[&role, &audit.incident, &audit.actor], &[])
             .await?;
@@ -217,7 +217,7 @@ impl Broker {
 
     /// Open sessions of both firefighter roles.
     pub async fn sessions(&self) -> Result<Vec<FirefighterSession>, BrokerError> {
-        let mut conn = session::session(&self.pool).await?;
+        let mut conn = session::session(&self.pool, Work::General).await?;
         let rows = conn.query(self.sql.sessions.as_str(), &[]).await?;
         rows.iter()
             .map(|r| {
@@ -240,7 +240,7 @@ impl Broker {
     /// `None` if there is none in the recent audit rows.
     pub async fn planned_end(&self, level: Level) -> Result<Option<DateTime<Utc>>, BrokerError> {
         let role = self.names.firefighter(level);
-        let mut conn = session::session(&self.pool).await?;
+        let mut conn = session::session(&self.pool, Work::Ending).await?;
         let row = conn.query_opt(self.sql.planned_end.as_str(), &[&role]).await?;
         match row {
             None => Ok(None),
@@ -256,7 +256,7 @@ impl Broker {
         level: Level,
     ) -> Result<Option<DateTime<Utc>>, BrokerError> {
         let role = self.names.firefighter(level);
-        let mut conn = session::session(&self.pool).await?;
+        let mut conn = session::session(&self.pool, Work::Ending).await?;
         let row = conn.query_opt(ROLE_VALID_UNTIL, &[&role]).await?.ok_or_else(|| {
             BrokerError::Unexpected(anyhow::anyhow!("role {role} does not exist"))
         })?;

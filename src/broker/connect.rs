@@ -116,6 +116,10 @@ pub struct BrokerManager {
     session_options: String,
     /// A login showed the server is 17+: logins also send [`SESSION_OPTIONS_17`].
     server_17: AtomicBool,
+    /// Connections work other than expiry and revoke may hold at once: the pool's size less
+    /// one, so an expiry or revoke never waits behind issues, probes or verify (see
+    /// [`super::session::Work`]). A pool of one keeps no reserve.
+    general: Arc<tokio::sync::Semaphore>,
 }
 
 impl BrokerManager {
@@ -152,7 +156,13 @@ impl BrokerManager {
             limits,
             session_options,
             server_17: AtomicBool::new(false),
+            general: Arc::new(tokio::sync::Semaphore::new(general_slots(db.pool_size))),
         })
+    }
+
+    /// The slots of work other than expiry and revoke (see [`super::session::Work`]).
+    pub fn general_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.general
     }
 
     /// The limits every call through this manager's pool runs under.
@@ -257,6 +267,16 @@ impl managed::Manager for BrokerManager {
             return Err(RecycleError::message("connection closed"));
         }
         Ok(())
+    }
+}
+
+/// How many of a pool's `size` connections work other than expiry and revoke may hold: all but
+/// one, so one is always left for them (a pool of one keeps no reserve).
+pub fn general_slots(size: usize) -> usize {
+    if size >= 2 {
+        size - 1
+    } else {
+        1
     }
 }
 

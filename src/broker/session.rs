@@ -4,14 +4,27 @@
 //! Owns the deadline and what happens when it is missed: the connection is taken out of the
 //! pool and closed (nobody queues behind a stalled socket) and the call fails as
 //! [`BrokerError::Unavailable`]; a server-side statement or lock timeout is `Unavailable` too.
+//! Also owns the pool's reserve: work other than expiry and revoke ([`Work::General`]) holds
+//! one of the pool's size-less-one general slots while it has a connection, so an expiry or a
+//! revoke ([`Work::Ending`]) always finds one connection that nothing else may take.
 
 use super::connect::{get, Pool, PooledConn};
 use super::error::{classify, BrokerError};
 use deadpool::managed;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
+
+/// What a borrowed connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Expiry, revoke and the reconciler's restores: may use every connection of the pool.
+    Ending,
+    /// Issue, session listings, readiness, verify: leaves one connection for [`Work::Ending`].
+    General,
+}
 
 /// A borrowed connection whose every statement is bounded by the pool's [`CallLimits`]: the
 /// only way `calls.rs` runs SQL. A statement that misses its client deadline closes the
@@ -20,12 +33,31 @@ use tokio_postgres::Row;
 pub struct Session {
     conn: Option<PooledConn>,
     deadline: Duration,
+    /// Held for [`Work::General`] until the connection is back in the pool.
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
-/// Borrows a connection for bounded statements (see [`Session`]).
-pub async fn session(pool: &Pool) -> Result<Session, BrokerError> {
+/// Borrows a connection for bounded statements (see [`Session`]), for `work`.
+pub async fn session(pool: &Pool, work: Work) -> Result<Session, BrokerError> {
     let deadline = pool.manager().limits().deadline;
-    Ok(Session { conn: Some(get(pool).await?), deadline })
+    let slot = match work {
+        Work::Ending => None,
+        Work::General => Some(general_slot(pool).await?),
+    };
+    Ok(Session { conn: Some(get(pool).await?), deadline, _slot: slot })
+}
+
+/// One of the pool's general slots (see [`Work::General`]), waited for as long as a connection
+/// would be; hold it while holding a connection got with [`get`] directly (verify does).
+pub async fn general_slot(pool: &Pool) -> Result<OwnedSemaphorePermit, BrokerError> {
+    let wait = pool.manager().limits().acquire;
+    let slots = pool.manager().general_slots().clone();
+    match tokio::time::timeout(wait, slots.acquire_owned()).await {
+        Ok(Ok(slot)) => Ok(slot),
+        _ => Err(BrokerError::Unavailable(anyhow::anyhow!(
+            "no broker connection free within {wait:?} (one is kept for expiry and revoke)"
+        ))),
+    }
 }
 
 impl Session {

@@ -69,9 +69,10 @@ impl Workflow {
         let Ok(_slot) = self.inner.verify_slot.try_acquire() else {
             return Err(Busy.into());
         };
-        let conn = connect::get(self.inner.grants.broker().pool())
-            .await
-            .context("connecting for verify")?;
+        let pool = self.inner.grants.broker().pool();
+        // A general slot: the pool's last connection stays free for expiry and revoke.
+        let _general = crate::broker::session::general_slot(pool).await.context("verify slot")?;
+        let conn = connect::get(pool).await.context("connecting for verify")?;
         let report =
             match tokio::time::timeout(VERIFY_TIMEOUT, verify::run(&conn, names, self.now())).await
             {

@@ -8,7 +8,7 @@
 
 use crate::fixture::{eventually, spawn_worker, Fixture};
 use crate::support::pg;
-use pgroles::broker::{connect, Broker};
+use pgroles::broker::{connect, ActionAudit, Broker, IssueAudit};
 use pgroles::config::AwsConfig;
 use pgroles::model::Level;
 use pgroles::timers::SystemClock;
@@ -184,5 +184,72 @@ async fn an_issue_that_meets_the_connection_limit_waits_for_a_slot_instead_of_fa
     drop(hog);
     let rec = issue.await.expect("issue task");
     assert!(rec.is_ok(), "the issue failed instead of waiting for a slot: {rec:?}");
+    fx.cleanup().await;
+}
+
+/// The pool keeps one connection for expiry and revoke: with a pool of two and both general
+/// slots' worth of work stuck (two issues waiting behind a lock on the ro role's catalog row),
+/// an expiry of rw still gets a connection at once, and a probe waits for a general slot
+/// instead of taking the reserved connection.
+#[tokio::test]
+async fn an_expiry_gets_the_reserved_connection_while_issues_hold_the_rest() {
+    let server = pg::versions().into_iter().next().expect("a test cluster");
+    let fx = Fixture::new(&server, "grantreserve").await;
+    let db = pgroles::config::DatabaseConfig { pool_size: 2, ..fx.static_db() };
+    let names = &fx.model.names;
+    let broker = Arc::new(Broker::from_config(&db, &AwsConfig::default(), names).await.unwrap());
+    let ro = names.firefighter(Level::Ro);
+    let broker_role = names.broker();
+
+    // Hold the ro role's catalog row: an ro issue's ALTER ROLE waits behind this transaction.
+    let mut blocker = fx.model.superuser().await;
+    let tx = blocker.transaction().await.expect("begin");
+    tx.batch_execute(&format!("ALTER ROLE {} CONNECTION LIMIT 7", pg::ident(&ro)))
+        .await
+        .expect("lock the ro row");
+    let audit = IssueAudit {
+        incident: "INC-77".into(),
+        requester: "U0REQ".into(),
+        approvers: vec!["U0APP".into()],
+    };
+    let issues: Vec<_> = (0..2)
+        .map(|_| {
+            let (broker, audit) = (broker.clone(), audit.clone());
+            tokio::spawn(async move {
+                broker
+                    .issue(Level::Ro, chrono::Utc::now() + chrono::Duration::hours(1), &audit)
+                    .await
+            })
+        })
+        .collect();
+    // Wait until one issue is blocked on the lock (it holds a connection and the general slot).
+    let su = pg::superuser(&server, "postgres").await;
+    let blocked = eventually(Duration::from_secs(10), || async {
+        let row = su
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'",
+                &[&broker_role],
+            )
+            .await
+            .expect("pg_stat_activity");
+        row.get::<_, i64>(0) >= 1
+    })
+    .await;
+    assert!(blocked, "an issue waits on the ro row");
+
+    // The reserved connection: an rw expiry completes at once.
+    let action = ActionAudit { incident: "INC-77".into(), actor: "timer".into() };
+    let expired =
+        tokio::time::timeout(Duration::from_secs(3), broker.expire(Level::Rw, &action)).await;
+    assert!(matches!(expired, Ok(Ok(()))), "expiry on the reserved connection: {expired:?}");
+    // A probe is general work: it waits for a slot rather than taking the reserve.
+    let probe = tokio::time::timeout(Duration::from_millis(500), broker.sessions()).await;
+    assert!(probe.is_err(), "a probe must wait for a general slot: {probe:?}");
+
+    tx.rollback().await.expect("release the row");
+    for issue in issues {
+        let issued = issue.await.expect("issue task");
+        assert!(issued.is_ok(), "the issue completes once the row is free: {issued:?}");
+    }
     fx.cleanup().await;
 }
