@@ -99,7 +99,14 @@ async fn after_a_redis_flush_one_reconcile_restores_the_expiry_and_the_grant_sti
     assert!(gone, "the restored timer did not expire the role");
     fx.assert_login_refused(Level::Ro, &password).await;
     assert!(session.query_one("SELECT 1", &[]).await.is_err(), "the session survived");
-    assert_eq!(fx.recorder.of("orphan_sessions_ended")[0].sessions_ended, Some(1));
+    // The timer and the reconciler (its own task) both end the role's sessions, at nearly the
+    // same moment: one or both may signal the one backend before it exits.
+    let ended: i32 = ["expired", "orphan_sessions_ended"]
+        .iter()
+        .flat_map(|kind| fx.recorder.of(kind))
+        .filter_map(|seen| seen.sessions_ended)
+        .sum();
+    assert!((1..=2).contains(&ended), "the one session was ended: counted {ended}");
     fx.cleanup().await;
 }
 
