@@ -151,7 +151,28 @@ async fn the_issuing_deadline_does_not_settle_an_issue_still_in_progress() {
     }
     assert_eq!(request_state(&bot).await, "approved", "not settled while issuing runs");
 
-    // Step 3: the blocking change commits, so the broker's ALTER ROLE fails: nothing granted.
+    // Step 3: once the broker's ALTER ROLE waits on the row (not before: an ALTER ROLE that
+    // starts after the commit sees the new row and succeeds), the blocking change commits, so
+    // the waiting ALTER ROLE fails: nothing granted.
+    let broker = bot.model.names.broker();
+    let watcher = bot.model.superuser().await;
+    let until = tokio::time::Instant::now() + WAIT;
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE usename = $1 AND wait_event_type = 'Lock'",
+                &[&broker],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "the broker never waited on the row");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     tx.commit().await.unwrap();
     bot.dm_message(REQUESTER, "no access was granted").await;
     let until = tokio::time::Instant::now() + WAIT;
