@@ -15,6 +15,7 @@ pub mod keys;
 pub mod load;
 pub mod validate;
 
+pub use crate::access::settings::{AccessConfig, StatusVisibility};
 pub use error::ConfigError;
 pub use load::{Env, Loaded, ProcessEnv};
 
@@ -250,61 +251,10 @@ impl Default for SlackConfig {
     }
 }
 
-/// Who may approve what, and for how long access lasts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AccessConfig {
-    /// Incident id pattern (a regular expression anchored at both ends).
-    pub incident_pattern: String,
-    /// Example shown to users when the id does not match.
-    pub incident_example: String,
-    /// Slack user ids allowed to approve.
-    pub approvers: Vec<String>,
-    /// Slack user group id whose members may approve (resolved via usergroups.users.list).
-    pub approver_group: Option<String>,
-    /// Slack user ids allowed to revoke any grant.
-    pub admins: Vec<String>,
-    pub approvals_ro: u32,
-    pub approvals_rw: u32,
-    /// Default and maximum grant duration, in seconds (the database cap is 2 h).
-    pub default_duration_secs: u64,
-    pub max_duration_secs: u64,
-    /// How long a request waits for approvals.
-    pub approval_window_secs: u64,
-    /// Reminder before expiry.
-    pub reminder_before_secs: u64,
-    /// Who sees `/firefighter status` in full (holders, incidents, pending requests).
-    pub status_visibility: StatusVisibility,
-}
-
-/// Who sees `/firefighter status` in full. Anyone else sees only their own grant and requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StatusVisibility {
-    /// Everyone in the workspace.
-    Everyone,
-    /// Approvers and admins only (the default: who holds production access, and for which
-    /// incident, is not for every workspace member).
-    #[default]
-    Approvers,
-}
-
-impl Default for AccessConfig {
-    fn default() -> Self {
-        AccessConfig {
-            incident_pattern: "INC-[0-9]{1,8}".into(),
-            incident_example: "INC-1234".into(),
-            approvers: Vec::new(),
-            approver_group: None,
-            admins: Vec::new(),
-            approvals_ro: 1,
-            approvals_rw: 2,
-            default_duration_secs: 7200,
-            max_duration_secs: 7200,
-            approval_window_secs: 900,
-            reminder_before_secs: 900,
-            status_visibility: StatusVisibility::Approvers,
-        }
+impl crate::access::ReactionEmojis {
+    /// The approve and deny emojis of `slack.approve_emoji` / `slack.deny_emoji`.
+    pub fn from_config(cfg: &SlackConfig) -> crate::access::ReactionEmojis {
+        crate::access::ReactionEmojis::new(&cfg.approve_emoji, &cfg.deny_emoji)
     }
 }
 

@@ -10,8 +10,8 @@ use super::duration::{GrantDuration, DATABASE_CAP_SECS};
 use super::ids::{IncidentId, IncidentPattern};
 use super::rejection::{AccessConfigError, Rejection, SlashCommand};
 use super::text;
-use crate::config::AccessConfig;
-use crate::model::Level;
+use crate::access::level::Level;
+use crate::access::settings::AccessConfig;
 use std::time::Duration;
 
 /// Longest accepted command text, in characters.
@@ -111,14 +111,14 @@ fn check_length(text: &str) -> Result<(), Rejection> {
 }
 
 fn is_separator(c: char) -> bool {
-    c == '\t' || (c.is_whitespace() && !super::ids::is_forbidden_in_command(c))
+    c == '\t' || (c.is_whitespace() && !super::parse::is_forbidden_in_command(c))
 }
 
 /// Control and format characters are refused wherever they are. The incident id's own message
 /// ("contains a control character") is kept when that is where one was found; anything else
 /// holding one is refused as a whole, whatever it parsed as.
 fn check_characters(text: &str, parsed: Result<Command, Rejection>) -> Result<Command, Rejection> {
-    if !text.chars().any(super::ids::is_forbidden_in_command) {
+    if !text.chars().any(super::parse::is_forbidden_in_command) {
         return parsed;
     }
     match parsed {

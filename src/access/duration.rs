@@ -5,7 +5,7 @@
 //! so `humantime` (which also accepts months, years and spaces) is not used. Pure, panic-free
 //! on any input, no I/O.
 
-use super::rejection::Rejection;
+use super::rejection::{DurationProblem, Rejection};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroU64;
@@ -18,16 +18,6 @@ pub const ABSOLUTE_MAX_SECS: u64 = 7 * 24 * 3600;
 /// The longest grant the database function accepts (`p_hours` between 1 and 2): the
 /// configured cap may not exceed it.
 pub const DATABASE_CAP_SECS: u64 = 2 * 3600;
-
-/// Why a duration was refused (selects the user-facing wording).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DurationProblem {
-    Empty,
-    Negative,
-    Zero,
-    /// Not one of the accepted forms.
-    Format,
-}
 
 /// A positive number of whole seconds, at most the cap it was parsed under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use super::ids::{IncidentId, RequestId, SlackUserId};
 use super::policy::ApprovalPolicy;
 use super::rejection::Rejection;
 use super::request::Request;
-use crate::model::Level;
+use crate::access::level::Level;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -78,8 +78,8 @@ pub fn can_revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::settings::AccessConfig;
     use crate::access::{GrantDuration, IncidentPattern, NewRequest};
-    use crate::config::AccessConfig;
     use chrono::TimeZone;
 
     fn user(s: &str) -> SlackUserId {

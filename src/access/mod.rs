@@ -6,39 +6,46 @@
 //! ([`Decision`], [`Rejection`]) that `workflow` persists with compare-and-swap and acts upon.
 //!
 //! Map:
-//! - [`ids`]: `IncidentId`, `SlackUserId`, `ChannelId`, `MessageTs`, `RequestId`.
+//! - [`level`]: `Level` (`ro`, `rw`), shared with the role model and the broker.
+//! - [`settings`]: the `[access]` configuration section (`AccessConfig`), re-exported by `config`.
+//! - [`ids`]: `IncidentId`, `SlackUserId`, `ChannelId`, `MessageTs`, `RequestId`; `parse` (private)
+//!   holds their validating constructors.
 //! - [`duration`]: `GrantDuration` (`90m`, `2h`, `1h30m`, `3600`) bounded by a cap.
 //! - [`command`]: `/firefighter` and `/pgroles` command grammar.
 //! - [`policy`]: who approves, how many approvals each level needs, reaction emojis.
 //! - [`request`]: the request state machine (`Pending` → `Approved` → `Issued` → ...).
 //! - [`grant`]: active grants, and who may request or revoke while one is held.
-//! - [`rejection`]: every way a user's action is refused, as one `thiserror` enum.
+//! - [`rejection`]: every way a user's action is refused, as one `thiserror` enum, and the
+//!   errors of the `[access]` section.
 //! - [`text`]: the one place user-facing wording lives (help, rejections, time formatting).
 
 pub mod command;
 pub mod duration;
 pub mod grant;
 pub mod ids;
+pub mod level;
+mod parse;
 pub mod policy;
 pub mod rejection;
 pub mod request;
+pub mod settings;
 pub mod text;
 
 pub use command::{Command, CommandRules, MAX_COMMAND_CHARS};
-pub use duration::{DurationProblem, GrantDuration};
+pub use duration::GrantDuration;
 pub use grant::{can_request, can_revoke, no_pending_request, Grant};
 pub use ids::{
     ChannelId, EventTs, IncidentId, IncidentPattern, IncidentProblem, MessageTs, RequestId,
     SlackUserId,
 };
+pub use level::Level;
 pub use policy::{parse_user_ids, ApprovalPolicy, Reaction, ReactionEmojis};
-pub use rejection::{AccessConfigError, Rejection};
+pub use rejection::{AccessConfigError, DurationProblem, Rejection};
 pub use request::{
     Approval, Decision, Ignored, MessageRef, NewRequest, Request, RequestState, Transition,
     Withdrawal,
 };
-
-use crate::config::AccessConfig;
+pub use settings::{AccessConfig, StatusVisibility};
 
 /// Checks the `[access]` section once at startup, so that a bad pattern, approver id or cap is
 /// reported with the key's name instead of surfacing later as a refused command.
@@ -94,7 +101,7 @@ mod tests {
         let cfg = AccessConfig { approvals_ro: 0, ..AccessConfig::default() };
         assert!(matches!(
             validate_config(&cfg),
-            Err(AccessConfigError::ZeroThreshold { level: crate::model::Level::Ro })
+            Err(AccessConfigError::ZeroThreshold { level: crate::access::Level::Ro })
         ));
     }
 }

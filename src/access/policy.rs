@@ -2,12 +2,13 @@
 //! a request waits, and which reaction emojis mean approve and deny.
 //!
 //! Built from `AccessConfig` plus the members of the approver user group, which the caller
-//! resolves (this module does no I/O).
+//! resolves (this module does no I/O). The emojis come from `slack.*_emoji`: `config` builds
+//! them (`ReactionEmojis::from_config`), so this module does not know the Slack section.
 
 use super::ids::SlackUserId;
+use super::level::Level;
 use super::rejection::AccessConfigError;
-use crate::config::{AccessConfig, SlackConfig};
-use crate::model::Level;
+use super::settings::AccessConfig;
 use chrono::TimeDelta;
 use std::collections::BTreeSet;
 
@@ -107,10 +108,6 @@ pub struct ReactionEmojis {
 impl ReactionEmojis {
     pub fn new(approve: &str, deny: &str) -> ReactionEmojis {
         ReactionEmojis { approve: normalize(approve), deny: normalize(deny) }
-    }
-
-    pub fn from_config(cfg: &SlackConfig) -> ReactionEmojis {
-        Self::new(&cfg.approve_emoji, &cfg.deny_emoji)
     }
 
     /// Classifies a reaction name as Slack reports it (`+1::skin-tone-3` counts as `+1`).

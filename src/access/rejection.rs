@@ -5,8 +5,7 @@
 //! [`super::text`]), never this `Display`. Nothing here holds a secret.
 
 use super::ids::{IncidentId, IncidentProblem, SlackUserId};
-use super::DurationProblem;
-use crate::model::Level;
+use super::level::Level;
 use chrono::{DateTime, Utc};
 
 /// Which slash command a rejection is about (selects the help text).
@@ -14,6 +13,16 @@ use chrono::{DateTime, Utc};
 pub enum SlashCommand {
     Firefighter,
     Pgroles,
+}
+
+/// Why a duration was refused (selects the user-facing wording).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationProblem {
+    Empty,
+    Negative,
+    Zero,
+    /// Not one of the accepted forms.
+    Format,
 }
 
 /// A refused user action. Every variant has fixed wording in `user_message`.

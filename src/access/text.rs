@@ -10,7 +10,7 @@ use super::policy::ReactionEmojis;
 use super::rejection::{Rejection, SlashCommand};
 use super::request::{Request, RequestState};
 use super::{DurationProblem, Grant};
-use crate::config::AccessConfig;
+use crate::access::settings::AccessConfig;
 use chrono::{DateTime, Utc};
 
 impl Rejection {

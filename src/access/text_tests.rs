@@ -1,9 +1,9 @@
 use super::*;
+use crate::access::level::Level;
 use crate::access::{
     ApprovalPolicy, Decision, GrantDuration, IncidentId, IncidentPattern, NewRequest, RequestId,
     SlackUserId,
 };
-use crate::model::Level;
 use chrono::{TimeDelta, TimeZone};
 
 fn t0() -> DateTime<Utc> {

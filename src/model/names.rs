@@ -6,39 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A firefighter access level: `ro` (SELECT) or `rw` (DML, no DDL).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Ro,
-    Rw,
-}
-
-impl Level {
-    pub const ALL: [Level; 2] = [Level::Ro, Level::Rw];
-
-    /// Parses `ro` / `rw` (case-insensitive, surrounding whitespace ignored).
-    pub fn parse(s: &str) -> Option<Level> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ro" => Some(Level::Ro),
-            "rw" => Some(Level::Rw),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ro => "ro",
-            Level::Rw => "rw",
-        }
-    }
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::access::Level;
 
 /// The names of one deployment of the model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,12 +133,5 @@ mod tests {
         assert_eq!(n.broker(), "my_pg_password_broker");
         assert_eq!(n.database, "my-pg-db");
         assert_eq!(n.schema, "my-pg-db-schema");
-    }
-
-    #[test]
-    fn level_parses_only_ro_and_rw() {
-        assert_eq!(Level::parse(" RO "), Some(Level::Ro));
-        assert_eq!(Level::parse("rw"), Some(Level::Rw));
-        assert_eq!(Level::parse("admin"), None);
     }
 }

@@ -19,7 +19,7 @@ use super::duration::GrantDuration;
 use super::ids::{EventTs, IncidentId, RequestId, SlackUserId};
 use super::policy::ApprovalPolicy;
 use super::rejection::Rejection;
-use crate::model::Level;
+use crate::access::level::Level;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

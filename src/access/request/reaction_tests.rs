@@ -2,12 +2,12 @@
 //! the order they are handled in.
 
 use super::super::{Decision, Ignored, NewRequest, Request, Transition};
+use crate::access::level::Level;
+use crate::access::settings::AccessConfig;
 use crate::access::{
     ApprovalPolicy, EventTs, GrantDuration, IncidentId, IncidentPattern, ReactionEmojis, RequestId,
     SlackUserId,
 };
-use crate::config::AccessConfig;
-use crate::model::Level;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 use super::*;
+use crate::access::settings::AccessConfig;
 use crate::access::{IncidentPattern, ReactionEmojis};
-use crate::config::AccessConfig;
 use chrono::{TimeDelta, TimeZone};
 use std::time::Duration;
 
