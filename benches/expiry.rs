@@ -16,6 +16,7 @@ mod support;
 
 use chrono::Utc;
 use futures::StreamExt;
+use pgroles::access::{IncidentId, SlackUserId};
 use pgroles::broker::{Broker, TempPassword};
 use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth, RedisConfig, SslMode};
 use pgroles::grants::{
@@ -144,8 +145,9 @@ async fn bench(model: &support::model::Model, prefix: &str) -> anyhow::Result<()
     for i in 0..ITERATIONS {
         let req = IssueRequest {
             level: Level::Ro,
-            holder: "U0BENCH".into(),
-            incident: "INC-1".into(),
+            holder: SlackUserId::parse("U0BENCH").map_err(|e| anyhow::anyhow!("{e}"))?,
+            incident: IncidentId::try_from("INC-1".to_owned())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
             approvers: vec![],
             request_id: None,
             duration: Duration::from_secs(3600),

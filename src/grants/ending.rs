@@ -56,7 +56,7 @@ impl GrantService {
     pub(crate) async fn fail_closed(&self, rec: &GrantRecord, why: &str) {
         tracing::warn!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, why,
             "failing closed: expiring the password at once");
-        let audit = ActionAudit { incident: rec.incident.clone(), actor: ACTOR_SERVICE.into() };
+        let audit = ActionAudit { incident: rec.incident.to_string(), actor: ACTOR_SERVICE.into() };
         if let Err(e) = self.broker.expire(rec.level, &audit).await {
             tracing::error!(grant_id = %rec.id, error = %e,
                 "could not expire after a failure; the Expire timer or the database cap will");
@@ -95,7 +95,7 @@ impl GrantService {
         actor: &str,
         handling: Option<&str>,
     ) -> Result<i32, GrantError> {
-        let audit = ActionAudit { incident: rec.incident.clone(), actor: actor.to_owned() };
+        let audit = ActionAudit { incident: rec.incident.to_string(), actor: actor.to_owned() };
         self.broker.expire(rec.level, &audit).await?;
         if handling.is_some() && matches!(ending, Ending::Expired) {
             self.watch.expired(rec.expires_at, self.now());

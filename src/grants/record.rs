@@ -4,6 +4,7 @@
 //! Owns these plain data types only: no I/O, no clock. A [`GrantRecord`] never holds a secret;
 //! the password exists only in memory between the broker and the [`Notifier`](super::Notifier).
 
+use crate::access::{IncidentId, RequestId, SlackUserId};
 use crate::model::{Level, Names};
 use crate::timers::{keys, Timer, TimerKind, TimerPayload};
 use chrono::{DateTime, Utc};
@@ -18,11 +19,11 @@ pub struct GrantRecord {
     pub level: Level,
     /// The firefighter role, e.g. `my_pg_firefighter_ro`.
     pub role: String,
-    /// Slack user id of the holder, or `cli:<user>`.
-    pub holder: String,
-    pub incident: String,
-    pub approvers: Vec<String>,
-    pub request_id: Option<String>,
+    /// Slack user id of the holder. The ids serialize as their plain strings.
+    pub holder: SlackUserId,
+    pub incident: IncidentId,
+    pub approvers: Vec<SlackUserId>,
+    pub request_id: Option<RequestId>,
     pub granted_at: DateTime<Utc>,
     /// When the service ends the grant (the Expire timer's due time).
     pub expires_at: DateTime<Utc>,
@@ -67,9 +68,9 @@ impl GrantRecord {
         TimerPayload {
             role: Some(self.role.clone()),
             level: Some(self.level.as_str().to_owned()),
-            request_id: self.request_id.clone(),
+            request_id: self.request_id.as_ref().map(|r| r.to_string()),
             grant_id: Some(self.id.clone()),
-            incident: Some(self.incident.clone()),
+            incident: Some(self.incident.to_string()),
         }
     }
 
@@ -128,10 +129,10 @@ pub fn payload_level(payload: &TimerPayload, names: &Names) -> Option<Level> {
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
     pub level: Level,
-    pub holder: String,
-    pub incident: String,
-    pub approvers: Vec<String>,
-    pub request_id: Option<String>,
+    pub holder: SlackUserId,
+    pub incident: IncidentId,
+    pub approvers: Vec<SlackUserId>,
+    pub request_id: Option<RequestId>,
     /// How long the grant lasts; the database sets `VALID UNTIL` to its end (to the second, at
     /// most 2 hours ahead).
     pub duration: Duration,
@@ -213,15 +214,13 @@ mod tests {
         assert_eq!(s.retry_after(u32::MAX), Duration::from_secs(60));
     }
 
-    #[test]
-    fn a_reminder_is_scheduled_only_if_it_is_still_ahead() {
-        let now = Utc::now();
-        let rec = GrantRecord {
+    fn record(now: DateTime<Utc>) -> GrantRecord {
+        GrantRecord {
             id: "g1".into(),
             level: Level::Ro,
             role: "x_firefighter_ro".into(),
-            holder: "U1".into(),
-            incident: "INC-1".into(),
+            holder: SlackUserId::parse("U1").unwrap(),
+            incident: IncidentId::try_from("INC-1".to_owned()).unwrap(),
             approvers: vec![],
             request_id: None,
             granted_at: now,
@@ -230,7 +229,71 @@ mod tests {
             context: serde_json::Value::Null,
             delivered: true,
             issuer: String::new(),
+        }
+    }
+
+    /// The document as it was stored before the ids were typed (plain strings).
+    #[derive(Serialize, Deserialize)]
+    struct UntypedRecord {
+        id: String,
+        level: Level,
+        role: String,
+        holder: String,
+        incident: String,
+        approvers: Vec<String>,
+        request_id: Option<String>,
+        granted_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        db_valid_until: DateTime<Utc>,
+        #[serde(default)]
+        context: serde_json::Value,
+        #[serde(default = "delivered_by_default")]
+        delivered: bool,
+        #[serde(default)]
+        issuer: String,
+    }
+
+    #[test]
+    fn typed_ids_keep_the_stored_json_byte_identical() {
+        let now = Utc::now();
+        let mut rec = record(now);
+        rec.approvers = vec![SlackUserId::parse("U2").unwrap(), SlackUserId::parse("W3").unwrap()];
+        rec.request_id = Some(RequestId::parse("0b5e-42").unwrap());
+        let old = UntypedRecord {
+            id: "g1".into(),
+            level: Level::Ro,
+            role: "x_firefighter_ro".into(),
+            holder: "U1".into(),
+            incident: "INC-1".into(),
+            approvers: vec!["U2".into(), "W3".into()],
+            request_id: Some("0b5e-42".into()),
+            granted_at: rec.granted_at,
+            expires_at: rec.expires_at,
+            db_valid_until: rec.db_valid_until,
+            context: serde_json::Value::Null,
+            delivered: true,
+            issuer: String::new(),
         };
+        let old_json = serde_json::to_string(&old).unwrap();
+        assert_eq!(serde_json::to_string(&rec).unwrap(), old_json);
+        let back: GrantRecord = serde_json::from_str(&old_json).unwrap();
+        assert_eq!(back, rec);
+        let payload = serde_json::to_string(&rec.payload()).unwrap();
+        assert!(payload.contains(r#""request_id":"0b5e-42""#), "{payload}");
+        assert!(payload.contains(r#""incident":"INC-1""#), "{payload}");
+    }
+
+    #[test]
+    fn a_stored_grant_with_a_malformed_holder_is_refused() {
+        let mut doc = serde_json::to_value(record(Utc::now())).unwrap();
+        doc["holder"] = serde_json::json!("alice");
+        assert!(serde_json::from_value::<GrantRecord>(doc).is_err());
+    }
+
+    #[test]
+    fn a_reminder_is_scheduled_only_if_it_is_still_ahead() {
+        let now = Utc::now();
+        let rec = record(now);
         let t = rec.timers(Duration::from_secs(30), now);
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].id, "expire:g1");

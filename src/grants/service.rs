@@ -10,6 +10,7 @@ use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
 use super::record::{grant_key, GrantRecord, GrantSettings, IssueRequest};
 use super::watch::ExpiryWatch;
+use crate::access::SlackUserId;
 use crate::broker::{ActionAudit, Broker, IssueAudit};
 use crate::model::{Level, Names};
 use crate::timers::{Clock, DocStore, TimerQueue};
@@ -164,11 +165,7 @@ impl GrantService {
             }
         };
         // 3. The password.
-        let audit = IssueAudit {
-            incident: rec.incident.clone(),
-            requester: rec.holder.clone(),
-            approvers: rec.approvers.clone(),
-        };
+        let audit = issue_audit(&rec);
         let issued = match self.broker.issue(level, database_end(&rec, now), &audit).await {
             Ok(issued) => issued,
             Err(e) => {
@@ -199,7 +196,7 @@ impl GrantService {
         if let Some((previous, _)) = &existing {
             self.cancel_timers(previous, None).await;
             let audit =
-                ActionAudit { incident: previous.incident.clone(), actor: "takeover".into() };
+                ActionAudit { incident: previous.incident.to_string(), actor: "takeover".into() };
             if let Err(e) = self.broker.terminate_sessions(level, &audit).await {
                 tracing::warn!(grant_id = %previous.id, level = %level, error = %e,
                     "ending the previous holder's sessions failed");
@@ -224,7 +221,7 @@ impl GrantService {
 
     /// Rotates the holder's password (the old one stops working) and delivers the new one; the
     /// grant keeps its id and `expires_at`. Only the holder may ask.
-    pub async fn resend(&self, level: Level, by: &str) -> Result<GrantRecord, GrantError> {
+    pub async fn resend(&self, level: Level, by: &SlackUserId) -> Result<GrantRecord, GrantError> {
         let now = self.now();
         let Some((mut rec, version)) = self.load(level).await? else {
             return Err(GrantError::NotActive);
@@ -232,14 +229,10 @@ impl GrantService {
         if !rec.is_active(now) {
             return Err(GrantError::NotActive);
         }
-        if rec.holder != by {
+        if rec.holder != *by {
             return Err(GrantError::NotHolder);
         }
-        let audit = IssueAudit {
-            incident: rec.incident.clone(),
-            requester: rec.holder.clone(),
-            approvers: rec.approvers.clone(),
-        };
+        let audit = issue_audit(&rec);
         let issued = self.broker.issue(level, database_end(&rec, now), &audit).await?;
         rec.db_valid_until = issued.db_valid_until;
         match self.store.cas(&grant_key(level), version, &rec, self.record_ttl(&rec)).await {
@@ -303,6 +296,15 @@ fn max_validity() -> chrono::Duration {
 /// The `VALID UNTIL` to ask for: the grant's end, at most the database's cap from `now`.
 fn database_end(rec: &GrantRecord, now: DateTime<Utc>) -> DateTime<Utc> {
     rec.expires_at.min(now + max_validity())
+}
+
+/// The audit row of an issue: the database stores the ids as text.
+fn issue_audit(rec: &GrantRecord) -> IssueAudit {
+    IssueAudit {
+        incident: rec.incident.to_string(),
+        requester: rec.holder.to_string(),
+        approvers: rec.approvers.iter().map(ToString::to_string).collect(),
+    }
 }
 
 fn new_record(

@@ -22,8 +22,6 @@ fn mention(user: &str) -> String {
 #[async_trait::async_trait]
 impl Notifier for SlackBot {
     async fn deliver(&self, grant: &GrantRecord, password: &TempPassword) -> anyhow::Result<()> {
-        let holder = SlackUserId::parse(&grant.holder)
-            .map_err(|_| anyhow!("the holder is not a Slack user; no DM possible"))?;
         let info = ConnectInfo {
             host: self.connect.host.clone(),
             port: self.connect.port,
@@ -33,13 +31,13 @@ impl Notifier for SlackBot {
         };
         let msg = render::credentials(
             grant.level.as_str(),
-            &grant.incident,
+            grant.incident.as_str(),
             &info,
             password,
             grant.expires_at,
             self.clock.now(),
         );
-        self.dm_secret(holder.as_str(), &msg)
+        self.dm_secret(grant.holder.as_str(), &msg)
             .await
             .map_err(|e| anyhow!("Slack {} failed: {}", e.method, e.code))
     }
@@ -54,15 +52,15 @@ impl Notifier for SlackBot {
                     "Your {} access for {} ends at {when}. Request it again if you still need it.",
                     grant.level, grant.incident
                 );
-                let sent = self.dm_ephemeral(&grant.holder, &Rendered::text(&text)).await;
+                let sent = self.dm_ephemeral(grant.holder.as_str(), &Rendered::text(&text)).await;
                 let note = match sent {
                     Ok(()) => format!(
                         "Reminder sent to {}: access ends at {when}.",
-                        mention(&grant.holder)
+                        grant.holder.mention()
                     ),
                     Err(e) => format!(
                         "Could not remind {} by DM ({}); access ends at {when}.",
-                        mention(&grant.holder),
+                        grant.holder.mention(),
                         e.code
                     ),
                 };
@@ -74,7 +72,7 @@ impl Notifier for SlackBot {
                 let text = format!(
                     "Password expired: {} access of {} for {} ended at {}; {} ended.",
                     grant.level,
-                    mention(&grant.holder),
+                    grant.holder.mention(),
                     grant.incident,
                     format_utc_time(now),
                     sessions(sessions_ended)
@@ -84,7 +82,7 @@ impl Notifier for SlackBot {
                 self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
             }
             GrantEvent::Resent { grant } => {
-                let text = notes::resent(grant.level.as_str(), &grant.holder);
+                let text = notes::resent(grant.level.as_str(), grant.holder.as_str());
                 self.audit(&GrantContext::of(grant), &text).await;
             }
             GrantEvent::Revoked { grant, by, sessions_ended } => {
@@ -94,17 +92,17 @@ impl Notifier for SlackBot {
                     "Access revoked by {}: the {} password of {} expired; {} ended.",
                     mention(by),
                     grant.level,
-                    mention(&grant.holder),
+                    grant.holder.mention(),
                     sessions(sessions_ended)
                 );
                 self.audit(&ctx, &text).await;
                 let dm = notes::revoked(
                     grant.level.as_str(),
-                    &grant.incident,
+                    grant.incident.as_str(),
                     by,
                     &sessions(sessions_ended),
                 );
-                self.dm_note(&grant.holder, &dm).await;
+                self.dm_note(grant.holder.as_str(), &dm).await;
                 if let Ok(by) = SlackUserId::parse(by) {
                     self.advance_request(&ctx, |r| r.on_revoked(&by, now)).await;
                 }
@@ -112,10 +110,10 @@ impl Notifier for SlackBot {
             GrantEvent::TakenOver { previous, by } => {
                 let text = format!(
                     "{} took {} over for {}; the previous password of {} no longer works.",
-                    mention(&by.holder),
+                    by.holder.mention(),
                     by.level,
                     by.incident,
-                    mention(&previous.holder)
+                    previous.holder.mention()
                 );
                 self.audit(&GrantContext::of(previous), &text).await;
             }
@@ -123,7 +121,7 @@ impl Notifier for SlackBot {
                 let text = format!(
                     "The password could not be delivered to {} by DM ({reason}), so it was \
                      expired again right away. Please request access again.",
-                    mention(&grant.holder)
+                    grant.holder.mention()
                 );
                 self.audit(&GrantContext::of(grant), &text).await;
             }
@@ -132,7 +130,7 @@ impl Notifier for SlackBot {
                     "The {} password of {} could not be expired yet (database unreachable); \
                      retrying. The database itself caps it at {}.",
                     grant.level,
-                    mention(&grant.holder),
+                    grant.holder.mention(),
                     format_utc_time(grant.db_valid_until)
                 );
                 self.audit(&GrantContext::of(grant), &text).await;

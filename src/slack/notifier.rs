@@ -7,7 +7,7 @@
 //! grant service decided. No secret passes through here but the password DM's ephemeral post
 //! (`dm_secret`, called by `grant_events`); no log line or error here carries message text.
 
-use crate::access::{MessageRef, ReactionEmojis, Request};
+use crate::access::{MessageRef, ReactionEmojis, Request, RequestId};
 use crate::grants::GrantRecord;
 use crate::server::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
@@ -28,7 +28,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantContext {
     pub message: Option<MessageRef>,
-    pub request_id: Option<String>,
+    pub request_id: Option<RequestId>,
 }
 
 impl GrantContext {
@@ -327,7 +327,11 @@ impl SlackBot {
         decide: impl Fn(&Request) -> crate::access::Decision,
     ) {
         let Some(id) = &context.request_id else { return };
-        match self.requests.update(id, |r| Ok::<_, std::convert::Infallible>(decide(r))).await {
+        match self
+            .requests
+            .update(id.as_str(), |r| Ok::<_, std::convert::Infallible>(decide(r)))
+            .await
+        {
             Ok(Updated::Changed { request, .. }) => self.show_request(&request, "").await,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not record the grant event on its request"),

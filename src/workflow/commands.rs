@@ -7,7 +7,7 @@
 
 use super::{CommandInput, Workflow};
 use crate::access::text::{firefighter_help, format_expiry, pgroles_help};
-use crate::access::{can_revoke, Command, Grant, IncidentId, Rejection, RequestId, SlackUserId};
+use crate::access::{can_revoke, Command, Grant, Rejection, RequestId, SlackUserId};
 use crate::config::StatusVisibility;
 use crate::grants::{GrantError, GrantRecord};
 use crate::model::Level;
@@ -90,13 +90,14 @@ impl Workflow {
         let mut lines = Vec::new();
         for level in [Level::Ro, Level::Rw] {
             match self.inner.grants.active(level).await {
-                Ok(Some(g)) if g.is_active(now) && (full || g.holder == user.as_str()) => lines
-                    .push(format!(
+                Ok(Some(g)) if g.is_active(now) && (full || g.holder == *user) => {
+                    lines.push(format!(
                         "{level}: held by {} for {} until {}",
-                        mention(&g.holder),
+                        g.holder.mention(),
                         g.incident,
                         format_expiry(g.expires_at, now)
-                    )),
+                    ))
+                }
                 Ok(Some(g)) if g.is_active(now) => lines.push(format!("{level}: held")),
                 Ok(_) => lines.push(format!("{level}: nobody holds it")),
                 Err(e) => return ("error", e.user_message()),
@@ -167,8 +168,8 @@ impl Workflow {
     async fn resend(&self, user: &SlackUserId) -> (&'static str, String) {
         for level in [Level::Ro, Level::Rw] {
             match self.inner.grants.active(level).await {
-                Ok(Some(g)) if g.holder == user.as_str() => {
-                    return match self.inner.grants.resend(level, user.as_str()).await {
+                Ok(Some(g)) if g.holder == *user => {
+                    return match self.inner.grants.resend(level, user).await {
                         Ok(_) => (
                             "ok",
                             format!(
@@ -200,18 +201,18 @@ fn label(cmd: &Command) -> &'static str {
     }
 }
 
-pub(super) fn mention(user: &str) -> String {
-    SlackUserId::parse(user).map(|u| u.mention()).unwrap_or_else(|_| user.to_owned())
-}
-
-/// The access domain's view of a stored grant (None for holders that are not Slack users).
+/// The access domain's view of a stored grant: its request, else its own id, names it (None if
+/// neither is a request id).
 pub(super) fn as_grant(g: &GrantRecord) -> Option<Grant> {
     Some(Grant {
         level: g.level,
-        holder: SlackUserId::parse(&g.holder).ok()?,
-        incident: IncidentId::try_from(g.incident.clone()).ok()?,
+        holder: g.holder.clone(),
+        incident: g.incident.clone(),
         granted_at: g.granted_at,
         expires_at: g.expires_at,
-        request_id: RequestId::parse(g.request_id.as_deref().unwrap_or(&g.id)).ok()?,
+        request_id: match &g.request_id {
+            Some(id) => id.clone(),
+            None => RequestId::parse(&g.id).ok()?,
+        },
     })
 }

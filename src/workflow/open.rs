@@ -5,7 +5,6 @@
 //! Every failure is answered to the requester with fixed text; a request whose message could
 //! not be posted or stored is discarded, so nothing half-done can be approved.
 
-use super::commands::mention;
 use super::{approval_timer_id, CommandInput, Workflow};
 use crate::access::text::format_duration;
 use crate::access::{
@@ -115,7 +114,7 @@ impl Workflow {
                         until: g.expires_at,
                     }
                     .user_message(),
-                    None => format!("{level} is held by {} until it expires.", mention(&g.holder)),
+                    None => format!("{level} is held by {} until it expires.", g.holder.mention()),
                 };
                 return Err(Refusal::Rejected(text));
             }

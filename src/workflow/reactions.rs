@@ -8,7 +8,6 @@
 //! fresh request (see [`super::store::RequestStore::update`]). A reaction that cannot be
 //! recorded is announced in the thread with how to retry, never only logged.
 
-use super::commands::mention;
 use super::store::Updated;
 use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
@@ -245,16 +244,14 @@ impl Workflow {
     }
 
     async fn issue_and_record(&self, req: &Request) {
-        let context = GrantContext {
-            message: req.message().cloned(),
-            request_id: Some(req.id().to_string()),
-        };
+        let context =
+            GrantContext { message: req.message().cloned(), request_id: Some(req.id().clone()) };
         let issue = IssueRequest {
             level: req.level(),
-            holder: req.requester().to_string(),
-            incident: req.incident().to_string(),
-            approvers: req.approvals().iter().map(|a| a.by.to_string()).collect(),
-            request_id: Some(req.id().to_string()),
+            holder: req.requester().clone(),
+            incident: req.incident().clone(),
+            approvers: req.approvals().iter().map(|a| a.by.clone()).collect(),
+            request_id: Some(req.id().clone()),
             duration: req.duration().as_std(),
             context: context.to_json(),
             takeover: false,
@@ -277,7 +274,7 @@ impl Workflow {
                 let note = format!(
                     "Access issued: {} holds {} for {} until {}. The password was sent to them \
                      in a DM (visible only to them).",
-                    mention(&grant.holder),
+                    grant.holder.mention(),
                     grant.level,
                     grant.incident,
                     format_expiry(grant.expires_at, now)

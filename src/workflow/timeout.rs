@@ -88,7 +88,7 @@ impl Workflow {
     async fn settle_interrupted(&self, req: Request) -> anyhow::Result<()> {
         let id = req.id().as_str().to_owned();
         let grant = self.inner.grants.active(req.level()).await?;
-        let ours = grant.filter(|g| g.request_id.as_deref() == Some(id.as_str()) && g.delivered);
+        let ours = grant.filter(|g| g.request_id.as_ref() == Some(req.id()) && g.delivered);
         let now = self.now();
         let reason = "issuing did not finish (the bot stopped)";
         let (stored, pending) = match &ours {

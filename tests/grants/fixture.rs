@@ -5,6 +5,7 @@
 use crate::support::model::Model;
 use crate::support::pg::{self, PgServer};
 use chrono::{DateTime, Utc};
+use pgroles::access::{IncidentId, RequestId, SlackUserId};
 use pgroles::broker::{Broker, CredentialSource, TempPassword};
 use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth, RedisConfig};
 use pgroles::grants::{
@@ -75,18 +76,18 @@ impl Notifier for Recorder {
             | GrantEvent::DeliveryFailed { grant, .. }
             | GrantEvent::ExpiryDelayed { grant, .. } => {
                 seen.grant_id = Some(grant.id.clone());
-                seen.holder = Some(grant.holder.clone());
+                seen.holder = Some(grant.holder.to_string());
             }
             GrantEvent::Expired { grant, sessions_ended }
             | GrantEvent::Revoked { grant, sessions_ended, .. } => {
                 seen.grant_id = Some(grant.id.clone());
-                seen.holder = Some(grant.holder.clone());
+                seen.holder = Some(grant.holder.to_string());
                 seen.sessions_ended = Some(sessions_ended);
             }
             GrantEvent::TakenOver { previous, by } => {
                 seen.grant_id = Some(by.id.clone());
-                seen.holder = Some(by.holder.clone());
-                seen.previous_holder = Some(previous.holder.clone());
+                seen.holder = Some(by.holder.to_string());
+                seen.previous_holder = Some(previous.holder.to_string());
             }
             GrantEvent::Restored { role, .. } => seen.role = Some(role.to_owned()),
             GrantEvent::OrphanSessionsEnded { role, sessions_ended } => {
@@ -208,10 +209,10 @@ impl Fixture {
     pub fn request(&self, level: Level, holder: &str, duration: Duration) -> IssueRequest {
         IssueRequest {
             level,
-            holder: holder.to_owned(),
-            incident: "INC-4242".into(),
-            approvers: vec!["U0APPROVER".into()],
-            request_id: Some(format!("req-{holder}")),
+            holder: SlackUserId::parse(holder).expect("a Slack user id"),
+            incident: IncidentId::try_from("INC-4242".to_owned()).expect("an incident id"),
+            approvers: vec![SlackUserId::parse("U0APPROVER").expect("a Slack user id")],
+            request_id: Some(RequestId::parse(&format!("req-{holder}")).expect("a request id")),
             duration,
             context: serde_json::json!({"channel": "C1", "ts": "1.2"}),
             takeover: false,

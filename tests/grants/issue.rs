@@ -4,6 +4,7 @@
 use crate::fixture::Fixture;
 use crate::support::pg;
 use crate::support::redis::OwnRedis;
+use pgroles::access::SlackUserId;
 use pgroles::grants::GrantError;
 use pgroles::model::Level;
 use std::sync::atomic::Ordering;
@@ -85,9 +86,9 @@ async fn a_held_level_is_refused_taken_over_resent_by_its_holder_only_and_revoke
     assert!(pending.iter().any(|t| t.id == second.expire_timer_id()), "{pending:?}");
 
     // Resend: not for the previous holder; for the holder it rotates, same grant and expiry.
-    let e = fx.service.resend(Level::Rw, "U0FIRST").await.unwrap_err();
+    let e = fx.service.resend(Level::Rw, &user("U0FIRST")).await.unwrap_err();
     assert!(matches!(e, GrantError::NotHolder), "{e:?}");
-    let resent = fx.service.resend(Level::Rw, "U0SECOND").await.expect("resend");
+    let resent = fx.service.resend(Level::Rw, &user("U0SECOND")).await.expect("resend");
     let third_pw = fx.recorder.last_password();
     assert_ne!(third_pw, second_pw);
     assert_eq!((resent.id.as_str(), resent.expires_at), (second.id.as_str(), second.expires_at));
@@ -109,4 +110,8 @@ async fn a_held_level_is_refused_taken_over_resent_by_its_holder_only_and_revoke
         Some(("terminate", Some(1), "U0ADMIN"))
     );
     fx.cleanup().await;
+}
+
+fn user(id: &str) -> SlackUserId {
+    SlackUserId::parse(id).expect("a Slack user id")
 }

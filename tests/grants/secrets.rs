@@ -4,6 +4,7 @@
 
 use crate::fixture::{eventually, spawn_worker, Fixture};
 use crate::support::pg;
+use pgroles::access::{IncidentId, SlackUserId};
 use pgroles::grants::{GrantRecord, LogNotifier, Notifier};
 use pgroles::model::Level;
 use std::io::Write;
@@ -50,7 +51,7 @@ async fn the_password_appears_neither_in_redis_nor_in_the_logs() {
         .issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(1)))
         .await
         .expect("issue");
-    fx.service.resend(Level::Ro, "U0HOLDER").await.expect("resend");
+    fx.service.resend(Level::Ro, &SlackUserId::parse("U0HOLDER").unwrap()).await.expect("resend");
     let redis_while_active = fx.redis_dump();
     let worker = spawn_worker(fx.service.clone());
     let expired =
@@ -83,8 +84,8 @@ fn record() -> GrantRecord {
         id: "g1".into(),
         level: Level::Ro,
         role: "x_firefighter_ro".into(),
-        holder: "cli:ops".into(),
-        incident: "INC-1".into(),
+        holder: SlackUserId::parse("U0OPS").unwrap(),
+        incident: IncidentId::try_from("INC-1".to_owned()).unwrap(),
         approvers: vec![],
         request_id: None,
         granted_at: now,
