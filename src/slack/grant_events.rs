@@ -3,21 +3,17 @@
 //! in the request's thread (through the outbox), a DM to the holder where it concerns them, and
 //! the request message brought up to date.
 //!
-//! Owns the wording of the grant events' notes. Must not decide anything about access; the
-//! password is rendered only in `deliver` and goes only to the holder's DM.
+//! Owns where each grant event is told; the wording is `access::text::grant`'s. Must not
+//! decide anything about access; the password is rendered only in `deliver` and goes only to
+//! the holder's DM.
 
-use crate::access::text::{format_expiry, format_utc_time};
+use crate::access::text::{dm, format_expiry, format_utc_time, grant as grant_text};
 use crate::access::{Request, SlackUserId};
 use crate::broker::TempPassword;
 use crate::grants::{GrantEvent, GrantRecord, Notifier};
-use crate::slack::notes;
 use crate::slack::notifier::{GrantContext, SlackBot};
 use crate::slack::render::{self, ConnectInfo, Rendered};
 use anyhow::anyhow;
-
-fn mention(user: &str) -> String {
-    SlackUserId::parse(user).map(|u| u.mention()).unwrap_or_else(|_| user.to_owned())
-}
 
 #[async_trait::async_trait]
 impl Notifier for SlackBot {
@@ -48,105 +44,65 @@ impl Notifier for SlackBot {
             GrantEvent::Reminder { grant } => {
                 let ctx = GrantContext::of(grant);
                 let when = format_expiry(grant.expires_at, now);
-                let text = format!(
-                    "Your {} access for {} ends at {when}. Request it again if you still need it.",
-                    grant.level, grant.incident
-                );
+                let text = grant_text::reminder(grant.level, &grant.incident, &when);
                 let sent = self.dm_ephemeral(grant.holder.as_str(), &Rendered::text(&text)).await;
                 let note = match sent {
-                    Ok(()) => format!(
-                        "Reminder sent to {}: access ends at {when}.",
-                        grant.holder.mention()
-                    ),
-                    Err(e) => format!(
-                        "Could not remind {} by DM ({}); access ends at {when}.",
-                        grant.holder.mention(),
-                        e.code
-                    ),
+                    Ok(()) => grant_text::reminder_sent(&grant.holder, &when),
+                    Err(e) => grant_text::reminder_failed(&grant.holder, &e.code, &when),
                 };
                 self.audit(&ctx, &note).await;
             }
             GrantEvent::Expired { grant, sessions_ended } => {
                 self.metrics.expiry(sessions_ended);
                 let ctx = GrantContext::of(grant);
-                let text = format!(
-                    "Password expired: {} access of {} for {} ended at {}; {} ended.",
+                let at = format_utc_time(now);
+                let text = grant_text::expired(
                     grant.level,
-                    grant.holder.mention(),
-                    grant.incident,
-                    format_utc_time(now),
-                    sessions(sessions_ended)
+                    &grant.holder,
+                    &grant.incident,
+                    &at,
+                    sessions_ended,
                 );
                 self.audit(&ctx, &text).await;
                 // The request may end a moment after the grant; the grant's end is what counts.
                 self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
             }
             GrantEvent::Resent { grant } => {
-                let text = notes::resent(grant.level.as_str(), grant.holder.as_str());
+                let text = dm::resent(grant.level, &grant.holder);
                 self.audit(&GrantContext::of(grant), &text).await;
             }
             GrantEvent::Revoked { grant, by, sessions_ended } => {
                 self.metrics.sessions(sessions_ended);
                 let ctx = GrantContext::of(grant);
-                let text = format!(
-                    "Access revoked by {}: the {} password of {} expired; {} ended.",
-                    mention(by),
-                    grant.level,
-                    grant.holder.mention(),
-                    sessions(sessions_ended)
-                );
+                let text = grant_text::revoked(by, grant.level, &grant.holder, sessions_ended);
                 self.audit(&ctx, &text).await;
-                let dm = notes::revoked(
-                    grant.level.as_str(),
-                    grant.incident.as_str(),
-                    by,
-                    &sessions(sessions_ended),
-                );
+                let sessions = grant_text::sessions(sessions_ended);
+                let dm = dm::revoked(grant.level, &grant.incident, by, &sessions);
                 self.dm_note(grant.holder.as_str(), &dm).await;
                 if let Ok(by) = SlackUserId::parse(by) {
                     self.advance_request(&ctx, |r| r.on_revoked(&by, now)).await;
                 }
             }
             GrantEvent::TakenOver { previous, by } => {
-                let text = format!(
-                    "{} took {} over for {}; the previous password of {} no longer works.",
-                    by.holder.mention(),
-                    by.level,
-                    by.incident,
-                    previous.holder.mention()
-                );
+                let text =
+                    grant_text::taken_over(&by.holder, by.level, &by.incident, &previous.holder);
                 self.audit(&GrantContext::of(previous), &text).await;
             }
             GrantEvent::DeliveryFailed { grant, reason } => {
-                let text = format!(
-                    "The password could not be delivered to {} by DM ({reason}), so it was \
-                     expired again right away. Please request access again.",
-                    grant.holder.mention()
-                );
+                let text = grant_text::delivery_failed(&grant.holder, reason);
                 self.audit(&GrantContext::of(grant), &text).await;
             }
             GrantEvent::ExpiryDelayed { grant, .. } => {
-                let text = format!(
-                    "The {} password of {} could not be expired yet (database unreachable); \
-                     retrying. The database itself caps it at {}.",
-                    grant.level,
-                    grant.holder.mention(),
-                    format_utc_time(grant.db_valid_until)
-                );
+                let cap = format_utc_time(grant.db_valid_until);
+                let text = grant_text::expiry_delayed(grant.level, &grant.holder, &cap);
                 self.audit(&GrantContext::of(grant), &text).await;
             }
             GrantEvent::Restored { role, expires_at } => {
-                let text = format!(
-                    "Found {role} with a live password and no expiry timer; it will be expired at {}.",
-                    format_utc_time(expires_at)
-                );
+                let text = grant_text::restored(role, &format_utc_time(expires_at));
                 self.audit(&GrantContext::default(), &text).await;
             }
             GrantEvent::OrphanSessionsEnded { role, sessions_ended } => {
-                let text = format!(
-                    "Ended {} of {role}, which holds no active grant.",
-                    sessions(sessions_ended)
-                );
+                let text = grant_text::orphan_sessions_ended(role, sessions_ended);
                 self.audit(&GrantContext::default(), &text).await;
             }
         }
@@ -158,13 +114,5 @@ fn request_end(r: &Request) -> chrono::DateTime<chrono::Utc> {
     match r.state() {
         crate::access::RequestState::Issued { expires_at, .. } => *expires_at,
         _ => chrono::DateTime::<chrono::Utc>::MIN_UTC,
-    }
-}
-
-fn sessions(n: i32) -> String {
-    if n == 1 {
-        "1 session".into()
-    } else {
-        format!("{n} sessions")
     }
 }

@@ -34,9 +34,7 @@ pub const DEDUP_TTL: Duration = Duration::from_secs(15 * 60);
 const ACK_REDIS_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// What a user is told when Redis cannot be reached (HTTP and Socket Mode alike).
-pub(crate) const UNAVAILABLE_TEXT: &str = "The bot cannot reach its state store (Redis) right \
-    now, so it cannot take requests; no access was granted. Try again in a minute; if it \
-    persists, tell the platform team.";
+pub(crate) const UNAVAILABLE_TEXT: &str = crate::access::text::reply::STATE_STORE_DOWN;
 
 /// What the listener needs.
 #[derive(Clone)]

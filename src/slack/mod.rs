@@ -1,6 +1,6 @@
 //! Slack edges: the Web API client adapter, a strict local stand-in for Slack, the HTTP
 //! listener (signatures, 3 s acks), the Socket Mode client, Block Kit rendering, the bot's
-//! notifier (`notifier`, `grant_events`, `notes`) and the delivery of the durable outbox
+//! notifier (`notifier`, `grant_events`) and the delivery of the durable outbox
 //! (`outbox`). The password DM's text and body are built in zeroizing memory (`secret_body`)
 //! and sent by the project's own JSON POST (`json_post`).
 //!
@@ -13,7 +13,6 @@ mod grant_events;
 mod https;
 mod json_post;
 pub mod listener;
-pub mod notes;
 pub mod notifier;
 pub mod outbox;
 pub mod reject_log;

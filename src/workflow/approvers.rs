@@ -94,21 +94,13 @@ impl Approvers {
 
     /// How approvers are named in the request message: mentions, and the group.
     pub async fn hint(&self) -> String {
-        let mut parts: Vec<String> = self
+        let approvers: Vec<SlackUserId> = self
             .access
             .approvers
             .iter()
             .filter_map(|u| SlackUserId::parse(u.trim()).ok())
-            .map(|u| u.mention())
             .collect();
-        if let Some(group) = &self.access.approver_group {
-            parts.push(format!("<!subteam^{group}>"));
-        }
-        if parts.is_empty() {
-            "nobody is configured".into()
-        } else {
-            parts.join(", ")
-        }
+        crate::access::text::approvers_hint(&approvers, self.access.approver_group.as_deref())
     }
 
     async fn group_members(&self) -> Vec<SlackUserId> {

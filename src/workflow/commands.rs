@@ -6,7 +6,7 @@
 //! `user_message`.
 
 use super::{CommandInput, Workflow};
-use crate::access::text::{firefighter_help, format_expiry, pgroles_help};
+use crate::access::text::{firefighter_help, format_expiry, pgroles_help, reply};
 use crate::access::{can_revoke, Command, Grant, Rejection, RequestId, SlackUserId};
 use crate::config::StatusVisibility;
 use crate::grants::{GrantError, GrantRecord};
@@ -48,7 +48,7 @@ impl Workflow {
                 }
                 let wf = self.clone();
                 wf.clone().spawn(async move { wf.verify(input, post).await });
-                Rendered::text("Checking the database against the role model…")
+                Rendered::text(reply::CHECKING_THE_DATABASE)
             }
             Command::Request { level, incident, duration } => {
                 self.request_access(input, user, level, incident, duration).await
@@ -64,7 +64,7 @@ impl Workflow {
                     wf.inner.metrics.request(label, outcome);
                     wf.reply(&input, &reply).await;
                 });
-                Rendered::text("Working on it…")
+                Rendered::text(reply::WORKING_ON_IT)
             }
         }
     }
@@ -91,43 +91,34 @@ impl Workflow {
         for level in [Level::Ro, Level::Rw] {
             match self.inner.grants.active(level).await {
                 Ok(Some(g)) if g.is_active(now) && (full || g.holder == *user) => {
-                    lines.push(format!(
-                        "{level}: held by {} for {} until {}",
-                        g.holder.mention(),
-                        g.incident,
-                        format_expiry(g.expires_at, now)
-                    ))
+                    let expiry = format_expiry(g.expires_at, now);
+                    lines.push(reply::status_held_by(level, &g.holder, &g.incident, &expiry));
                 }
-                Ok(Some(g)) if g.is_active(now) => lines.push(format!("{level}: held")),
-                Ok(_) => lines.push(format!("{level}: nobody holds it")),
+                Ok(Some(g)) if g.is_active(now) => lines.push(reply::status_held(level)),
+                Ok(_) => lines.push(reply::status_free(level)),
                 Err(e) => return ("error", e.user_message()),
             }
         }
         match self.inner.store.open_requests(now).await {
             Ok(open) => {
                 for r in open.into_iter().filter(|r| full || r.requester() == user) {
-                    lines.push(format!(
-                        "{} requested by {} for {}: {} of {} approvals, waiting until {}",
+                    lines.push(reply::status_pending(
                         r.level(),
-                        r.requester().mention(),
+                        r.requester(),
                         r.incident(),
                         r.approvals().len(),
                         r.needed(),
-                        format_expiry(r.approval_deadline(), now)
+                        &format_expiry(r.approval_deadline(), now),
                     ));
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "listing open requests failed");
-                lines.push("(pending requests could not be listed: Redis is unavailable)".into());
+                lines.push(reply::STATUS_PENDING_UNAVAILABLE.into());
             }
         }
         if !full {
-            lines.push(
-                "Only approvers and admins see who holds access and who is waiting; shown here \
-                 is what is yours."
-                    .into(),
-            );
+            lines.push(reply::STATUS_ONLY_YOURS.into());
         }
         ("ok", lines.join("\n"))
     }
@@ -146,18 +137,13 @@ impl Workflow {
             Some(g) => can_revoke(by, &g, &policy, &self.inner.settings.admins),
             // A grant issued outside Slack (`cli:` holder): approvers and admins only.
             None if policy.is_approver(by) || self.inner.settings.admins.contains(by) => Ok(()),
-            None => {
-                let text = format!("Only an approver or an admin can revoke {level} here.");
-                return ("rejected", text);
-            }
+            None => return ("rejected", reply::revoke_needs_approver(level)),
         };
         if let Err(rejection) = allowed {
             return ("rejected", rejection.user_message());
         }
         match self.inner.grants.revoke(level, by.as_str()).await {
-            Ok(n) => {
-                ("ok", format!("Revoked {level}: the password expired and {n} session(s) ended."))
-            }
+            Ok(n) => ("ok", reply::revoked(level, n)),
             Err(GrantError::NotActive) => {
                 ("rejected", Rejection::NothingToRevoke { level }.user_message())
             }
@@ -170,13 +156,7 @@ impl Workflow {
             match self.inner.grants.active(level).await {
                 Ok(Some(g)) if g.holder == *user => {
                     return match self.inner.grants.resend(level, user).await {
-                        Ok(_) => (
-                            "ok",
-                            format!(
-                                "I sent a new {level} password to our DM; the previous one no \
-                                 longer works."
-                            ),
-                        ),
+                        Ok(_) => ("ok", reply::resent(level)),
                         Err(e) => ("error", e.user_message()),
                     };
                 }

@@ -3,12 +3,12 @@
 //! ([`RequestStore::update_with_notes`](super::store::RequestStore::update_with_notes)): a
 //! change is never stored without its notes, and a lost compare-and-swap queues none.
 //!
-//! Owns which transition says what, and where; the sentences of DMs and alerts are
-//! [`crate::slack::notes`]'. No I/O here and never a secret.
+//! Owns which transition says what, and where; the sentences are [`crate::access::text`]'s
+//! (`notes`, `dm`). No I/O here and never a secret.
 
 use super::Workflow;
+use crate::access::text::{dm, notes};
 use crate::access::{Request, SlackUserId, Transition};
-use crate::slack::notes;
 use crate::slack::notifier::PendingNote;
 use crate::timers::OutboxNote;
 
@@ -21,23 +21,18 @@ impl Workflow {
         transition: &Transition,
         actor: Option<&SlackUserId>,
     ) -> Vec<PendingNote> {
-        let who = actor.map(SlackUserId::mention).unwrap_or_else(|| "someone".into());
+        let who = notes::actor(actor);
         let thread = match transition {
             Transition::ApprovalRecorded { count, needed } => {
-                Some(format!("{who} approved ({count} of {needed})."))
+                Some(notes::approval_recorded(&who, *count, *needed))
             }
             Transition::ApprovalWithdrawn { count, needed } => {
-                Some(format!("{who} withdrew their approval ({count} of {needed})."))
+                Some(notes::approval_withdrawn(&who, *count, *needed))
             }
-            Transition::Approved => Some(format!(
-                "{who} approved; all {} approval(s) are in. Issuing access…",
-                req.needed()
-            )),
-            Transition::Denied { by } => Some(format!("Denied by {}.", by.mention())),
-            Transition::Cancelled { by } => Some(format!("Cancelled by {}.", by.mention())),
-            Transition::TimedOut => {
-                Some("Timed out: not enough approvals arrived in time. Nothing was granted.".into())
-            }
+            Transition::Approved => Some(notes::approved(&who, req.needed())),
+            Transition::Denied { by } => Some(notes::denied(by)),
+            Transition::Cancelled { by } => Some(notes::cancelled(by)),
+            Transition::TimedOut => Some(notes::TIMED_OUT.to_owned()),
             _ => None,
         };
         let bot = &self.inner.bot;
@@ -45,10 +40,10 @@ impl Workflow {
         if let (Some(text), Some(at)) = (thread, req.message()) {
             out.push(bot.thread_note(at, &text));
         }
-        let (level, incident) = (req.level().as_str(), req.incident().to_string());
+        let (level, incident) = (req.level(), req.incident());
         let dm = match transition {
-            Transition::Denied { by } => Some(notes::denied(level, &incident, by.as_str())),
-            Transition::TimedOut => Some(notes::timed_out(level, &incident)),
+            Transition::Denied { by } => Some(dm::denied(level, incident, by)),
+            Transition::TimedOut => Some(dm::timed_out(level, incident)),
             _ => None,
         };
         if let Some(dm) = dm {
@@ -70,10 +65,9 @@ impl Workflow {
         if let (Some(text), Some(at)) = (thread, req.message()) {
             out.push(bot.thread_note(at, text));
         }
-        let (level, incident) = (req.level().as_str(), req.incident().to_string());
-        let requester = req.requester().as_str();
-        out.push(bot.dm_pending(requester, &notes::not_issued(level, &incident, reason)));
-        out.push(bot.alert_note(&notes::issue_failed_alert(level, &incident, requester, reason)));
+        let (level, incident, requester) = (req.level(), req.incident(), req.requester());
+        out.push(bot.dm_pending(requester.as_str(), &dm::not_issued(level, incident, reason)));
+        out.push(bot.alert_note(&dm::issue_failed_alert(level, incident, requester, reason)));
         out
     }
 

@@ -6,7 +6,7 @@
 //! not be posted or stored is discarded, so nothing half-done can be approved.
 
 use super::{approval_timer_id, CommandInput, Workflow};
-use crate::access::text::format_duration;
+use crate::access::text::reply::{self, STATE_STORE_DOWN};
 use crate::access::{
     GrantDuration, IncidentId, MessageRef, NewRequest, Rejection, Request, RequestId, SlackUserId,
 };
@@ -15,10 +15,6 @@ use crate::slack::render::{self, Rendered};
 use crate::timers::{Timer, TimerError, TimerKind, TimerPayload};
 use std::time::Duration;
 use tokio::sync::oneshot;
-
-const REDIS_DOWN: &str = "The bot cannot reach its state store (Redis) right now, so it \
-    cannot take requests; no access was granted. Try again in a minute; if it persists, tell \
-    the platform team.";
 
 /// How long the slash command's answer waits for the verdict of the checks (Slack gives 3 s in
 /// all, and the listener may have spent up to 1.5 s on its idempotency claim).
@@ -52,7 +48,7 @@ impl Workflow {
         rx.close();
         match rx.try_recv() {
             Ok(text) => Rendered::text(&text),
-            Err(_) => Rendered::text(&format!("Checking whether {level} can be requested now…")),
+            Err(_) => Rendered::text(&reply::checking_level(level)),
         }
     }
 
@@ -77,11 +73,7 @@ impl Workflow {
                 return;
             }
             Ok(req) => {
-                let asking = format!(
-                    "Asking the approvers for {level} access for {} ({})…",
-                    req.incident(),
-                    format_duration(duration.as_secs())
-                );
+                let asking = reply::asking_approvers(level, req.incident(), duration.as_secs());
                 // If the answer went out already ("checking…"), the posted reply below says it.
                 let _ = ack.send(asking);
                 match self.post_request(req).await {
@@ -114,7 +106,7 @@ impl Workflow {
                         until: g.expires_at,
                     }
                     .user_message(),
-                    None => format!("{level} is held by {} until it expires.", g.holder.mention()),
+                    None => reply::held_until_it_expires(level, &g.holder),
                 };
                 return Err(Refusal::Rejected(text));
             }
@@ -128,10 +120,9 @@ impl Workflow {
             .await
             .map_err(|_| Refusal::Failed(Rejection::Misconfigured.user_message()))?;
         if !policy.can_be_satisfied(level, user) {
-            return Err(Refusal::Rejected(format!(
-                "{level} needs {} approval(s) from approvers other than you, and not enough are \
-                 configured. Ask the platform team.",
-                policy.threshold(level)
+            return Err(Refusal::Rejected(reply::not_enough_approvers(
+                level,
+                policy.threshold(level),
             )));
         }
         let new = NewRequest {
@@ -146,7 +137,7 @@ impl Workflow {
         // The document first, then the claim: a claim's holder always has a document, which
         // is how an orphaned claim is told from one being taken right now.
         if !matches!(self.inner.store.create(&req).await, Ok(true)) {
-            return Err(Refusal::Failed(REDIS_DOWN.into()));
+            return Err(Refusal::Failed(STATE_STORE_DOWN.into()));
         }
         let claimed = match self.inner.store.claim_level(&req, window).await {
             Ok(false) => match self.inner.store.free_orphaned_claim(level).await {
@@ -185,18 +176,14 @@ impl Workflow {
             Ok(at) => at,
             Err(e) => {
                 self.discard(&req).await;
-                return Err(Refusal::Failed(format!(
-                    "I could not post your request to the approvers' channel (Slack said \
-                     {}), so nothing was requested. Please tell the platform team.",
-                    e.code
-                )));
+                return Err(Refusal::Failed(reply::request_not_posted(&e.code)));
             }
         };
         if let Err(e) = self.record_posted(&req, &at).await {
             tracing::warn!(error = %e, request_id = %req.id(), "storing a posted request failed");
-            self.inner.bot.thread(&at, "This request could not be recorded, so it is void.").await;
+            self.inner.bot.thread(&at, crate::access::text::notes::VOID).await;
             self.discard(&req).await;
-            return Err(Refusal::Failed(REDIS_DOWN.into()));
+            return Err(Refusal::Failed(STATE_STORE_DOWN.into()));
         }
         let link = self
             .inner
@@ -204,14 +191,13 @@ impl Workflow {
             .api()
             .permalink(&at.channel, &at.ts)
             .await
-            .unwrap_or_else(|_| "the approvers' channel".into());
-        Ok(format!(
-            "Your request for {} access for {} ({}) is posted: {link}\nIt needs {} \
-             approval(s). Once approved, I will send you the password in a DM.",
+            .unwrap_or_else(|_| reply::APPROVERS_CHANNEL.into());
+        Ok(reply::request_posted(
             req.level(),
             req.incident(),
-            format_duration(req.duration().as_secs()),
-            req.needed()
+            req.duration().as_secs(),
+            &link,
+            req.needed(),
         ))
     }
 
@@ -249,10 +235,7 @@ impl Workflow {
         let pending = open.iter().find(|r| r.level() == level);
         match crate::access::no_pending_request(level, pending, now) {
             Err(rejection) => Refusal::Rejected(rejection.user_message()),
-            Ok(()) => Refusal::Rejected(format!(
-                "Another request for {level} is being opened or decided right now; try again in \
-                 a moment."
-            )),
+            Ok(()) => Refusal::Rejected(reply::request_being_opened(level)),
         }
     }
 }
@@ -274,5 +257,5 @@ impl Refusal {
 
 fn redis(e: TimerError) -> Refusal {
     tracing::warn!(error = %e, "Redis failed while opening a request");
-    Refusal::Failed(REDIS_DOWN.into())
+    Refusal::Failed(STATE_STORE_DOWN.into())
 }

@@ -11,7 +11,7 @@
 use super::store::Updated;
 use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
-use crate::access::text::format_expiry;
+use crate::access::text::{format_expiry, notes};
 use crate::access::{
     Decision, EventTs, Ignored, MessageRef, Reaction, Rejection, Request, SlackUserId, Transition,
 };
@@ -92,15 +92,8 @@ impl Workflow {
             Ok(Updated::Missing) => "ignored",
             Ok(Updated::Refused { error, .. }) => {
                 let note = match error {
-                    Rejection::SelfApproval => format!(
-                        "{} reacted to their own request; that does not count, another \
-                         approver has to approve.",
-                        user.mention()
-                    ),
-                    Rejection::NotApprover => format!(
-                        "{} is not an approver, so their reaction does not count.",
-                        user.mention()
-                    ),
+                    Rejection::SelfApproval => notes::self_approval(&user),
+                    Rejection::NotApprover => notes::not_an_approver(&user),
                     other => other.user_message(),
                 };
                 if let Some(at) = &at {
@@ -110,16 +103,12 @@ impl Workflow {
             }
             Ok(Updated::Unchanged { request, decision }) => {
                 let note = match (input.added, &decision) {
-                    (true, Decision::Ignored(Ignored::NotPending)) => Some(format!(
-                        "{}'s reaction came after the request was {}; it does not count.",
-                        user.mention(),
-                        request.state().name().replace('_', " ")
-                    )),
-                    (true, Decision::Ignored(Ignored::Superseded)) => Some(format!(
-                        "{} removed their approval after giving it; it does not count. React \
-                         again to approve.",
-                        user.mention()
-                    )),
+                    (true, Decision::Ignored(Ignored::NotPending)) => {
+                        Some(notes::reaction_too_late(&user, request.state().name()))
+                    }
+                    (true, Decision::Ignored(Ignored::Superseded)) => {
+                        Some(notes::approval_superseded(&user))
+                    }
                     _ => None,
                 };
                 if let (Some(note), Some(at)) = (note, &at) {
@@ -149,19 +138,8 @@ impl Workflow {
         if input.channel != self.inner.bot.audit_channel() {
             return;
         }
-        let what = if input.added { "reaction" } else { "removed reaction" };
-        let cause = match why {
-            TimerError::Contended { .. } => "the request was changing at the same moment",
-            _ => "the bot's state store did not answer",
-        };
-        let note = format!(
-            "I could not record {}'s {what} :{}: just now ({cause}), so it has not changed \
-             this request. {}, please remove the reaction and add it again (or, to withdraw, \
-             add and remove it again) in a minute.",
-            user.mention(),
-            input.reaction,
-            user.mention()
-        );
+        let contended = matches!(why, TimerError::Contended { .. });
+        let note = notes::reaction_not_recorded(user, input.added, &input.reaction, contended);
         let at = MessageRef { channel: input.channel.clone(), ts: input.ts.clone() };
         self.inner.bot.thread(&at, &note).await;
     }
@@ -271,14 +249,8 @@ impl Workflow {
                 let now = self.now();
                 // The grant's own start, so that the request ends exactly when the grant does.
                 let granted_at = grant.granted_at;
-                let note = format!(
-                    "Access issued: {} holds {} for {} until {}. The password was sent to them \
-                     in a DM (visible only to them).",
-                    grant.holder.mention(),
-                    grant.level,
-                    grant.incident,
-                    format_expiry(grant.expires_at, now)
-                );
+                let expiry = format_expiry(grant.expires_at, now);
+                let note = notes::issued(&grant.holder, grant.level, &grant.incident, &expiry);
                 let pending: Vec<_> = req
                     .message()
                     .map(|at| self.inner.bot.thread_note(at, &note))
@@ -301,7 +273,7 @@ impl Workflow {
                 let now = self.now();
                 let reason = e.to_string();
                 let thread = (!matches!(e, GrantError::DeliveryFailed(_)))
-                    .then(|| format!("Access could not be issued: {}", e.user_message()));
+                    .then(|| notes::not_issued(&e.user_message()));
                 let pending = self.not_issued_notes(req, thread.as_deref(), &e.user_message());
                 let stored = self
                     .inner

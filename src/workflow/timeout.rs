@@ -10,6 +10,7 @@
 
 use super::store::Updated;
 use super::{approval_timer_id, Workflow};
+use crate::access::text::notes;
 use crate::access::{Rejection, Request, RequestState};
 use crate::timers::{Timer, TimerKind, TimerPayload};
 use std::time::Duration;
@@ -100,11 +101,11 @@ impl Workflow {
             }
             None => {
                 // Committed with the change: a second crash here loses none of them.
-                let thread = "Issuing access did not finish: the bot stopped while issuing. No \
-                              password is active for this request; request again if access is \
-                              still needed.";
-                let dm_reason = "issuing did not finish (the bot stopped); no password is active.";
-                let pending = self.not_issued_notes(&req, Some(thread), dm_reason);
+                let pending = self.not_issued_notes(
+                    &req,
+                    Some(notes::ISSUE_INTERRUPTED),
+                    notes::ISSUE_INTERRUPTED_REASON,
+                );
                 let stored = self
                     .inner
                     .store

@@ -9,6 +9,7 @@
 //! are shown as fixed text; their details go to the log.
 
 use super::{CommandInput, Workflow};
+use crate::access::text::reply;
 use crate::broker::connect;
 use crate::slack::render::Rendered;
 use crate::verify::{self, blocks};
@@ -33,11 +34,7 @@ impl Workflow {
                     Ok(_) => "ok",
                     Err(e) => {
                         self.inner.metrics.slack_error(e.method, &e.code);
-                        let text = format!(
-                            "I could not post the report in this channel (Slack said {}); \
-                             invite me or run /pgroles verify without post.",
-                            e.code
-                        );
+                        let text = reply::verify_not_posted(&e.code);
                         self.reply(&input, &text).await;
                         "error"
                     }
@@ -49,15 +46,12 @@ impl Workflow {
                 "ok"
             }
             Err(e) if e.is::<Busy>() => {
-                let text = "Another verification is running right now; try again in a minute.";
-                self.reply(&input, text).await;
+                self.reply(&input, reply::VERIFY_BUSY).await;
                 "rejected"
             }
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "verify failed");
-                let text = "The verification could not run (the database did not answer as \
-                            expected). The details are in the bot's logs.";
-                self.reply(&input, text).await;
+                self.reply(&input, reply::VERIFY_FAILED).await;
                 "error"
             }
         };

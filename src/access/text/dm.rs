@@ -1,76 +1,88 @@
 //! The wording of the state-change DMs to a requester (denied, timed out, revoked, not
 //! issued), the resend note and the failed-issue alert. Plain sentences, no I/O, no clock;
 //! never a secret (these go through the outbox into Redis).
-//!
-//! Owns these sentences only; the request message and thread notes of the workflow stay in
-//! [`crate::access::text`].
 
-use crate::access::SlackUserId;
-
-fn mention(user: &str) -> String {
-    SlackUserId::parse(user).map(|u| u.mention()).unwrap_or_else(|_| user.to_owned())
-}
+use super::mention_or_name;
+use crate::access::ids::{IncidentId, SlackUserId};
+use crate::access::level::Level;
 
 /// To the requester: an approver denied the request.
-pub fn denied(level: &str, incident: &str, by: &str) -> String {
+pub fn denied(level: Level, incident: &IncidentId, by: &SlackUserId) -> String {
     format!(
         "Your {level} request for {incident} was denied by {}. Nothing was granted.",
-        mention(by)
+        by.mention()
     )
 }
 
 /// To the requester: the approval window ran out.
-pub fn timed_out(level: &str, incident: &str) -> String {
+pub fn timed_out(level: Level, incident: &IncidentId) -> String {
     format!(
         "Your {level} request for {incident} timed out: not enough approvals arrived in time. \
          Nothing was granted; run the command again if you still need access."
     )
 }
 
-/// To the holder: someone ended their access early.
-pub fn revoked(level: &str, incident: &str, by: &str, sessions: &str) -> String {
+/// To the holder: someone (`by`: a Slack user id, or an actor such as `cli`) ended their
+/// access early.
+pub fn revoked(level: Level, incident: &IncidentId, by: &str, sessions: &str) -> String {
     format!(
         "Your {level} access for {incident} was revoked by {}: the password no longer works \
          and {sessions} ended.",
-        mention(by)
+        mention_or_name(by)
     )
 }
 
 /// To the requester: approved, but no access was granted.
-pub fn not_issued(level: &str, incident: &str, reason: &str) -> String {
+pub fn not_issued(level: Level, incident: &IncidentId, reason: &str) -> String {
     format!("Your {level} request for {incident} was approved, but no access was granted: {reason}")
 }
 
 /// In the request's thread: the holder rotated their password.
-pub fn resent(level: &str, holder: &str) -> String {
+pub fn resent(level: Level, holder: &SlackUserId) -> String {
     format!(
         "{} asked for a new {level} password: the previous one no longer works, and the new one \
          was sent to them in a DM (visible only to them).",
-        mention(holder)
+        holder.mention()
     )
 }
 
 /// In the audit channel, for the alert group: an approved request was not issued.
-pub fn issue_failed_alert(level: &str, incident: &str, requester: &str, reason: &str) -> String {
+pub fn issue_failed_alert(
+    level: Level,
+    incident: &IncidentId,
+    requester: &SlackUserId,
+    reason: &str,
+) -> String {
     format!(
         "Access could not be issued: {level} for {incident}, requested by {} and approved. \
          {reason} Please look now: the requester has no access.",
-        mention(requester)
+        requester.mention()
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::IncidentPattern;
+
+    fn incident() -> IncidentId {
+        IncidentId::parse("INC-1", &IncidentPattern::new("INC-[0-9]+", "INC-1").unwrap()).unwrap()
+    }
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).unwrap()
+    }
 
     #[test]
     fn notes_mention_people_and_say_what_happened() {
-        let d = denied("rw", "INC-1", "U0APP00001");
+        let d = denied(Level::Rw, &incident(), &user("U0APP00001"));
         assert!(d.contains("<@U0APP00001>") && d.contains("denied"), "{d}");
-        assert!(timed_out("ro", "INC-1").contains("timed out"));
-        let r = revoked("ro", "INC-1", "U0ADM00001", "2 sessions");
+        assert!(timed_out(Level::Ro, &incident()).contains("timed out"));
+        let r = revoked(Level::Ro, &incident(), "U0ADM00001", "2 sessions");
         assert!(r.contains("revoked by <@U0ADM00001>") && r.contains("2 sessions ended"), "{r}");
-        let a = issue_failed_alert("ro", "INC-1", "U0REQ00001", "The database is down.");
+        let c = revoked(Level::Ro, &incident(), "cli", "1 session");
+        assert!(c.contains("revoked by cli:"), "{c}");
+        let a = issue_failed_alert(Level::Ro, &incident(), &user("U0REQ00001"), "The DB is down.");
         assert!(a.contains("<@U0REQ00001>") && a.contains("INC-1"), "{a}");
     }
 }

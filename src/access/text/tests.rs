@@ -1,10 +1,12 @@
 use super::*;
 use crate::access::level::Level;
+use crate::access::rejection::SlashCommand;
+use crate::access::AccessConfig;
 use crate::access::{
-    ApprovalPolicy, Decision, GrantDuration, IncidentId, IncidentPattern, NewRequest, RequestId,
-    SlackUserId,
+    ApprovalPolicy, Decision, DurationProblem, GrantDuration, IncidentId, IncidentPattern,
+    IncidentProblem, NewRequest, ReactionEmojis, Rejection, Request, RequestId, SlackUserId,
 };
-use chrono::{TimeDelta, TimeZone};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 11, 35, 0).unwrap()
@@ -150,13 +152,34 @@ fn the_request_text_follows_the_request_through_its_states() {
 
 #[test]
 fn a_status_line_shows_level_holder_incident_and_expiry() {
-    let grant = Grant {
-        level: Level::Ro,
-        holder: user("U1"),
-        incident: incident(),
-        granted_at: t0(),
-        expires_at: t0() + TimeDelta::hours(1),
-        request_id: RequestId::parse("r1").unwrap(),
-    };
-    assert_eq!(grant_line(&grant, t0()), "ro: <@U1> for INC-7 until 12:35 UTC (in 1h)");
+    let expiry = format_expiry(t0() + TimeDelta::hours(1), t0());
+    assert_eq!(
+        reply::status_held_by(Level::Ro, &user("U1"), &incident(), &expiry),
+        "ro: held by <@U1> for INC-7 until 12:35 UTC (in 1h)"
+    );
+    assert_eq!(reply::status_held(Level::Rw), "rw: held");
+    assert_eq!(reply::status_free(Level::Rw), "rw: nobody holds it");
+}
+
+#[test]
+fn the_state_store_text_is_one_sentence_without_markup() {
+    assert!(reply::STATE_STORE_DOWN.starts_with("The bot cannot reach its state store (Redis)"));
+    assert!(!reply::STATE_STORE_DOWN.contains("  ") && !reply::STATE_STORE_DOWN.contains('<'));
+}
+
+#[test]
+fn actors_are_mentioned_when_they_are_slack_users_and_named_otherwise() {
+    assert_eq!(mention_or_name("U0ADM00001"), "<@U0ADM00001>");
+    assert_eq!(mention_or_name("cli"), "cli");
+    assert_eq!(notes::actor(None), "someone");
+    assert_eq!(notes::actor(Some(&user("U2"))), "<@U2>");
+}
+
+#[test]
+fn approvers_are_named_by_mention_and_group() {
+    assert_eq!(approvers_hint(&[], None), "nobody is configured");
+    assert_eq!(
+        approvers_hint(&[user("U1"), user("U2")], Some("S1")),
+        "<@U1>, <@U2>, <!subteam^S1>"
+    );
 }

@@ -1,0 +1,51 @@
+//! The help texts of `/firefighter help` (with the configured example, thresholds and
+//! durations) and `/pgroles help`.
+
+use super::time::format_duration;
+use crate::access::settings::AccessConfig;
+
+/// The `/firefighter help` text, with the configured example, thresholds and durations.
+pub fn firefighter_help(cfg: &AccessConfig) -> String {
+    let ex = &cfg.incident_example;
+    let approvals =
+        |n: u32| if n == 1 { "1 approval".to_owned() } else { format!("{n} approvals") };
+    [
+        "/firefighter gives you temporary PostgreSQL access for an incident.".to_owned(),
+        format!(
+            "/firefighter ro {ex} [duration]: read-only access (needs {})",
+            approvals(cfg.approvals_ro)
+        ),
+        format!(
+            "/firefighter rw {ex} [duration]: read-write access, no schema changes (needs {})",
+            approvals(cfg.approvals_rw)
+        ),
+        "/firefighter status: pending requests and who holds access now".to_owned(),
+        "/firefighter revoke ro|rw: end access now (the holder, an approver or an admin)"
+            .to_owned(),
+        "/firefighter resend: send your connection details again".to_owned(),
+        "/firefighter help: this text".to_owned(),
+        format!(
+            "Durations look like 90m, 2h, 1h30m, 45s or 3600 (seconds); the default is {}, the \
+             most is {}.",
+            format_duration(cfg.default_duration_secs),
+            format_duration(cfg.max_duration_secs)
+        ),
+        format!(
+            "Approvers approve or deny by reacting to the request message within {}; your own \
+             approval does not count.",
+            format_duration(cfg.approval_window_secs)
+        ),
+    ]
+    .join("\n")
+}
+
+/// The `/pgroles help` text.
+pub fn pgroles_help() -> String {
+    [
+        "/pgroles checks the PostgreSQL role model.",
+        "/pgroles verify: compare the database with the expected privileges (shown only to you)",
+        "/pgroles verify post: the same, posted to this channel",
+        "/pgroles help: this text",
+    ]
+    .join("\n")
+}

@@ -1,0 +1,75 @@
+//! The request message in the approvers' channel, for each state of the request, and how the
+//! approvers are named in it.
+
+use super::time::{format_duration, format_expiry, format_utc_time};
+use crate::access::ids::SlackUserId;
+use crate::access::policy::ReactionEmojis;
+use crate::access::request::{Request, RequestState};
+use chrono::{DateTime, Utc};
+
+fn mentions<'a>(users: impl Iterator<Item = &'a SlackUserId>) -> String {
+    users.map(|u| u.mention()).collect::<Vec<_>>().join(", ")
+}
+
+/// The text of the request message in the approvers' channel, for its current state.
+pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) -> String {
+    let head = format!(
+        "{} requests {} access for {} for {}.",
+        req.requester().mention(),
+        req.level(),
+        req.incident(),
+        format_duration(req.duration().as_secs())
+    );
+    let approved_by = mentions(req.approvals().iter().map(|a| &a.by));
+    let tail = match req.state() {
+        RequestState::Pending => {
+            let so_far = if approved_by.is_empty() {
+                String::new()
+            } else {
+                format!(" Approved so far by {approved_by}.")
+            };
+            format!(
+                "Needs {} of {} approvals; approvers react with :{}: to approve or :{}: to deny \
+                 before {}.{so_far}",
+                req.needed().saturating_sub(req.approvals().len().try_into().unwrap_or(u32::MAX)),
+                req.needed(),
+                emojis.approve(),
+                emojis.deny(),
+                format_expiry(req.approval_deadline(), now)
+            )
+        }
+        RequestState::Approved { .. } => format!("Approved by {approved_by}; issuing access."),
+        RequestState::Denied { by, .. } => format!("Denied by {}.", by.mention()),
+        RequestState::Cancelled { .. } => "Cancelled by the requester.".into(),
+        RequestState::TimedOut { at } => {
+            format!("Timed out at {} without enough approvals.", format_utc_time(*at))
+        }
+        RequestState::Issued { expires_at, .. } => format!(
+            "Approved by {approved_by}. Access granted until {}.",
+            format_expiry(*expires_at, now)
+        ),
+        RequestState::Failed { .. } => {
+            "Approved, but the access could not be issued; the platform team has been alerted."
+                .into()
+        }
+        RequestState::Expired { at } => format!("Access expired at {}.", format_utc_time(*at)),
+        RequestState::Revoked { by, at } => {
+            format!("Access revoked by {} at {}.", by.mention(), format_utc_time(*at))
+        }
+    };
+    format!("{head} {tail}")
+}
+
+/// How the approvers are named in the request message: their mentions and the user group's
+/// (`<!subteam^S..>`), or that nobody is configured.
+pub fn approvers_hint(approvers: &[SlackUserId], group: Option<&str>) -> String {
+    let mut parts: Vec<String> = approvers.iter().map(SlackUserId::mention).collect();
+    if let Some(group) = group {
+        parts.push(format!("<!subteam^{group}>"));
+    }
+    if parts.is_empty() {
+        "nobody is configured".into()
+    } else {
+        parts.join(", ")
+    }
+}
