@@ -4,6 +4,7 @@
 //! of secrets out of server messages. Only a server error's primary message is ever kept (never
 //! its DETAIL, CONTEXT or the statement), and any occurrence of a secret in it is replaced.
 
+use crate::access::text::errors;
 use anyhow::anyhow;
 use tokio_postgres::error::SqlState;
 
@@ -27,17 +28,9 @@ impl BrokerError {
     /// Fixed, helpful text for Slack users. Internal details stay in the logs.
     pub fn user_message(&self) -> String {
         match self {
-            BrokerError::Unavailable(_) => {
-                "The database is unavailable right now. Try again in a minute; if it persists, \
-                 page the DBA on call."
-                    .into()
-            }
-            BrokerError::Refused { message } => format!("The database refused: {message}"),
-            BrokerError::Unexpected(_) => {
-                "Something went wrong while talking to the database. The details are in the \
-                 bot's logs."
-                    .into()
-            }
+            BrokerError::Unavailable(_) => errors::DATABASE_UNAVAILABLE.into(),
+            BrokerError::Refused { message } => errors::database_refused(message),
+            BrokerError::Unexpected(_) => errors::DATABASE_UNEXPECTED.into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! errors name keys, not values.
 
 use super::record::GrantRecord;
+use crate::access::text::{errors, format_utc_time};
 use crate::broker::BrokerError;
 use crate::timers::TimerError;
 
@@ -40,29 +41,17 @@ impl GrantError {
     /// Fixed text for users; internals stay in the logs.
     pub fn user_message(&self) -> String {
         match self {
-            GrantError::Unavailable(_) => "The access service cannot reach Redis or the database \
-                 right now, so no access was granted. Try again in a minute; if it persists, page \
-                 the DBA on call."
-                .into(),
-            GrantError::Held(g) => format!(
-                "Firefighter {} access is held by <@{}> for {} until {}.",
-                g.level,
-                g.holder,
-                g.incident,
-                crate::access::text::format_utc_time(g.expires_at)
-            ),
-            GrantError::NotHolder => "Only the holder of this grant can do that.".into(),
-            GrantError::NotActive => "There is no active grant for that level.".into(),
-            GrantError::DeliveryFailed(_) => "The password could not be delivered, so it was \
-                 expired again right away. Please request access again."
-                .into(),
-            GrantError::Conflict => "Someone else changed this grant at the same moment. Please \
-                 try again."
-                .into(),
+            GrantError::Unavailable(_) => errors::GRANTS_UNAVAILABLE.into(),
+            GrantError::Held(g) => {
+                let until = format_utc_time(g.expires_at);
+                errors::level_held(g.level, &g.holder, &g.incident, &until)
+            }
+            GrantError::NotHolder => errors::NOT_HOLDER.into(),
+            GrantError::NotActive => errors::NO_ACTIVE_GRANT.into(),
+            GrantError::DeliveryFailed(_) => errors::NOT_DELIVERED.into(),
+            GrantError::Conflict => errors::GRANT_CONFLICT.into(),
             GrantError::Broker(e) => e.user_message(),
-            GrantError::Internal(_) => "Something went wrong in the access service. The details \
-                 are in the bot's logs."
-                .into(),
+            GrantError::Internal(_) => errors::GRANTS_INTERNAL.into(),
         }
     }
 

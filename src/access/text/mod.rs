@@ -15,9 +15,11 @@
 //! - [`notes`]: the request thread's notes (approvals, decision, issue, ignored reactions).
 //! - [`grant`]: grant events after issuing (reminder, expiry, revocation, takeover, ...).
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
+//! - [`errors`]: what users are told when the grant service or the database fails.
 //! - [`time`]: duration and time formats.
 
 pub mod dm;
+pub mod errors;
 pub mod grant;
 pub mod help;
 pub mod notes;
