@@ -7,8 +7,8 @@
 //! are passed in). Secrets appear only in [`credentials`], whose output (a [`SecretMessage`],
 //! zeroizing, never a [`Rendered`]) goes to one ephemeral DM.
 
-use crate::access::text::{format_expiry, request_text};
-use crate::access::{ReactionEmojis, Request, RequestState};
+use crate::access::text::{format_expiry, request_footer, request_text, request_title};
+use crate::access::{ReactionEmojis, Request};
 use crate::broker::TempPassword;
 use crate::slack::secret_body::format_exact;
 use chrono::{DateTime, Utc};
@@ -117,14 +117,8 @@ pub fn request_message(
     now: DateTime<Utc>,
 ) -> Rendered {
     let body = request_text(req, emojis, now);
-    let title = format!("Firefighter {} access request: {}", req.level(), req.incident());
-    let mut blocks = vec![header(&title), section(&body)];
-    let footer = if matches!(req.state(), RequestState::Pending) {
-        format!("Who may approve: {approvers_hint}. Request id {}.", req.id())
-    } else {
-        format!("State: {}. Request id {}.", req.state().name(), req.id())
-    };
-    blocks.push(context(&footer));
+    let mut blocks = vec![header(&request_title(req)), section(&body)];
+    blocks.push(context(&request_footer(req, approvers_hint)));
     Rendered { text: truncate(&body, MAX_TEXT_CHARS), blocks }
 }
 

@@ -29,7 +29,7 @@ pub mod request;
 pub mod time;
 
 pub use help::{firefighter_help, pgroles_help};
-pub use request::{approvers_hint, request_text};
+pub use request::{approvers_hint, request_footer, request_text, request_title};
 pub use time::{format_duration, format_expiry, format_utc_time};
 
 use super::ids::SlackUserId;

@@ -1,5 +1,5 @@
-//! The request message in the approvers' channel, for each state of the request, and how the
-//! approvers are named in it.
+//! The request message in the approvers' channel (its text, header and footer), for each state
+//! of the request, and how the approvers are named in it.
 
 use super::time::{format_duration, format_expiry, format_utc_time};
 use crate::access::ids::SlackUserId;
@@ -58,6 +58,21 @@ pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) 
         }
     };
     format!("{head} {tail}")
+}
+
+/// The header of the request message: `Firefighter rw access request: INC-7`.
+pub fn request_title(req: &Request) -> String {
+    format!("Firefighter {} access request: {}", req.level(), req.incident())
+}
+
+/// The footer of the request message: who may approve while it is pending, else its state;
+/// and its id.
+pub fn request_footer(req: &Request, approvers_hint: &str) -> String {
+    if matches!(req.state(), RequestState::Pending) {
+        format!("Who may approve: {approvers_hint}. Request id {}.", req.id())
+    } else {
+        format!("State: {}. Request id {}.", req.state().name(), req.id())
+    }
 }
 
 /// How the approvers are named in the request message: their mentions and the user group's
