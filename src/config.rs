@@ -289,11 +289,6 @@ impl Config {
         self.database.dbname.clone().unwrap_or_else(|| self.model.database.clone())
     }
 
-    /// The login the broker uses: `database.user`, else the model's broker role.
-    pub fn database_user(&self) -> String {
-        self.database.user.clone().unwrap_or_else(|| self.model.broker())
-    }
-
     /// The host firefighters put in their psql string: `database.public_host`, else `host`.
     pub fn public_host(&self) -> String {
         self.database.public_host.clone().unwrap_or_else(|| self.database.host.clone())

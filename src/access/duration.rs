@@ -69,7 +69,8 @@ impl GrantDuration {
     }
 
     /// Whole hours, rounded up, at least 1: what `set_firefighter_password(p_hours)` takes.
-    pub fn hours_rounded_up(self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn hours_rounded_up(self) -> u64 {
         self.as_secs().div_ceil(3600).max(1)
     }
 }

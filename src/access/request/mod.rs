@@ -18,6 +18,7 @@
 use super::duration::GrantDuration;
 use super::ids::{EventTs, IncidentId, RequestId, SlackUserId};
 use super::policy::ApprovalPolicy;
+#[cfg(test)]
 use super::rejection::Rejection;
 use crate::access::level::Level;
 use chrono::{DateTime, Utc};
@@ -101,7 +102,8 @@ impl RequestState {
     }
 
     /// No further event changes a request in a final state.
-    pub fn is_final(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_final(&self) -> bool {
         !matches!(
             self,
             RequestState::Pending | RequestState::Approved { .. } | RequestState::Issued { .. }
@@ -267,7 +269,8 @@ impl Request {
     }
 
     /// Whether this request was posted as message `ts` in `channel`.
-    pub fn is_message(&self, channel: &str, ts: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_message(&self, channel: &str, ts: &str) -> bool {
         self.message.as_ref().is_some_and(|m| m.channel == channel && m.ts == ts)
     }
 
@@ -290,7 +293,9 @@ impl Request {
     }
 
     /// The requester withdraws a pending request (e.g. `/firefighter` cancel or deny reaction).
-    pub fn on_cancel(&self, by: &SlackUserId, now: DateTime<Utc>) -> Result<Decision, Rejection> {
+    /// No command does yet, so only the state machine's tests call it.
+    #[cfg(test)]
+    pub(crate) fn on_cancel(&self, by: &SlackUserId, now: DateTime<Utc>) -> Result<Decision, Rejection> {
         if by != &self.requester {
             return Err(Rejection::NotAllowedToCancel);
         }
