@@ -75,7 +75,7 @@ impl Approvers {
     }
 
     /// As [`new`](Self::new) with another stale window (tests).
-    pub fn with_stale_for(
+    pub(crate) fn with_stale_for(
         access: Arc<AccessConfig>,
         slack: SlackApi,
         metrics: Metrics,
