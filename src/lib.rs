@@ -2,9 +2,12 @@
 //! that grants on-call engineers time-boxed firefighter access to it.
 //!
 //! Module map:
-//! - [`config`]: layered configuration (TOML, `PGROLES_*` env, `*_FILE` secrets).
+//! - [`config`]: layered configuration (TOML, `PGROLES_*` env, `*_FILE` secrets); the `[access]`
+//!   section's shape is `access`'s, re-exported.
 //! - [`model`]: role names, the embedded `sql/` scripts and their rendering, expected privileges.
-//! - [`access`]: pure request/approval domain: ids, command grammar, state machine, user text.
+//! - [`access`]: the pure domain at the bottom, importing nothing of the crate: `Level`, the
+//!   `[access]` settings, typed ids parsed once at the edge, command grammar, approval policy,
+//!   the request state machine, and every sentence users read (`access::text`).
 //! - [`slack`]: the Slack Web API client adapter and a strict local fake Slack (tests, demo).
 //! - [`broker`]: temporary passwords, SCRAM verifiers, the `db_admin` calls over a pool.
 //! - [`aws`]: Secrets Manager (the broker's password) and RDS IAM auth tokens.
