@@ -17,10 +17,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use pgroles::access::{
-    ChannelId, Command, CommandRules, GrantDuration, IncidentId, MessageTs, Rejection, RequestId,
-    SlackUserId,
+    AccessConfig, ChannelId, Command, CommandRules, GrantDuration, IncidentId, MessageTs,
+    Rejection, RequestId, SlackUserId,
 };
-use pgroles::config::AccessConfig;
 use std::sync::OnceLock;
 use std::time::Duration;
 
