@@ -9,6 +9,9 @@
 //! - [`load`]: layering (defaults, TOML file, env, `*_FILE`), the [`Env`] source.
 //! - [`validate`]: per-command checks (`validate_for_serve`, `validate_for_apply`).
 //! - [`error`]: [`ConfigError`], one line per problem, naming the key and its variable.
+//!
+//! The `[access]` section's shape ([`AccessConfig`], [`StatusVisibility`]) belongs to the domain
+//! (`access::settings`, which imports nothing of the crate) and is re-exported here.
 
 pub mod error;
 pub mod keys;
@@ -252,7 +255,8 @@ impl Default for SlackConfig {
 }
 
 impl crate::access::ReactionEmojis {
-    /// The approve and deny emojis of `slack.approve_emoji` / `slack.deny_emoji`.
+    /// The approve and deny emojis of `slack.approve_emoji` / `slack.deny_emoji` (built here, so
+    /// that `access` does not know the Slack section).
     pub fn from_config(cfg: &SlackConfig) -> crate::access::ReactionEmojis {
         crate::access::ReactionEmojis::new(&cfg.approve_emoji, &cfg.deny_emoji)
     }

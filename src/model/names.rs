@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The access levels are the domain's (`access::level`); the model maps each to its role
+/// ([`Names::firefighter`]).
 pub use crate::access::Level;
 
 /// The names of one deployment of the model.
