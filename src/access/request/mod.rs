@@ -295,7 +295,11 @@ impl Request {
     /// The requester withdraws a pending request (e.g. `/firefighter` cancel or deny reaction).
     /// No command does yet, so only the state machine's tests call it.
     #[cfg(test)]
-    pub(crate) fn on_cancel(&self, by: &SlackUserId, now: DateTime<Utc>) -> Result<Decision, Rejection> {
+    pub(crate) fn on_cancel(
+        &self,
+        by: &SlackUserId,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, Rejection> {
         if by != &self.requester {
             return Err(Rejection::NotAllowedToCancel);
         }
