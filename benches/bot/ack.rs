@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::http::{header, Method, Request};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use pgroles::slack::fake::SlackSigner;
 use secrecy::SecretString;
+use slack_fake::SlackSigner;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::time::MissedTickBehavior;
 

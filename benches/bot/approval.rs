@@ -13,8 +13,8 @@ use anyhow::Context;
 use pgroles::broker::{ActionAudit, IssueAudit};
 use pgroles::model::Level;
 use pgroles::slack::client::SlackApi;
-use pgroles::slack::fake::{FakeSlack, Workspace};
 use secrecy::SecretString;
+use slack_fake::{FakeSlack, Workspace};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const WAIT: Duration = Duration::from_secs(15);

@@ -8,9 +8,9 @@
 use crate::support::{self, model::Model, pg};
 use pgroles::config::{Config, DbAuth, SslMode};
 use pgroles::server::{Application, Deps};
-use pgroles::slack::fake::{FakeSlack, SlackEventSender};
 use pgroles::workflow::Workflow;
 use secrecy::SecretString;
+use slack_fake::{FakeSlack, SlackEventSender};
 
 pub const AUDIT: &str = "C0AUDIT001";
 pub const REQUESTER: &str = "U0REQ00001";

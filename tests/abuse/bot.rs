@@ -9,8 +9,8 @@ use pgroles::config::Config;
 use pgroles::model::Level;
 use pgroles::server::{Application, Deps};
 use pgroles::slack::client::RetryPolicy;
-use pgroles::slack::fake::FakeSlack;
 use secrecy::SecretString;
+use slack_fake::FakeSlack;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

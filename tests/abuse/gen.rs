@@ -9,10 +9,10 @@
 
 use crate::bot::*;
 use crate::payloads::{CATEGORIES, DURATIONS, INJECTIONS, UNICODE};
-use pgroles::slack::fake::{ReactionEvent, SlashCommand};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
+use slack_fake::{ReactionEvent, SlashCommand};
 
 /// How an attack is signed.
 #[derive(Debug, Clone)]

@@ -53,7 +53,7 @@ async fn ten_thousand_bad_requests_are_all_refused_and_the_bot_keeps_working() {
 
     let bot = bot::spawn().await;
     let base = format!("http://127.0.0.1:{}", bot.port);
-    let sender = pgroles::slack::fake::SlackEventSender::new(
+    let sender = slack_fake::SlackEventSender::new(
         &base,
         secrecy::SecretString::from(bot.signing_secret.clone()),
     )

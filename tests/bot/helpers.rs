@@ -5,8 +5,8 @@
 use crate::support::{self, model::Model, pg};
 use pgroles::config::Config;
 use pgroles::server::{Application, Deps};
-use pgroles::slack::fake::{FakeEphemeral, FakeMessage, FakeSlack, SentResponse, SlackEventSender};
 use secrecy::SecretString;
+use slack_fake::{FakeEphemeral, FakeMessage, FakeSlack, SentResponse, SlackEventSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
