@@ -7,8 +7,8 @@
 //!
 //! Owns what is sent. It must not send (that is `fire`) nor judge the answers.
 
-use crate::bot::*;
 use crate::payloads::{CATEGORIES, DURATIONS, INJECTIONS, UNICODE};
+use crate::support::bot::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
