@@ -13,20 +13,25 @@
 FROM rust:1-bookworm AS builder
 WORKDIR /build
 
+# The production build: `--no-default-features` leaves out the `demo` feature (`pgroles demo`)
+# and with it the fake Slack (crates/slack-fake). A local `cargo build` keeps both.
+#
 # 1. Dependencies only: the real manifest and lock file with placeholder sources (and a stub for
-#    every bench/test/example target Cargo.toml declares). This layer is rebuilt only when
-#    Cargo.toml, Cargo.lock or the stub script change.
+#    every bench/test/example target Cargo.toml declares, and a stub library for every workspace
+#    member under crates/, whose manifest cargo reads to load the workspace). This layer is
+#    rebuilt only when the manifests, Cargo.lock or the stub script change.
 COPY Cargo.toml Cargo.lock ./
+COPY crates/slack-fake/Cargo.toml crates/slack-fake/Cargo.toml
 COPY deploy/docker-stub-targets.sh /usr/local/lib/docker-stub-targets.sh
 RUN sh /usr/local/lib/docker-stub-targets.sh \
-    && cargo build --release --locked \
+    && cargo build --release --locked --no-default-features \
     && rm -rf src
 
 # 2. The crate itself. `touch` makes sure cargo sees the real sources as newer than the dummy.
 COPY src/ src/
 COPY sql/ sql/
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked \
+    && cargo build --release --locked --no-default-features \
     && cp target/release/pgroles /usr/local/bin/pgroles
 
 ############################ runtime ############################

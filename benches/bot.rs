@@ -57,22 +57,22 @@ fn main() -> anyhow::Result<()> {
         .try_init();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
-        let fixture = setup::Fixture::start().await?;
+        let world = setup::start().await;
         let mut report = Report::start();
-        let result = run(&fixture, &mut report).await;
-        fixture.cleanup().await;
+        let result = run(&world, &mut report).await;
+        world.cleanup().await;
         report.print();
         result
     })
 }
 
-async fn run(f: &setup::Fixture, report: &mut Report) -> anyhow::Result<()> {
+async fn run(f: &support::bot::World, report: &mut Report) -> anyhow::Result<()> {
     let rate = knob("PGROLES_BENCH_RATE", 200) as f64;
     let n = (rate * knob("PGROLES_BENCH_SECS", 10) as f64) as usize;
     let grants = knob("PGROLES_BENCH_GRANTS", 30) as usize;
 
     eprintln!("1/4 slash-command acks: {n} requests per phase at {rate}/s");
-    let bot = f.bot(false).await?;
+    let bot = setup::bot(f, false).await?;
     let secret = bot.signing_secret.clone();
     let phases: Vec<(&str, Vec<ack::Prepared>)> = vec![
         ("baseline: GET /healthz", ack::healthz(n)),
@@ -95,7 +95,7 @@ async fn run(f: &setup::Fixture, report: &mut Report) -> anyhow::Result<()> {
     drop(bot);
 
     eprintln!("2/4 approval reaction -> DM over {grants} grants");
-    let bot = f.bot(true).await?;
+    let bot = setup::bot(f, true).await?;
     report.approval(approval::reaction_to_dm(f, &bot, grants).await?);
     report.approval(approval::baselines(f, &bot, grants).await?);
     drop(bot);

@@ -50,7 +50,8 @@ pub enum Command {
         level: Level,
     },
     /// The demo drill: model, bot and one incident against a local Slack stand-in, on a
-    /// throwaway loopback PostgreSQL (see scripts/demo).
+    /// throwaway loopback PostgreSQL (see scripts/demo). Built with the `demo` feature only.
+    #[cfg(feature = "demo")]
     Demo(crate::demo::DemoArgs),
     /// Exit 0 if the bot's health endpoint answers 200 (for container HEALTHCHECKs).
     Healthcheck {
@@ -177,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => Box::pin(crate::demo::run(args)).await,
     }
 }

@@ -25,6 +25,7 @@ pub mod aws;
 pub mod broker;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod grants;
 pub mod model;

@@ -7,14 +7,14 @@
 //! included, is prepared before the clock starts. Owns request preparation and firing; it must
 //! not judge goals (main does).
 
-use crate::setup::{Fixture, AUDIT, REQUESTER};
 use crate::stats::Series;
+use crate::support::bot::{World, AUDIT, REQUESTER};
 use axum::body::Body;
 use axum::http::{header, Method, Request};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use pgroles::slack::fake::SlackSigner;
 use secrecy::SecretString;
+use slack_fake::SlackSigner;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::time::MissedTickBehavior;
 
@@ -43,7 +43,7 @@ pub fn healthz(n: usize) -> Vec<Prepared> {
 /// `n` signed `/firefighter <text(i)>` commands from the requester in the audit channel, each
 /// with its own trigger id and live response_url.
 pub fn commands(
-    fixture: &Fixture,
+    world: &World,
     signing_secret: &str,
     n: usize,
     text: impl Fn(usize) -> String,
@@ -53,7 +53,7 @@ pub fn commands(
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     (0..n)
         .map(|i| {
-            let cmd = fixture.fake.slash_command("/firefighter", &text(i), REQUESTER, AUDIT);
+            let cmd = world.fake.slash_command("/firefighter", &text(i), REQUESTER, AUDIT);
             let body = cmd.form_body();
             let mut headers: Vec<(&'static str, String)> =
                 signer.headers(now, &body).into_iter().collect();

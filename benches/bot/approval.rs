@@ -7,20 +7,20 @@
 //!
 //! Owns the per-grant sequence and timing; it must not judge goals (main does).
 
-use crate::setup::{Bot, Fixture, APPROVE, APPROVER, AUDIT, REQUESTER};
 use crate::stats::Series;
+use crate::support::bot::{Running, World, APPROVE, APPROVER1, AUDIT, REQUESTER};
 use anyhow::Context;
 use pgroles::broker::{ActionAudit, IssueAudit};
 use pgroles::model::Level;
 use pgroles::slack::client::SlackApi;
-use pgroles::slack::fake::{FakeSlack, Workspace};
 use secrecy::SecretString;
+use slack_fake::{FakeSlack, Workspace};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const WAIT: Duration = Duration::from_secs(15);
 
 /// Reaction -> DM, and the reaction's own HTTP ack, over `n` grants.
-pub async fn reaction_to_dm(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<Vec<Series>> {
+pub async fn reaction_to_dm(f: &World, bot: &Running, n: usize) -> anyhow::Result<Vec<Series>> {
     let fake = &f.fake;
     let posted_before = posted_notes(fake);
     let (mut to_dm, mut acks) = (Vec::new(), Vec::new());
@@ -49,7 +49,7 @@ pub async fn reaction_to_dm(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<
             .await
             .with_context(|| format!("request message for {incident}"))?;
         let dms_before = fake.with(|ws| password_dms(ws).len());
-        let payload = fake.reaction_event(true, APPROVER, APPROVE, AUDIT, &ts).to_json(now_secs());
+        let payload = fake.reaction_event(true, APPROVER1, APPROVE, AUDIT, &ts).to_json(now_secs());
         let sent_at = SystemTime::now();
         let resp = bot.sender.send_event(&payload).await?;
         anyhow::ensure!(resp.status == 200, "reaction {i}: HTTP {}", resp.status);
@@ -74,7 +74,7 @@ pub async fn reaction_to_dm(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<
         )
         .await
         .with_context(|| format!("no 'Access issued' note for {incident}"))?;
-        bot.workflow.grants().revoke(Level::Ro, APPROVER).await?;
+        bot.workflow.grants().revoke(Level::Ro, APPROVER1).await?;
     }
     Ok(vec![
         Series::new("reaction_added sent -> password DM received by Slack", to_dm, 0),
@@ -85,12 +85,12 @@ pub async fn reaction_to_dm(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<
 }
 
 /// The baselines, `n` of each.
-pub async fn baselines(f: &Fixture, bot: &Bot, n: usize) -> anyhow::Result<Vec<Series>> {
+pub async fn baselines(f: &World, bot: &Running, n: usize) -> anyhow::Result<Vec<Series>> {
     let broker = bot.workflow.grants().broker();
     let audit = IssueAudit {
         incident: "INC-1".into(),
         requester: REQUESTER.into(),
-        approvers: vec![APPROVER.into()],
+        approvers: vec![APPROVER1.into()],
     };
     let expire = ActionAudit { incident: "INC-1".into(), actor: "bench".into() };
     let mut issue = Vec::new();

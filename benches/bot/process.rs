@@ -6,8 +6,8 @@
 //! not judge goals (main does).
 
 use crate::ack;
-use crate::setup::Fixture;
-use crate::support;
+use crate::setup;
+use crate::support::{self, bot::World};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -68,14 +68,14 @@ pub struct ServeReport {
 /// Starts `bin serve`, waits for `/healthz`, idles `idle_secs`, reads memory; then sends
 /// `burst` signed `/firefighter help` at 200/s, idles again, reads memory, and stops it.
 pub async fn serve_rss(
-    f: &Fixture,
+    f: &World,
     bin: &Path,
     idle_secs: u64,
     burst: usize,
 ) -> anyhow::Result<ServeReport> {
     let port = support::free_port();
     let secret = support::random_alnum(32);
-    let text = f.serve_toml(&secret, &format!("127.0.0.1:{port}"))?;
+    let text = setup::serve_toml(f, &secret, &format!("127.0.0.1:{port}"))?;
     pgroles::config::Config::from_toml(&text).context("the generated serve config")?;
     let dir = tempfile::tempdir()?;
     let cfg_path = dir.path().join("pgroles.toml");

@@ -1,6 +1,6 @@
 //! Fuzzes the Slack v0 request signature check the bot's listener runs on every request
 //! (`pgroles::slack::listener::verify_request`), and
-//! the fake Slack's signer (`pgroles::slack::fake::SlackSigner`). Owns only the harness; a panic
+//! the fake Slack's signer (`slack_fake::SlackSigner`). Owns only the harness; a panic
 //! or a failed property is a bug in the verifier or the signer.
 //!
 //! Input: UTF-8 text (invalid bytes are replaced), four fields separated by newlines:
@@ -16,9 +16,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pgroles::slack::fake::SlackSigner;
 use pgroles::slack::listener::verify_request;
 use secrecy::SecretString;
+use slack_fake::SlackSigner;
 use slack_morphism::prelude::SlackSigningSecret;
 use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 use std::sync::OnceLock;

@@ -4,7 +4,7 @@
 //! open session is ended, a new login is refused, and Bob runs `/pgroles verify`.
 //!
 //! Owns the people's side (signed slash commands and reactions through
-//! [`SlackEventSender`](crate::slack::fake::SlackEventSender), the firefighter's psql session)
+//! [`SlackEventSender`](slack_fake::SlackEventSender), the firefighter's psql session)
 //! and the judgement of each step. The bot is driven only the way Slack drives it. The password
 //! is held as a `SecretString` and printed only masked.
 
@@ -13,8 +13,8 @@ use super::transcript::Transcript;
 use super::{slack_text, step, ALICE, AUDIT, BOB, INCIDENT};
 use crate::model::script::quote_ident;
 use crate::model::{Level, Names};
-use crate::slack::fake::{FakeEphemeral, FakeMessage, Workspace};
 use secrecy::{ExposeSecret, SecretString};
+use slack_fake::{FakeEphemeral, FakeMessage, Workspace};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Client;
 

@@ -1,10 +1,13 @@
 //! `pgroles demo`: the demo drill. Applies the role model to a loopback PostgreSQL, creates the
-//! design's `orders` table as the migrator, starts the real bot against the built-in Slack
-//! stand-in, plays one incident from request to verify report, and prints the transcript as a
-//! person would read it in Slack, then a checklist. Exit 0 only if every step happened.
+//! design's `orders` table as the migrator, starts the real bot against the Slack stand-in (the
+//! `slack-fake` crate), plays one incident from request to verify report, and prints the
+//! transcript as a person would read it in Slack, then a checklist. Exit 0 only if every step
+//! happened.
 //!
 //! `scripts/demo` provides the throwaway PostgreSQL and Redis and tears them down. This module
 //! must not be used against a real database: [`stage::Target::parse`] refuses non-loopback hosts.
+//! It exists only with the cargo feature `demo` (on by default; the production build,
+//! `--no-default-features`, leaves it and the stand-in out of the binary).
 //!
 //! - [`stage`]: PostgreSQL target, model, logins, `orders`, the bot and the Slack stand-in.
 //! - [`incident`]: the people's side and the judgement of each step.

@@ -8,8 +8,8 @@
 //! bot or decide whether a step passed: the incident script does.
 
 use super::slack_text::{self, Directory};
-use crate::slack::fake::{EphemeralSource, FakeEphemeral, FakeSlack, RecordedCall, Workspace};
 use serde_json::Value;
+use slack_fake::{EphemeralSource, FakeEphemeral, FakeSlack, RecordedCall, Workspace};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -298,8 +298,8 @@ pub(crate) async fn claim(idem: &Idempotency, key: &str) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slack::fake::SlackSigner;
     use secrecy::SecretString;
+    use slack_fake::SlackSigner;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 

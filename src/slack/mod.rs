@@ -8,7 +8,6 @@
 //! workflow decisions: callers pass text and blocks in, and get ids or typed errors back.
 
 pub mod client;
-pub mod fake;
 mod grant_events;
 mod https;
 mod json_post;

@@ -223,7 +223,7 @@ async fn claim(idem: &Idempotency, key: &str) -> Result<(), Skipped> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slack::fake::ReactionEvent;
+    use slack_fake::ReactionEvent;
 
     #[test]
     fn a_socket_mode_reaction_reads_like_the_http_callback() {

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::slack::client::RetryPolicy;
-use crate::slack::fake::{FakeFault, FakeSlack};
 use secrecy::SecretString;
+use slack_fake::{FakeFault, FakeSlack};
 
 const GROUP: &str = "S0APPROVE1";
 const MEMBER: &str = "U0GRP00001";

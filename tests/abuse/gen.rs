@@ -7,12 +7,12 @@
 //!
 //! Owns what is sent. It must not send (that is `fire`) nor judge the answers.
 
-use crate::bot::*;
 use crate::payloads::{CATEGORIES, DURATIONS, INJECTIONS, UNICODE};
-use pgroles::slack::fake::{ReactionEvent, SlashCommand};
+use crate::support::bot::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
+use slack_fake::{ReactionEvent, SlashCommand};
 
 /// How an attack is signed.
 #[derive(Debug, Clone)]

@@ -6,21 +6,22 @@
 //!
 //! Run with `eval "$(scripts/test-services | tail -1)" && cargo test --test abuse -- --nocapture` (needs
 //! `scripts/test-services`). `PGROLES_ABUSE_SEED` and `PGROLES_ABUSE_COUNT` override the seed
-//! (default 0x5eed) and the count (default 10,000). Modules: [`bot`] (setup, snapshots),
+//! (default 0x5eed) and the count (default 10,000). Modules: [`snapshot`] (the bot, snapshots),
 //! [`gen`] (the generator), [`payloads`] (its strings), [`fire`] (sending, tally).
 
 #[path = "../support/mod.rs"]
 mod support;
 
-mod bot;
 mod fire;
 mod gen;
 mod payloads;
+mod snapshot;
 
-use bot::*;
+use snapshot::snapshot;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::bot::*;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -51,9 +52,9 @@ async fn ten_thousand_bad_requests_are_all_refused_and_the_bot_keeps_working() {
         default_hook(info);
     }));
 
-    let bot = bot::spawn().await;
+    let bot = snapshot::spawn().await;
     let base = format!("http://127.0.0.1:{}", bot.port);
-    let sender = pgroles::slack::fake::SlackEventSender::new(
+    let sender = slack_fake::SlackEventSender::new(
         &base,
         secrecy::SecretString::from(bot.signing_secret.clone()),
     )
@@ -144,7 +145,7 @@ async fn ten_thousand_bad_requests_are_all_refused_and_the_bot_keeps_working() {
     assert!(bot.fake.with(|ws| ws.dm_channel(REQUESTER)).is_none(), "no DM was opened");
     assert_eq!(panics.load(Ordering::SeqCst), 0, "the bot panicked");
     assert!(unexpected.is_empty(), "unexpected statuses: {unexpected:?}");
-    assert!(!bot.task.is_finished(), "the bot is still running");
+    assert!(bot.is_running(), "the bot is still running");
 
     // Still healthy, and a valid request goes through: approve the pending one.
     let health = reqwest::get(format!("{base}/healthz")).await.expect("healthz");
@@ -185,7 +186,7 @@ async fn ten_thousand_bad_requests_are_all_refused_and_the_bot_keeps_working() {
 /// wrap and refuse it). Only a holder of the signing secret can send one. Expected: 401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_request_with_an_extreme_timestamp_is_refused_without_a_panic() {
-    let bot = bot::spawn().await;
+    let bot = snapshot::spawn().await;
     let base = format!("http://127.0.0.1:{}", bot.port);
     let cmd = bot.fake.slash_command("/firefighter", "rw INC-42", REQUESTER, AUDIT);
     let mut statuses = Vec::new();

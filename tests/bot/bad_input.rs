@@ -2,8 +2,8 @@
 //! Each checks what the user sees and that nothing else happened (no post, no password).
 
 use crate::helpers::*;
-use pgroles::slack::fake::SlackEventSender;
 use secrecy::SecretString;
+use slack_fake::SlackEventSender;
 use std::time::Duration;
 
 fn posts(bot: &Bot) -> usize {
@@ -55,7 +55,7 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn url_verification_is_answered_with_the_challenge() {
     let bot = spawn_bot(Options::default()).await;
-    let payload = pgroles::slack::fake::signer::url_verification("abc123");
+    let payload = slack_fake::signer::url_verification("abc123");
     let resp = bot.sender.send_event(&payload).await.unwrap();
     assert_eq!(resp.status, 200);
     assert!(resp.body.contains("abc123"), "{}", resp.body);
@@ -165,7 +165,7 @@ async fn a_second_request_for_a_pending_or_held_level_is_refused() {
 #[tokio::test]
 async fn a_rate_limited_post_is_retried_and_succeeds() {
     let bot = spawn_bot(Options::default()).await;
-    use pgroles::slack::fake::FakeFault;
+    use slack_fake::FakeFault;
     bot.fake.fail_next("chat.postMessage", FakeFault::RateLimited { retry_after_secs: 1 }, 1);
     bot.command(REQUESTER, "ro INC-13").await;
     bot.request_message(0).await;
@@ -176,7 +176,7 @@ async fn a_rate_limited_post_is_retried_and_succeeds() {
 #[tokio::test]
 async fn slack_errors_when_posting_the_request_are_explained_and_nothing_is_requested() {
     let bot = spawn_bot(Options::default()).await;
-    use pgroles::slack::fake::FakeFault;
+    use slack_fake::FakeFault;
     bot.fake.fail_next("chat.postMessage", FakeFault::Error("channel_not_found".into()), 1);
     bot.command(REQUESTER, "ro INC-14").await;
     bot.ephemeral(REQUESTER, "Slack said channel_not_found").await;

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use crate::support::model::must_fail;
 use crate::support::pg;
 use pgroles::model::Level;
-use pgroles::slack::fake::spec;
+use slack_fake::spec;
 use std::time::Duration;
 
 async fn drill(level: Level, pg_version: u32) {

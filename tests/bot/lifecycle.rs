@@ -4,7 +4,7 @@
 //! middle of an issue leaves the grant delivered or expired when the process exits.
 
 use crate::helpers::{spawn_bot, try_spawn_bot, Options, APPROVE, APPROVER1, REQUESTER};
-use pgroles::slack::fake::FakeFault;
+use slack_fake::FakeFault;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

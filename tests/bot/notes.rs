@@ -6,8 +6,8 @@
 
 use crate::helpers::*;
 use pgroles::access::{Request, RequestState};
-use pgroles::slack::fake::FakeFault;
 use pgroles::workflow::store::CommitHook;
+use slack_fake::FakeFault;
 use std::sync::Arc;
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use crate::helpers::*;
 use crate::support::{self, model::Model, pg};
 use pgroles::config::{Config, DbAuth, SslMode};
 use pgroles::server::{Application, Deps};
-use pgroles::slack::fake::{FakeSlack, SocketAck};
 use secrecy::SecretString;
+use slack_fake::{FakeSlack, SocketAck};
 
 struct SocketBot {
     fake: FakeSlack,

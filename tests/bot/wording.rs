@@ -3,7 +3,7 @@
 //! it may be, and forged requests do not drive the log volume.
 
 use crate::helpers::*;
-use pgroles::slack::fake::SentResponse;
+use slack_fake::SentResponse;
 
 fn ack_text(ack: &SentResponse) -> String {
     let body: serde_json::Value = serde_json::from_str(&ack.body).unwrap_or_default();

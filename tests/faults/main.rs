@@ -21,8 +21,8 @@ mod scenarios;
 use evidence::Row;
 use harness::*;
 use pgroles::model::Level;
-use pgroles::slack::fake::FakeFault;
 use scenarios::{crash, outbox, replicas, slack, state};
+use slack_fake::FakeFault;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

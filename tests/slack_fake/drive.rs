@@ -57,7 +57,7 @@ async fn payloads_parse_as_slack_morphism_events() {
         panic!()
     };
     assert!(matches!(cb.event, SlackEventCallbackBody::ReactionRemoved(_)));
-    let verification = serde_json::from_value(fake::signer::url_verification("abc")).unwrap();
+    let verification = serde_json::from_value(slack_fake::signer::url_verification("abc")).unwrap();
     assert!(matches!(verification, SlackPushEvent::UrlVerification(v) if v.challenge == "abc"));
 }
 
@@ -139,11 +139,11 @@ async fn signed_command_reaches_the_bot_and_its_answers_reach_the_user() {
         .await
         .unwrap();
     assert!(
-        texts.contains(&(fake::EphemeralSource::CommandAck, "got ro INC-42".into())),
+        texts.contains(&(slack_fake::EphemeralSource::CommandAck, "got ro INC-42".into())),
         "{texts:?}"
     );
     assert!(
-        texts.contains(&(fake::EphemeralSource::ResponseUrl, "request posted".into())),
+        texts.contains(&(slack_fake::EphemeralSource::ResponseUrl, "request posted".into())),
         "{texts:?}"
     );
     assert_eq!(fake.with(|ws| ws.responses(&cmd.response_url)).len(), 1);
@@ -192,7 +192,7 @@ async fn response_url_takes_five_posts_then_refuses() {
 async fn a_slow_command_ack_shows_slacks_timeout_notice() {
     let fake = workspace().await;
     let cmd = fake.slash_command("/firefighter", "status", ALICE, OPS);
-    let slow = fake::SentResponse {
+    let slow = slack_fake::SentResponse {
         status: 200,
         body: "late".into(),
         elapsed: Duration::from_millis(3_500),

@@ -50,22 +50,23 @@ async fn slack_limits_are_enforced() {
     let slack = api(&fake);
     let code = |r: Result<String, SlackError>| r.unwrap_err().code;
 
-    let long = "x".repeat(fake::MAX_TEXT_CHARS + 1);
+    let long = "x".repeat(slack_fake::MAX_TEXT_CHARS + 1);
     assert_eq!(code(slack.post_message(OPS, &long, &[], None).await), "msg_too_long");
     assert_eq!(code(slack.post_message(OPS, "", &[], None).await), "no_text");
-    let many: Vec<SlackBlock> = (0..=fake::MAX_BLOCKS).map(|i| section(&format!("b{i}"))).collect();
+    let many: Vec<SlackBlock> =
+        (0..=slack_fake::MAX_BLOCKS).map(|i| section(&format!("b{i}"))).collect();
     assert_eq!(code(slack.post_message(OPS, "t", &many, None).await), "invalid_blocks");
-    let big = section(&"y".repeat(fake::MAX_SECTION_TEXT_CHARS + 1));
+    let big = section(&"y".repeat(slack_fake::MAX_SECTION_TEXT_CHARS + 1));
     assert_eq!(code(slack.post_message(OPS, "t", &[big], None).await), "invalid_blocks");
     let header: SlackBlock =
-        SlackHeaderBlock::new(pt!("{}", "h".repeat(fake::MAX_HEADER_CHARS + 1))).into();
+        SlackHeaderBlock::new(pt!("{}", "h".repeat(slack_fake::MAX_HEADER_CHARS + 1))).into();
     assert_eq!(code(slack.post_message(OPS, "t", &[header], None).await), "invalid_blocks");
     assert_eq!(code(slack.post_message("C0NOWHERE1", "t", &[], None).await), "channel_not_found");
     fake.add_channel_without_bot("C0PRIVATE1");
     assert_eq!(code(slack.post_message("C0PRIVATE1", "t", &[], None).await), "not_in_channel");
     assert_eq!(code(slack.post_message(OPS, "t", &[], Some("1.000001")).await), "thread_not_found");
 
-    let ok = slack.post_message(OPS, &"z".repeat(fake::MAX_TEXT_CHARS), &[], None).await;
+    let ok = slack.post_message(OPS, &"z".repeat(slack_fake::MAX_TEXT_CHARS), &[], None).await;
     assert!(ok.is_ok(), "exactly the limit is fine");
     let update = slack.update_message(OPS, "1700000000.000001", "t", &[]).await.unwrap_err();
     assert_eq!(update.code, "message_not_found");

@@ -3,9 +3,9 @@
 //! fake sends to the bot is signed and shaped the way slack-morphism expects.
 
 pub(crate) use pgroles::slack::client::{RetryPolicy, SlackApi, SlackError};
-pub(crate) use pgroles::slack::fake::{self, FakeFault, FakeSlack, SlackEventSender, SlackSigner};
 pub(crate) use secrecy::SecretString;
 pub(crate) use serde_json::{json, Value};
+pub(crate) use slack_fake::{FakeFault, FakeSlack, SlackEventSender, SlackSigner};
 pub(crate) use slack_morphism::prelude::*;
 pub(crate) use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 pub(crate) use std::time::{Duration, Instant};

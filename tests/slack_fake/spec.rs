@@ -3,10 +3,10 @@
 //! argument types, for JSON and form-encoded bodies alike.
 
 use crate::*;
-use pgroles::slack::fake::spec::{self, ArgType};
+use slack_fake::spec::{self, ArgType};
 
 const SPEC: &str = "tests/data/slack/slack_web_openapi_v2.json";
-const TABLE: &str = "src/slack/fake/web_api_arguments.json";
+const TABLE: &str = "crates/slack-fake/src/web_api_arguments.json";
 
 /// Regenerate with `PGROLES_BLESS=1 cargo test --test slack_fake argument_table`.
 #[test]

@@ -1,14 +1,20 @@
 //! Shared support for the integration tests: real services, started by `scripts/test-services`.
 //!
-//! Include it from a test file with `mod support;`. Each test binary uses a subset, hence the
+//! Include it with `mod support;` from a one-file suite (tests/NAME.rs), with
+//! `#[path = "../support/mod.rs"] mod support;` from a multi-file suite (tests/NAME/main.rs) and
+//! with `#[path = "../tests/support/mod.rs"]` from a bench. Each binary uses a subset, hence the
 //! `dead_code` allowance. Owns: finding and connecting to the test PostgreSQL clusters
 //! ([`pg`]), Redis URLs and private Redis servers ([`redis`]), a local moto server ([`moto`]), and
-//! verify runs against an applied model ([`verify`]), throwaway clusters ([`cluster`]).
+//! verify runs against an applied model ([`verify`]), throwaway clusters ([`cluster`]), the one
+//! bot fixture of tests and benches ([`bot`]: the bot in-process against a model and the fake
+//! Slack) and the in-memory log capture ([`logs`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
 //! anything outside the repository. [`stall`]: a TCP proxy whose connections can be frozen.
 #![allow(dead_code)]
 
+pub mod bot;
 pub mod cluster;
+pub mod logs;
 pub mod model;
 pub mod moto;
 pub mod pg;

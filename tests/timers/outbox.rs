@@ -7,10 +7,10 @@ use crate::{Space, T0};
 use chrono::{TimeZone, Utc};
 use pgroles::server::metrics::Metrics;
 use pgroles::slack::client::SlackApi;
-use pgroles::slack::fake::{FakeFault, FakeSlack};
 use pgroles::slack::outbox::{NoteSender, NoteTarget, OutboxPolicy};
 use pgroles::timers::{Clock, Outbox, OutboxNote};
 use secrecy::SecretString;
+use slack_fake::{FakeFault, FakeSlack};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use super::run;
 use crate::evidence::{self, settle, Bound, Row};
 use crate::harness::*;
 use pgroles::model::Level;
-use pgroles::slack::fake::FakeFault;
+use slack_fake::FakeFault;
 use std::time::{Duration, Instant};
 
 /// Expiry may lag the grant's end by the worker's poll, a restart and a loaded machine.

@@ -8,7 +8,7 @@ use super::run;
 use crate::evidence::{settle, Bound, Row};
 use crate::harness::*;
 use pgroles::model::Level;
-use pgroles::slack::fake::FakeFault;
+use slack_fake::FakeFault;
 
 const LIMITED: usize = 10;
 

@@ -48,7 +48,7 @@ async fn flushed(w: &World, row: &mut Row) -> anyhow::Result<()> {
 /// Requests, approves and logs in with the DM's password; returns the open session.
 async fn issue(
     w: &World,
-    s: &pgroles::slack::fake::SlackEventSender,
+    s: &slack_fake::SlackEventSender,
     incident: &str,
 ) -> anyhow::Result<tokio_postgres::Client> {
     let req = w.request(s, Level::Ro, incident).await?;

@@ -7,8 +7,8 @@
 //! answers: tests read them through [`SocketAck`]. Stricter than Slack in one place: an
 //! envelope is delivered to the newest live connection only (Slack picks any).
 
-use super::sender::SentResponse;
-use super::signer::{self, SlashCommand, FAKE_APP_ID};
+use super::ack::{SentResponse, ACK_DEADLINE};
+use super::signer::{SlashCommand, FAKE_APP_ID};
 use super::{FakeSlack, Shared, WaitTimeout};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -279,7 +279,7 @@ impl FakeSlack {
     pub async fn socket_command(&self, cmd: &SlashCommand) -> anyhow::Result<SocketAck> {
         let payload = serde_json::to_value(cmd)?;
         let id = self.push_envelope("slash_commands", payload, 0)?;
-        let ack = self.wait_ack(&id, signer::ACK_DEADLINE).await?;
+        let ack = self.wait_ack(&id, ACK_DEADLINE).await?;
         let body = ack.payload.as_ref().map(Value::to_string).unwrap_or_default();
         let shown = SentResponse { status: 200, body, elapsed: ack.elapsed };
         self.record_command_ack(cmd, &shown);
@@ -294,7 +294,7 @@ impl FakeSlack {
         retry_attempt: u32,
     ) -> anyhow::Result<SocketAck> {
         let id = self.push_envelope("events_api", payload.clone(), retry_attempt)?;
-        Ok(self.wait_ack(&id, signer::ACK_DEADLINE).await?)
+        Ok(self.wait_ack(&id, ACK_DEADLINE).await?)
     }
 
     /// Sends Slack's `disconnect` envelope (`refresh_requested`, `warning`, ...) on the newest

@@ -1,16 +1,19 @@
 //! A strict local stand-in for Slack: the Web API methods the bot calls, response_urls, and a
 //! signed sender that drives the bot the way Slack does (slash commands, Events API).
 //!
-//! Used by the integration tests and by the demo drill. It answers like Slack (same error
-//! codes, limits and payload shapes) and records everything for assertions. It must not be
-//! wired into the production path: the bot only meets it through `slack.api_url`.
+//! Its own crate, used by pgroles' integration tests, benches and demo drill (the `demo`
+//! feature). It answers like Slack (same error codes, limits and payload shapes) and records
+//! everything for assertions. It must not be wired into the production path and must not depend
+//! on pgroles: the bot only meets it over HTTP, through `slack.api_url`.
 //!
 //! - [`state`]: the workspace model and read helpers.
 //! - [`spec`]: argument types and required arguments of every Web API method, from Slack's
 //!   spec; `methods`: Web API method rules; `server`: HTTP, auth, faults.
-//! - [`signer`]: request signing and payload builders; [`sender`]: posts them to the bot.
+//! - [`signer`]: request signing and payload builders; [`sender`]: posts them to the bot;
+//!   `ack`: the bot's answer ([`SentResponse`]), the 3 s deadline and what the user is shown.
 //! - `socket`: Socket Mode (`apps.connections.open`, the WebSocket, envelopes and acks).
 
+mod ack;
 mod methods;
 pub mod sender;
 mod server;
@@ -19,8 +22,9 @@ mod socket;
 pub mod spec;
 pub mod state;
 
+pub use ack::SentResponse;
 pub use methods::{MAX_BLOCKS, MAX_HEADER_CHARS, MAX_SECTION_TEXT_CHARS, MAX_TEXT_CHARS};
-pub use sender::{SentResponse, SlackEventSender};
+pub use sender::SlackEventSender;
 pub use signer::{ReactionEvent, SlackSigner, SlashCommand};
 pub use socket::{SocketAck, DEFAULT_APP_TOKEN};
 pub use state::{EphemeralSource, FakeEphemeral, FakeFault, FakeMessage, RecordedCall, Workspace};
@@ -223,7 +227,7 @@ impl FakeSlack {
     /// Records what Slack shows after a slash command's HTTP answer (the 3 s ack): the body
     /// as an ephemeral (or channel message with `in_channel`), or Slack's timeout notice.
     pub fn record_command_ack(&self, cmd: &SlashCommand, ack: &SentResponse) {
-        self.edit(|ws| signer::apply_ack(ws, cmd, ack));
+        self.edit(|ws| ack::apply_ack(ws, cmd, ack));
     }
 
     /// Top-level messages in `channel`.

@@ -7,21 +7,14 @@
 // Long async tests nest deeply.
 #![recursion_limit = "256"]
 
+#[path = "../support/mod.rs"]
 mod support;
 
-#[path = "grants/budget.rs"]
 mod budget;
-#[path = "grants/cli.rs"]
 mod cli;
-#[path = "grants/expiry.rs"]
 mod expiry;
-#[path = "grants/fixture.rs"]
 mod fixture;
-#[path = "grants/issue.rs"]
 mod issue;
-#[path = "grants/recovery.rs"]
 mod recovery;
-#[path = "grants/secrets.rs"]
 mod secrets;
-#[path = "grants/stall.rs"]
 mod stall;

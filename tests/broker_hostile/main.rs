@@ -6,17 +6,13 @@
 
 #![recursion_limit = "256"]
 
+#[path = "../support/mod.rs"]
 mod support;
 
-#[path = "broker_hostile/bounds.rs"]
 mod bounds;
-#[path = "broker_hostile/cleanup.rs"]
 mod cleanup;
-#[path = "broker_hostile/sabotage.rs"]
 mod sabotage;
-#[path = "broker_hostile/secrets.rs"]
 mod secrets;
-#[path = "broker_hostile/validity.rs"]
 mod validity;
 
 use chrono::{DateTime, Duration, Utc};

@@ -4,6 +4,7 @@
 //! Owns the outgoing HTTP requests and their timing. It must not judge the bot's answers;
 //! it returns them, and the fake ([`super::FakeSlack::record_command_ack`]) shows acks to users.
 
+use super::ack::SentResponse;
 use super::signer::{SlackSigner, SlashCommand};
 use super::FakeSlack;
 use anyhow::Context;
@@ -14,16 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use secrecy::SecretString;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// The bot's answer to one delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentResponse {
-    pub status: u16,
-    pub body: String,
-    /// Time from sending to the full answer (Slack gives up after 3 s).
-    pub elapsed: Duration,
-}
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Sends signed requests to a bot listening at `base_url` (e.g. `http://127.0.0.1:3000`).
 pub struct SlackEventSender {

@@ -5,19 +5,14 @@
 //! Owns payload shapes and signing. It must not send anything (that is `sender`) and takes the
 //! time as an argument so tests can sign stale requests.
 
-use super::sender::SentResponse;
-use super::state::{EphemeralSource, Workspace};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use std::time::Duration;
 
 /// The app id used in payloads.
 pub const FAKE_APP_ID: &str = "A0FAKEAPP01";
-/// Slack shows the user this when a slash command is not acknowledged within 3 s.
-pub const ACK_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Signs requests like Slack: `X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))`.
 pub struct SlackSigner {
@@ -186,37 +181,4 @@ impl ReactionEvent {
 /// The `url_verification` handshake Slack sends when the events URL is saved.
 pub fn url_verification(challenge: &str) -> Value {
     json!({ "token": "fakeVerificationToken0000", "challenge": challenge, "type": "url_verification" })
-}
-
-/// What the user sees after the bot answered a slash command's HTTP request.
-pub(crate) fn apply_ack(ws: &mut Workspace, cmd: &SlashCommand, ack: &SentResponse) {
-    let (text, blocks, in_channel) =
-        if ack.elapsed > ACK_DEADLINE || !(200..300).contains(&ack.status) {
-            let code = if ack.elapsed > ACK_DEADLINE {
-                "operation_timeout".to_string()
-            } else {
-                format!("http_service_error_{}", ack.status)
-            };
-            let notice = format!("{} failed with the error \"{code}\"", cmd.command);
-            (Some(notice), None, false)
-        } else if ack.body.trim().is_empty() {
-            return;
-        } else {
-            match serde_json::from_str::<Value>(&ack.body) {
-                Ok(v @ Value::Object(_)) => (
-                    v.get("text").and_then(Value::as_str).map(str::to_string),
-                    v.get("blocks").cloned(),
-                    v.get("response_type").and_then(Value::as_str) == Some("in_channel"),
-                ),
-                _ => (Some(ack.body.clone()), None, false),
-            }
-        };
-    ws.show_command_reply(
-        &cmd.channel_id,
-        &cmd.user_id,
-        text,
-        blocks,
-        in_channel,
-        EphemeralSource::CommandAck,
-    );
 }

@@ -2,7 +2,7 @@
 //! argument's type and whether it is required, checked before any method rule runs.
 //!
 //! Owns the table (`web_api_arguments.json`, generated from
-//! `tests/data/slack/slack_web_openapi_v2.json` by the `slack_fake` test
+//! `tests/data/slack/slack_web_openapi_v2.json` by pgroles' `slack_fake` test
 //! `argument_table_matches_the_spec`, which also fails when the two drift apart) and the check.
 //! A value of the wrong JSON type is refused with `invalid_arguments`, as Slack does: a JSON
 //! array for an argument Slack documents as a (comma-separated) string is an error, never

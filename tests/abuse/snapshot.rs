@@ -1,80 +1,37 @@
-//! The bot in-process (`Application::build` on port 0) against a fresh role model on real
-//! PostgreSQL 15, a private Redis and the strict fake Slack; and snapshots of everything an
-//! accepted request would change (Redis state keys, firefighter passwords, the audit table).
+//! The abuse suite's bot (the shared fixture, `support::bot`, production-shaped on a private
+//! Redis) and snapshots of everything an accepted request would change (Redis state keys,
+//! firefighter passwords, the audit table, messages and DMs in Slack).
 //!
-//! Owns setup and snapshots. It must not generate or send the abuse (that is `gen`/`fire`).
+//! Owns the suite's bot options and snapshots. It must not generate or send the abuse (that is
+//! `gen`/`fire`).
 
-use crate::support::{self, model::Model, pg, redis::OwnRedis};
-use pgroles::config::Config;
+use crate::support::bot::{spawn_bot, Bot, Options, AUDIT, OTHER_CHANNEL};
+use crate::support::pg;
 use pgroles::model::Level;
-use pgroles::server::{Application, Deps};
 use pgroles::slack::client::RetryPolicy;
-use pgroles::slack::fake::FakeSlack;
-use secrecy::SecretString;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-pub const AUDIT: &str = "C0AUDIT001";
-pub const OTHER_CHANNEL: &str = "C0OTHER001";
-pub const REQUESTER: &str = "U0REQ00001";
-pub const APPROVER1: &str = "U0APP00001";
-pub const APPROVER2: &str = "U0APP00002";
-pub const OUTSIDER: &str = "U0OUT00001";
-pub const APPROVE: &str = "white_check_mark";
-pub const DENY: &str = "x";
 pub const PREFIX: &str = "abuse:";
 
-pub struct Bot {
-    pub fake: FakeSlack,
-    pub model: Model,
-    pub redis: OwnRedis,
-    pub port: u16,
-    pub signing_secret: String,
-    pub task: tokio::task::JoinHandle<()>,
-}
-
+/// The bot under attack: production seams (with quick Slack retries), a private Redis, the
+/// state under [`PREFIX`].
 pub async fn spawn() -> Bot {
-    let server = pg::version(15)
-        .or_else(|| pg::versions().into_iter().next())
-        .expect("a PostgreSQL test cluster");
-    let model = Model::new(&server, "abuse");
-    model.apply().await;
-    let broker_password = model.set_password(&model.names.broker()).await;
-    let redis = OwnRedis::spawn();
-    let fake = FakeSlack::start().await.expect("fake Slack");
-    fake.add_users(&[REQUESTER, APPROVER1, APPROVER2, OUTSIDER]);
-    fake.add_channel(AUDIT);
-    fake.add_channel(OTHER_CHANNEL);
-    let signing_secret = support::random_alnum(32);
-
-    let mut cfg = Config { model: model.names.clone(), ..Config::default() };
-    cfg.database = model.broker_db_config(&broker_password);
-    cfg.redis.url = redis.url();
-    cfg.redis.key_prefix = PREFIX.into();
-    cfg.slack.bot_token = Some(SecretString::from(fake.bot_token()));
-    cfg.slack.signing_secret = Some(SecretString::from(signing_secret.clone()));
-    cfg.slack.api_url = fake.api_url();
-    cfg.slack.audit_channel = AUDIT.into();
-    cfg.access.approvers = vec![APPROVER1.into(), APPROVER2.into()];
-    cfg.access.default_duration_secs = 600;
-    cfg.access.max_duration_secs = 3600;
-    cfg.access.approval_window_secs = 900;
-    cfg.server.listen = "127.0.0.1:0".into();
-    let deps = Deps {
-        slack_retry: RetryPolicy {
-            max_attempts: 2,
-            max_wait: Duration::from_secs(1),
-            backoff: Duration::from_millis(50),
-            call_timeout: Duration::from_secs(3),
-        },
-        ..Deps::default()
-    };
-    let app = Application::build(cfg, deps).await.expect("the bot builds");
-    let port = app.port();
-    let task = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
-    });
-    Bot { fake, model, redis, port, signing_secret, task }
+    spawn_bot(Options {
+        own_redis: true,
+        prefix: Some(PREFIX.into()),
+        tweak: Some(Arc::new(|_, deps| {
+            deps.slack_retry = RetryPolicy {
+                max_attempts: 2,
+                max_wait: Duration::from_secs(1),
+                backoff: Duration::from_millis(50),
+                call_timeout: Duration::from_secs(3),
+            }
+        })),
+        ..Options::production()
+    })
+    .await
 }
 
 /// What an accepted request would change, captured before and after the abuse.
@@ -92,7 +49,7 @@ pub struct Snapshot {
 }
 
 pub async fn snapshot(bot: &Bot) -> Snapshot {
-    let client = redis::Client::open(bot.redis.url()).expect("redis url");
+    let client = redis::Client::open(bot.redis_url.as_str()).expect("redis url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
     let keys: Vec<String> =
         redis::cmd("KEYS").arg(format!("{PREFIX}*")).query_async(&mut conn).await.expect("KEYS");

@@ -3,14 +3,11 @@
 //! its keys when it ends; nothing is flushed. Queue and worker tests are here; documents,
 //! idempotency and Redis outages in `timers/store.rs`; the Slack outbox in `timers/outbox.rs`.
 
-#[path = "timers/claims.rs"]
 mod claims;
-#[path = "timers/commit.rs"]
 mod commit;
-#[path = "timers/outbox.rs"]
 mod outbox;
-#[path = "timers/store.rs"]
 mod store;
+#[path = "../support/mod.rs"]
 mod support;
 
 use chrono::{DateTime, TimeZone, Utc};
