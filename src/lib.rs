@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod grants;
+pub mod metrics;
 pub mod model;
 pub mod server;
 pub mod slack;

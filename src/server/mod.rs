@@ -21,12 +21,12 @@
 
 mod health;
 mod lifecycle;
-pub mod metrics;
 
 use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
 use crate::broker::Broker;
 use crate::config::{Config, SslMode};
 use crate::grants::{self, GrantService, GrantSettings};
+use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi};
 use crate::slack::listener::{self, ListenerState};
 use crate::slack::notifier::{ConnectTemplate, SlackBot};
@@ -43,7 +43,6 @@ use axum::Router;
 use lifecycle::{
     check_budget, close_idle_connections, shutdown_signal, supervise_worker, WORKER_MAX_AGE,
 };
-use metrics::Metrics;
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::sync::Arc;
@@ -230,7 +229,7 @@ impl Application {
         });
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
-        metrics.register_expiry(grants.watch());
+        metrics.register_expiry(grants.watch().lag.clone(), grants.watch().failed.clone());
         let health = health::HealthState {
             redis: conn,
             grants,

@@ -8,7 +8,7 @@
 //! within Slack's 3 s. It must not decide anything about access: commands and events go to
 //! [`Workflow`], which answers at once and continues slow work in spawned tasks.
 
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::reject_log::{RejectLine, RejectLog, REJECT_LOG_INTERVAL};
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};

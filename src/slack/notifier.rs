@@ -9,7 +9,7 @@
 
 use crate::access::{MessageRef, ReactionEmojis, Request};
 use crate::grants::GrantRecord;
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
 use crate::slack::outbox::{NoteSender, NoteTarget};
 use crate::slack::render::{self, Rendered};

@@ -9,7 +9,7 @@
 //! through here (it stays ephemeral and fail-closed in the notifier). Logs carry the lane kind,
 //! note id and Slack's code, never the text.
 
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi, SlackError};
 use crate::timers::{ClaimedNote, Clock, Outbox, OutboxNote, TimerError};
 use futures::StreamExt;

@@ -24,7 +24,7 @@ mod verify;
 use crate::access::{CommandRules, ReactionEmojis, SlackUserId};
 use crate::config::AccessConfig;
 use crate::grants::GrantService;
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::notifier::SlackBot;
 use crate::timers::{Clock, TimerQueue};
 use approvers::Approvers;
