@@ -18,7 +18,7 @@
 use libfuzzer_sys::fuzz_target;
 use pgroles::access::{ChannelId, Command, MessageTs, ReactionEmojis, SlackUserId};
 use pgroles::config::AccessConfig;
-use pgroles::slack::listener::{parse_event, ParsedEvent};
+use pgroles::server::http::{parse_event, ParsedEvent};
 use slack_morphism::prelude::{SlackCommandEvent, SlackPushEvent};
 use std::sync::OnceLock;
 

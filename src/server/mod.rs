@@ -17,10 +17,13 @@
 //! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
 //! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
 //! benchmarks run exactly what production runs. It must not hold request logic (that is
-//! [`crate::workflow`]) nor Slack parsing (that is [`crate::slack::listener`]).
+//! [`crate::workflow`]) nor request logic in its Slack edges ([`http`], Socket Mode).
 
 mod health;
+pub mod http;
 mod lifecycle;
+mod reject_log;
+mod socket_mode;
 
 use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
 use crate::broker::Broker;
@@ -28,10 +31,8 @@ use crate::config::{Config, SslMode};
 use crate::grants::{self, GrantService, GrantSettings};
 use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi};
-use crate::slack::listener::{self, ListenerState};
 use crate::slack::notifier::{ConnectTemplate, SlackBot};
 use crate::slack::outbox::{NoteSender, OutboxPolicy};
-use crate::slack::socket::SocketMode;
 use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
 use crate::workflow::approvers::Approvers;
 use crate::workflow::store::{CommitHook, RequestStore};
@@ -40,10 +41,12 @@ use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
+use http::ListenerState;
 use lifecycle::{
     check_budget, close_idle_connections, shutdown_signal, supervise_worker, WORKER_MAX_AGE,
 };
 use secrecy::ExposeSecret;
+use socket_mode::SocketMode;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -242,7 +245,7 @@ impl Application {
         } else {
             let secret =
                 cfg.slack.signing_secret.as_ref().context("slack.signing_secret is not set")?;
-            (listener::routes(state, secret.expose_secret()), None)
+            (http::routes(state, secret.expose_secret()), None)
         };
         let router = slack_routes.merge(
             Router::new()

@@ -2,7 +2,7 @@
 //! [`crate::access`] domain, store the decision with compare-and-swap ([`store`]), then act on
 //! it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
 //!
-//! It must not parse HTTP or verify signatures (that is [`crate::slack::listener`]), must not
+//! It must not parse HTTP or verify signatures (that is [`crate::server::http`]), must not
 //! hold wording beyond short audit notes (user text comes from [`crate::access::text`] and the
 //! errors' `user_message`), and never sees a password: the grant service hands it straight to
 //! the notifier.

@@ -11,8 +11,8 @@
 //! Redis is unreachable. It must not hold request logic, and never logs payloads or tokens.
 
 use crate::config::SlackConfig;
+use crate::server::http::{self as listener, Claim, ListenerState, ParsedEvent, UNAVAILABLE_TEXT};
 use crate::slack::https::https_connector;
-use crate::slack::listener::{self, Claim, ListenerState, ParsedEvent, UNAVAILABLE_TEXT};
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};
 use crate::workflow::CommandInput;

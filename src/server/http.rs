@@ -9,7 +9,7 @@
 //! [`Workflow`], which answers at once and continues slow work in spawned tasks.
 
 use crate::metrics::Metrics;
-use crate::slack::reject_log::{RejectLine, RejectLog, REJECT_LOG_INTERVAL};
+use crate::server::reject_log::{RejectLine, RejectLog, REJECT_LOG_INTERVAL};
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};
 use crate::workflow::{CommandInput, ReactionInput, Workflow};
