@@ -19,6 +19,7 @@
 //! benchmarks run exactly what production runs. It must not hold request logic (that is
 //! [`crate::workflow`]) nor request logic in its Slack edges ([`http`], Socket Mode).
 
+pub mod dispatch;
 mod health;
 pub mod http;
 mod lifecycle;
@@ -41,10 +42,9 @@ use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use http::ListenerState;
-use lifecycle::{
-    check_budget, close_idle_connections, shutdown_signal, supervise_worker, WORKER_MAX_AGE,
-};
+use dispatch::ListenerState;
+pub(crate) use lifecycle::shutdown_signal;
+use lifecycle::{check_budget, close_idle_connections, supervise_worker, WORKER_MAX_AGE};
 use secrecy::ExposeSecret;
 use socket_mode::SocketMode;
 use std::future::Future;
