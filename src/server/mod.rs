@@ -34,9 +34,10 @@ use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi};
 use crate::slack::notifier::{ConnectTemplate, SlackBot};
 use crate::slack::outbox::{NoteSender, OutboxPolicy};
-use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
+use crate::timers::{
+    self, Clock, CommitHook, DocStore, Idempotency, RequestStore, SystemClock, TimerQueue,
+};
 use crate::workflow::approvers::Approvers;
-use crate::workflow::store::{CommitHook, RequestStore};
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;

@@ -17,7 +17,6 @@ pub mod commands;
 mod notes;
 pub mod open;
 pub mod reactions;
-pub mod store;
 pub mod timeout;
 mod verify;
 
@@ -26,10 +25,9 @@ use crate::config::AccessConfig;
 use crate::grants::GrantService;
 use crate::metrics::Metrics;
 use crate::slack::notifier::SlackBot;
-use crate::timers::{Clock, TimerQueue};
+use crate::timers::{Clock, RequestStore, TimerQueue};
 use approvers::Approvers;
 use std::sync::Arc;
-use store::RequestStore;
 
 /// A slash command as the listener hands it over (already signature-checked).
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 use crate::helpers::*;
 use pgroles::access::{Request, RequestState};
 use pgroles::slack::fake::FakeFault;
-use pgroles::workflow::store::CommitHook;
+use pgroles::timers::CommitHook;
 use std::sync::Arc;
 
 #[tokio::test]
