@@ -15,6 +15,7 @@ pub mod keys;
 pub mod load;
 pub mod validate;
 
+pub use crate::model::AuroraMode;
 pub use error::ConfigError;
 pub use load::{Env, Loaded, ProcessEnv};
 
@@ -57,14 +58,6 @@ impl Default for ApplyConfig {
     fn default() -> Self {
         ApplyConfig { bootstrap_url: None, mode: AuroraMode::Auto, iam_roles: Vec::new() }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuroraMode {
-    Auto,
-    Aurora,
-    Vanilla,
 }
 
 /// The broker's connection to the application database.
