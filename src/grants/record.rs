@@ -1,5 +1,6 @@
-//! The grant document kept in Redis, the issue request, the settings of the service, and the
-//! names derived from a grant (its Redis key, its timer ids and payload).
+//! The grant document kept in Redis, the issue request, the settings of the service, the
+//! names derived from a grant (its Redis key, its timer ids and payload), and how a grant ended
+//! (`Ending`, shared by the service, the timers, the reconciler and `ending.rs`).
 //!
 //! Owns these plain data types only: no I/O, no clock. A [`GrantRecord`] never holds a secret;
 //! the password exists only in memory between the broker and the [`Notifier`](super::Notifier).
@@ -197,6 +198,19 @@ impl GrantSettings {
         let shift = attempt.saturating_sub(1).min(20);
         self.retry_base.saturating_mul(1u32 << shift).min(self.retry_max.max(self.retry_base))
     }
+}
+
+/// How a grant ended, i.e. which event to emit.
+pub(crate) enum Ending<'a> {
+    Expired,
+    Revoked {
+        by: &'a str,
+    },
+    DeliveryFailed {
+        reason: &'a str,
+    },
+    /// Ended to make room (an overdue grant before a new issue): Expired is emitted too.
+    Overdue,
 }
 
 #[cfg(test)]
