@@ -236,7 +236,7 @@ impl Broker {
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading sessions: {e}")))
     }
 
-    /// The planned end recorded with the role's latest issue (see [`IssueAudit::ends_at`]);
+    /// The planned end recorded with the role's latest issue (`ends_at` of [`Broker::issue`]);
     /// `None` if there is none in the recent audit rows.
     pub async fn planned_end(&self, level: Level) -> Result<Option<DateTime<Utc>>, BrokerError> {
         let role = self.names.firefighter(level);

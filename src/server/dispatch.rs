@@ -1,5 +1,5 @@
 //! The one dispatch of what Slack sends, shared by the HTTP routes ([`super::http`]) and Socket
-//! Mode ([`super::socket_mode`]): Events API parsing, de-duplication of Slack's retries
+//! Mode (`socket_mode.rs`): Events API parsing, de-duplication of Slack's retries
 //! (`trigger_id` for commands, `event_id` for events) through Redis so that it holds across
 //! replicas, and the hand-off to the [`Workflow`].
 //!

@@ -2,7 +2,7 @@
 //!
 //! Owns, in this order: the body size limit (413), the v0 signature and 5-minute window check
 //! (slack-morphism's `SlackEventSignatureVerifier`; 401 and nothing else on failure, logged at
-//! most once a minute with a count, see [`super::reject_log`]), payload parsing (400), and
+//! most once a minute with a count, see `reject_log.rs`), payload parsing (400), and
 //! answering within Slack's 3 s. What a verified command or event does (de-duplication in
 //! Redis, `url_verification`, the hand-off to the workflow) is [`super::dispatch`], shared with
 //! Socket Mode. It must not decide anything about access.

@@ -2,7 +2,7 @@
 //! `/healthz`, `/readyz`, `/metrics`) and the grants worker (expiry, reminders, the reconciler,
 //! and the bot's ApprovalTimeout timers), until shutdown.
 //!
-//! With `slack.socket_mode` the Slack routes are not mounted: [`SocketMode`] dials out to Slack
+//! With `slack.socket_mode` the Slack routes are not mounted: `SocketMode` dials out to Slack
 //! instead and feeds the same listener state; health and metrics are served either way.
 //!
 //! Process lifetime: every spawned task is tracked and supervised. The timer worker ending

@@ -1,5 +1,5 @@
 //! The one place that sequences I/O for access requests: load the request, decide with the pure
-//! [`crate::access`] domain, store the decision with compare-and-swap ([`store`]), then act on
+//! [`crate::access`] domain, store the decision with compare-and-swap ([`RequestStore`]), then act on
 //! it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
 //!
 //! It must not parse HTTP or verify signatures (that is [`crate::server::http`]), must not
@@ -10,7 +10,7 @@
 //! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
 //! ApprovalTimeout timer), `verify` (`/pgroles verify`),
-//! [`store`], [`approvers`].
+//! [`approvers`].
 
 pub mod approvers;
 pub mod commands;
