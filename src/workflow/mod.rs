@@ -1,6 +1,6 @@
 //! The one place that sequences I/O for access requests: load the request, decide with the pure
-//! [`crate::access`] domain, store the decision with compare-and-swap ([`RequestStore`]), then act on
-//! it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
+//! [`crate::access`] domain, store the decision with compare-and-swap ([`RequestStore`]), then
+//! act on it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
 //!
 //! It must not parse HTTP or verify signatures (that is [`crate::server::http`]), must not
 //! hold wording beyond short audit notes (user text comes from [`crate::access::text`] and the
