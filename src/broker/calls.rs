@@ -9,6 +9,7 @@ use super::connect::Pool;
 use super::error::BrokerError;
 use super::password::TempPassword;
 use super::session::{self, Work};
+use crate::model::script::quote_ident;
 use crate::model::{Level, Names};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -61,11 +62,6 @@ struct Statements {
     terminate: String,
     sessions: String,
     planned_end: String,
-}
-
-/// `"ident"` with embedded quotes doubled (PostgreSQL's quote_ident, always quoting).
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 impl Statements {
@@ -294,7 +290,6 @@ mod tests {
 
     #[test]
     fn admin_schema_is_quoted_as_an_identifier() {
-        assert_eq!(quote_ident("db\"admin"), "\"db\"\"admin\"");
         assert!(Statements::new("a\"b").expire.starts_with("SELECT \"a\"\"b\"."));
     }
 }
