@@ -48,8 +48,8 @@
 //! - Every failure is a [`TimerError`]; [`TimerError::is_unavailable`] tells the caller that Redis
 //!   could not be reached, so it can fail closed ("Redis is down: not issuing").
 //!
-//! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the polling loop and the
-//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its
+//! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the one timer loop, used
+//! by the grants worker, and the [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its
 //! outbox notes), [`requests`] (the request documents, their pointers, claims and CAS loop:
 //! [`RequestStore`]), [`idempotency`], [`outbox`] (notes waiting for Slack, ordered per lane,
 //! leased like timers).
@@ -68,7 +68,7 @@ pub use outbox::{ClaimedNote, Outbox, OutboxDepth, OutboxNote};
 pub use queue::{Claimed, Timer, TimerKey, TimerKind, TimerPayload, TimerQueue};
 pub use requests::{CommitHook, RequestStore, Updated};
 pub use store::DocStore;
-pub use worker::{run_worker, Clock, SystemClock, TimerHandler, WorkerConfig, WorkerStats};
+pub use worker::{run_worker, Clock, Retry, SystemClock, TimerHandler, WorkerConfig, WorkerStats};
 
 use crate::config::RedisConfig;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
