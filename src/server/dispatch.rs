@@ -17,17 +17,17 @@ use slack_morphism::prelude::SlackCommandEvent;
 use std::time::Duration;
 
 /// How long an `event_id` or `trigger_id` is remembered (Slack retries for about 5 minutes).
-pub(crate) const DEDUP_TTL: Duration = Duration::from_secs(15 * 60);
+const DEDUP_TTL: Duration = Duration::from_secs(15 * 60);
 /// Longest wait for Redis while acknowledging (Slack gives up after 3 s; Socket Mode
 /// redelivers unacked envelopes).
 const ACK_REDIS_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// What the inbound side needs (HTTP and Socket Mode alike).
 #[derive(Clone)]
-pub struct ListenerState {
-    pub workflow: Workflow,
-    pub idempotency: Idempotency,
-    pub metrics: Metrics,
+pub(crate) struct ListenerState {
+    pub(crate) workflow: Workflow,
+    pub(crate) idempotency: Idempotency,
+    pub(crate) metrics: Metrics,
 }
 
 /// How a slash command was handled; the transport answers it.
