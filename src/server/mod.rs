@@ -14,10 +14,12 @@
 //! closed every few seconds, and the connection budget is checked against the broker role's
 //! `rolconnlimit` at start (see [`crate::broker::budget`]).
 //!
-//! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
-//! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
-//! benchmarks run exactly what production runs. It must not hold request logic (that is
-//! [`crate::workflow`]) nor request logic in its Slack edges ([`http`], Socket Mode).
+//! This file owns wiring and process lifetime only, zero2prod style: [`Application::build`]
+//! binds the configured address (port 0 in tests) and exposes [`Application::port`], so tests
+//! and benchmarks run exactly what production runs. The inbound Slack side is in its
+//! submodules: [`http`] (signatures, the routes), `socket_mode`, and [`dispatch`] (the one
+//! command and event dispatch both share). None of it holds request logic (that is
+//! [`crate::workflow`]).
 
 pub mod dispatch;
 mod health;
