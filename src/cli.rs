@@ -125,22 +125,6 @@ fn parse_level(s: &str) -> Result<Level, String> {
     Level::parse(s).ok_or_else(|| format!("expected ro or rw, got {s:?}"))
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 fn render_options(cfg: &Config) -> RenderOptions {
     RenderOptions { mode: cfg.apply.mode, iam_roles: cfg.apply.iam_roles.clone() }
 }
@@ -165,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Worker => {
             cfg.validate_database()?;
-            Box::pin(crate::grants::cli::worker(&cfg, shutdown_signal())).await?;
+            Box::pin(crate::grants::cli::worker(&cfg, crate::server::shutdown_signal())).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status => {

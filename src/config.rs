@@ -19,6 +19,7 @@ pub mod load;
 pub mod validate;
 
 pub use crate::access::settings::{AccessConfig, StatusVisibility};
+pub use crate::model::AuroraMode;
 pub use error::ConfigError;
 pub use load::{Env, Loaded, ProcessEnv};
 
@@ -61,14 +62,6 @@ impl Default for ApplyConfig {
     fn default() -> Self {
         ApplyConfig { bootstrap_url: None, mode: AuroraMode::Auto, iam_roles: Vec::new() }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuroraMode {
-    Auto,
-    Aurora,
-    Vanilla,
 }
 
 /// The broker's connection to the application database.

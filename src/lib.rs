@@ -4,19 +4,25 @@
 //! Module map:
 //! - [`config`]: layered configuration (TOML, `PGROLES_*` env, `*_FILE` secrets); the `[access]`
 //!   section's shape is `access`'s, re-exported.
-//! - [`model`]: role names, the embedded `sql/` scripts and their rendering, expected privileges.
+//! - [`model`]: role names, the embedded `sql/` scripts and their rendering (`AuroraMode`),
+//!   expected privileges.
 //! - [`access`]: the pure domain at the bottom, importing nothing of the crate: `Level`, the
 //!   `[access]` settings, typed ids parsed once at the edge, command grammar, approval policy,
 //!   the request state machine, and every sentence users read (`access::text`).
-//! - [`slack`]: the Slack Web API client adapter and a strict local fake Slack (tests, demo).
+//! - [`metrics`]: the Prometheus counters; a leaf importing nothing of the crate.
+//! - [`slack`]: outbound Slack: the Web API client adapter, rendering, the notifier and the
+//!   outbox delivery. Never imports `workflow` or `server`. (The fake Slack is the workspace
+//!   crate `crates/slack-fake`, for tests, benches and the demo.)
 //! - [`broker`]: temporary passwords, SCRAM verifiers, the `db_admin` calls over a pool.
 //! - [`aws`]: Secrets Manager (the broker's password) and RDS IAM auth tokens.
-//! - [`timers`]: Redis: the timer queue, versioned request/grant documents, idempotency keys.
+//! - [`timers`]: Redis: the timer queue, versioned documents, the request store
+//!   ([`timers::RequestStore`]), idempotency keys, the outbox.
 //! - [`verify`]: `pgroles verify`: drift of a live database from the role model.
 //! - [`grants`]: issuing and expiring firefighter grants (fail closed), the timer worker, the
 //!   reconciler.
 //! - [`workflow`]: the request workflow: load, decide (`access`), CAS-persist, act.
-//! - [`server`]: `pgroles serve`: the axum app (Slack routes, health, metrics) and the worker.
+//! - [`server`]: `pgroles serve` and inbound Slack: the HTTP routes and Socket Mode sharing one
+//!   dispatch, health and `/metrics`, the worker's supervision, the one shutdown signal.
 //! - [`demo`]: `pgroles demo`: the demo drill (model, bot, Slack stand-in, one incident).
 
 #![recursion_limit = "256"]
@@ -28,6 +34,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod grants;
+pub mod metrics;
 pub mod model;
 pub mod server;
 pub mod slack;

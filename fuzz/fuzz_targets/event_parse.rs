@@ -1,5 +1,5 @@
 //! Fuzzes how request bodies from Slack are parsed: Events API JSON and slash-command form
-//! bodies, as `src/slack/listener.rs` reads them, then the identifiers and command text the
+//! bodies, as `src/server/dispatch.rs` reads them, then the identifiers and command text the
 //! workflow takes from them. Owns only the harness; a panic or a failed property is a bug.
 //!
 //! Input: the raw request body (bytes, as the listener receives them). Each input is tried as
@@ -18,7 +18,7 @@
 use libfuzzer_sys::fuzz_target;
 use pgroles::access::{ChannelId, Command, MessageTs, ReactionEmojis, SlackUserId};
 use pgroles::config::AccessConfig;
-use pgroles::slack::listener::{parse_event, ParsedEvent};
+use pgroles::server::dispatch::{parse_event, ParsedEvent};
 use slack_morphism::prelude::{SlackCommandEvent, SlackPushEvent};
 use std::sync::OnceLock;
 

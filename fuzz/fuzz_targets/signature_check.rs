@@ -1,5 +1,5 @@
 //! Fuzzes the Slack v0 request signature check the bot's listener runs on every request
-//! (`pgroles::slack::listener::verify_request`), and
+//! (`pgroles::server::http::verify_request`), and
 //! the fake Slack's signer (`slack_fake::SlackSigner`). Owns only the harness; a panic
 //! or a failed property is a bug in the verifier or the signer.
 //!
@@ -16,7 +16,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pgroles::slack::listener::verify_request;
+use pgroles::server::http::verify_request;
 use secrecy::SecretString;
 use slack_fake::SlackSigner;
 use slack_morphism::prelude::SlackSigningSecret;

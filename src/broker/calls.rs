@@ -9,6 +9,7 @@ use super::connect::Pool;
 use super::error::BrokerError;
 use super::password::TempPassword;
 use super::session::{self, Work};
+use crate::model::script::quote_ident;
 use crate::model::{Level, Names};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -61,11 +62,6 @@ struct Statements {
     terminate: String,
     sessions: String,
     planned_end: String,
-}
-
-/// `"ident"` with embedded quotes doubled (PostgreSQL's quote_ident, always quoting).
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 impl Statements {
@@ -236,7 +232,7 @@ impl Broker {
             .map_err(|e| BrokerError::Unexpected(anyhow::anyhow!("reading sessions: {e}")))
     }
 
-    /// The planned end recorded with the role's latest issue (see [`IssueAudit::ends_at`]);
+    /// The planned end recorded with the role's latest issue (`ends_at` of [`Broker::issue`]);
     /// `None` if there is none in the recent audit rows.
     pub async fn planned_end(&self, level: Level) -> Result<Option<DateTime<Utc>>, BrokerError> {
         let role = self.names.firefighter(level);
@@ -294,7 +290,6 @@ mod tests {
 
     #[test]
     fn admin_schema_is_quoted_as_an_identifier() {
-        assert_eq!(quote_ident("db\"admin"), "\"db\"\"admin\"");
         assert!(Statements::new("a\"b").expire.starts_with("SELECT \"a\"\"b\"."));
     }
 }

@@ -26,7 +26,7 @@ pub enum Work {
     General,
 }
 
-/// A borrowed connection whose every statement is bounded by the pool's [`CallLimits`]: the
+/// A borrowed connection whose every statement is bounded by the pool's [`CallLimits`](super::connect::CallLimits): the
 /// only way `calls.rs` runs SQL. A statement that misses its client deadline closes the
 /// connection (it is taken out of the pool, so nobody queues behind a stalled socket) and
 /// returns [`BrokerError::Unavailable`]; so does a server-side statement or lock timeout.

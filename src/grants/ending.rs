@@ -8,22 +8,9 @@
 
 use super::error::GrantError;
 use super::notify::GrantEvent;
-use super::record::{grant_key, GrantRecord};
+use super::record::{grant_key, Ending, GrantRecord};
 use super::service::{GrantService, ACTOR_SERVICE};
 use crate::broker::{ActionAudit, TempPassword};
-
-/// How a grant ended, i.e. which event to emit.
-pub(crate) enum Ending<'a> {
-    Expired,
-    Revoked {
-        by: &'a str,
-    },
-    DeliveryFailed {
-        reason: &'a str,
-    },
-    /// Ended to make room (an overdue grant before a new issue): Expired is emitted too.
-    Overdue,
-}
 
 impl GrantService {
     /// Delivers the password; on failure expires the grant at once and emits DeliveryFailed.

@@ -17,7 +17,8 @@
 //! approve or revoke (the caller checks that).
 //!
 //! Module map:
-//! - [`record`]: [`GrantRecord`], [`IssueRequest`], [`GrantSettings`], timer ids and keys.
+//! - [`record`]: [`GrantRecord`], [`IssueRequest`], [`GrantSettings`], timer ids and keys, and
+//!   `Ending` (how a grant ended).
 //! - [`notify`]: [`Notifier`], [`GrantEvent`], [`LogNotifier`].
 //! - [`error`]: the [`GrantError`] enum.
 //! - [`service`]: [`GrantService`]: `issue`, `resend`, `revoke`, `expire_now`, `active`.

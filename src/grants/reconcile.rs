@@ -12,10 +12,9 @@
 //! bot never sets one) is live, and is expired at once (I11-7). Must not issue passwords, and
 //! never reads one (the database only has verifiers).
 
-use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::GrantEvent;
-use super::record::{restored_timer_id, GrantRecord};
+use super::record::{restored_timer_id, Ending, GrantRecord};
 use super::service::{GrantService, ACTOR_SERVICE};
 use crate::broker::ActionAudit;
 use crate::model::Level;

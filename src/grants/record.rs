@@ -1,5 +1,6 @@
-//! The grant document kept in Redis, the issue request, the settings of the service, and the
-//! names derived from a grant (its Redis key, its timer ids and payload).
+//! The grant document kept in Redis, the issue request, the settings of the service, the
+//! names derived from a grant (its Redis key, its timer ids and payload), and how a grant ended
+//! (`Ending`, shared by the service, the timers, the reconciler and `ending.rs`).
 //!
 //! Owns these plain data types only: no I/O, no clock. A [`GrantRecord`] never holds a secret;
 //! the password exists only in memory between the broker and the [`Notifier`](super::Notifier).
@@ -192,12 +193,19 @@ impl GrantSettings {
             ..GrantSettings::default()
         }
     }
+}
 
-    /// Retry delay after the `attempt`-th failure: `retry_base * 2^(attempt-1)`, capped.
-    pub fn retry_after(&self, attempt: u32) -> Duration {
-        let shift = attempt.saturating_sub(1).min(20);
-        self.retry_base.saturating_mul(1u32 << shift).min(self.retry_max.max(self.retry_base))
-    }
+/// How a grant ended, i.e. which event to emit.
+pub(crate) enum Ending<'a> {
+    Expired,
+    Revoked {
+        by: &'a str,
+    },
+    DeliveryFailed {
+        reason: &'a str,
+    },
+    /// Ended to make room (an overdue grant before a new issue): Expired is emitted too.
+    Overdue,
 }
 
 #[cfg(test)]
@@ -207,11 +215,12 @@ mod tests {
     #[test]
     fn retry_delay_doubles_per_attempt_and_is_capped() {
         let s = GrantSettings::default();
-        assert_eq!(s.retry_after(1), Duration::from_secs(2));
-        assert_eq!(s.retry_after(2), Duration::from_secs(4));
-        assert_eq!(s.retry_after(5), Duration::from_secs(32));
-        assert_eq!(s.retry_after(6), Duration::from_secs(60));
-        assert_eq!(s.retry_after(u32::MAX), Duration::from_secs(60));
+        let retry_after = |n| s.worker_config().retry.after(n, s.lease);
+        assert_eq!(retry_after(1), Duration::from_secs(2));
+        assert_eq!(retry_after(2), Duration::from_secs(4));
+        assert_eq!(retry_after(5), Duration::from_secs(32));
+        assert_eq!(retry_after(6), Duration::from_secs(60));
+        assert_eq!(retry_after(u32::MAX), Duration::from_secs(60));
     }
 
     fn record(now: DateTime<Utc>) -> GrantRecord {

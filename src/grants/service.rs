@@ -5,10 +5,9 @@
 //! fails. Must not check who may approve or revoke (the caller does), and never logs, stores or
 //! returns the password (only [`Notifier::deliver`] receives it).
 
-use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
-use super::record::{grant_key, GrantRecord, GrantSettings, IssueRequest};
+use super::record::{grant_key, Ending, GrantRecord, GrantSettings, IssueRequest};
 use super::watch::ExpiryWatch;
 use crate::access::SlackUserId;
 use crate::broker::{ActionAudit, Broker, IssueAudit};

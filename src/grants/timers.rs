@@ -5,10 +5,9 @@
 //! of the same level, and a re-run after the grant ended changes nothing. An `Err` means "retry
 //! later" (PostgreSQL or Redis down); it never carries a secret.
 
-use super::ending::Ending;
 use super::error::GrantError;
 use super::notify::GrantEvent;
-use super::record::{payload_level, GrantRecord};
+use super::record::{payload_level, Ending, GrantRecord};
 use super::service::{GrantService, ACTOR_TIMER};
 use crate::broker::ActionAudit;
 use crate::model::Level;

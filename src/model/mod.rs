@@ -10,4 +10,4 @@ pub mod script;
 pub mod settings;
 
 pub use names::{Level, Names};
-pub use render::RenderOptions;
+pub use render::{AuroraMode, RenderOptions};

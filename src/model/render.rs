@@ -5,7 +5,7 @@
 
 use super::script::{self, Step};
 use super::Names;
-use crate::config::AuroraMode;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Where a script runs.
@@ -85,6 +85,16 @@ pub const HARDEN_CLUSTER: ScriptFile = ScriptFile {
 pub const SNAPSHOT_CLUSTER: &str = include_str!("../../sql/queries/snapshot_cluster.sql");
 pub const SNAPSHOT_DATABASE: &str = include_str!("../../sql/queries/snapshot_database.sql");
 pub const SNAPSHOT_DATABASES: &str = include_str!("../../sql/queries/snapshot_databases.sql");
+
+/// Aurora mode of `pgroles apply` (`apply.mode`): `auto` (detect the `rds_*` roles), `aurora`
+/// or `vanilla`. Defined here, beside the scripts it shapes; `config` re-exports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuroraMode {
+    Auto,
+    Aurora,
+    Vanilla,
+}
 
 /// Options that shape the rendered scripts besides names.
 #[derive(Debug, Clone)]

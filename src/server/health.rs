@@ -6,8 +6,8 @@
 //! every pooled connection is busy it reports `busy` (ready) instead of queueing behind issue,
 //! revoke and expiry, so probes cannot eat the connection budget.
 
-use super::metrics::{Metrics, OpsSnapshot};
 use crate::grants::GrantService;
+use crate::metrics::{Metrics, OpsSnapshot};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -92,7 +92,8 @@ pub(super) async fn close_idle_connections(
     }
 }
 
-pub(super) async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM: the one stop signal of `pgroles serve` and `pgroles worker`.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -2,7 +2,7 @@
 //! `/healthz`, `/readyz`, `/metrics`) and the grants worker (expiry, reminders, the reconciler,
 //! and the bot's ApprovalTimeout timers), until shutdown.
 //!
-//! With `slack.socket_mode` the Slack routes are not mounted: [`SocketMode`] dials out to Slack
+//! With `slack.socket_mode` the Slack routes are not mounted: `SocketMode` dials out to Slack
 //! instead and feeds the same listener state; health and metrics are served either way.
 //!
 //! Process lifetime: every spawned task is tracked and supervised. The timer worker ending
@@ -14,37 +14,42 @@
 //! closed every few seconds, and the connection budget is checked against the broker role's
 //! `rolconnlimit` at start (see [`crate::broker::budget`]).
 //!
-//! Owns wiring and process lifetime only, zero2prod style: [`Application::build`] binds the
-//! configured address (port 0 in tests) and exposes [`Application::port`], so tests and
-//! benchmarks run exactly what production runs. It must not hold request logic (that is
-//! [`crate::workflow`]) nor Slack parsing (that is [`crate::slack::listener`]).
+//! This file owns wiring and process lifetime only, zero2prod style: [`Application::build`]
+//! binds the configured address (port 0 in tests) and exposes [`Application::port`], so tests
+//! and benchmarks run exactly what production runs. The inbound Slack side is in its
+//! submodules: [`http`] (signatures, the routes), `socket_mode`, and [`dispatch`] (the one
+//! command and event dispatch both share). None of it holds request logic (that is
+//! [`crate::workflow`]).
 
+pub mod dispatch;
 mod health;
+pub mod http;
 mod lifecycle;
-pub mod metrics;
+mod reject_log;
+mod socket_mode;
 
 use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
 use crate::broker::Broker;
 use crate::config::{Config, SslMode};
 use crate::grants::{self, GrantService, GrantSettings};
+use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi};
-use crate::slack::listener::{self, ListenerState};
 use crate::slack::notifier::{ConnectTemplate, SlackBot};
 use crate::slack::outbox::{NoteSender, OutboxPolicy};
-use crate::slack::socket::SocketMode;
-use crate::timers::{self, Clock, DocStore, Idempotency, SystemClock, TimerQueue};
+use crate::timers::{
+    self, Clock, CommitHook, DocStore, Idempotency, RequestStore, SystemClock, TimerQueue,
+};
 use crate::workflow::approvers::Approvers;
-use crate::workflow::store::{CommitHook, RequestStore};
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use lifecycle::{
-    check_budget, close_idle_connections, shutdown_signal, supervise_worker, WORKER_MAX_AGE,
-};
-use metrics::Metrics;
+use dispatch::ListenerState;
+pub(crate) use lifecycle::shutdown_signal;
+use lifecycle::{check_budget, close_idle_connections, supervise_worker, WORKER_MAX_AGE};
 use secrecy::ExposeSecret;
+use socket_mode::SocketMode;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,7 +235,7 @@ impl Application {
         });
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
-        metrics.register_expiry(grants.watch());
+        metrics.register_expiry(grants.watch().lag.clone(), grants.watch().failed.clone());
         let health = health::HealthState {
             redis: conn,
             grants,
@@ -243,7 +248,7 @@ impl Application {
         } else {
             let secret =
                 cfg.slack.signing_secret.as_ref().context("slack.signing_secret is not set")?;
-            (listener::routes(state, secret.expose_secret()), None)
+            (http::routes(state, secret.expose_secret()), None)
         };
         let router = slack_routes.merge(
             Router::new()

@@ -206,7 +206,7 @@ impl SlackApi {
     /// `conversations.open` with one user; returns the DM channel id (`D…`).
     ///
     /// Slack documents `users` as a comma-separated string; slack-morphism's own request type
-    /// sends a JSON array, so this call goes through its generic post with [`OpenDm`].
+    /// sends a JSON array, so this call goes through its generic post with `OpenDm`.
     pub async fn open_dm(&self, user: &str) -> Result<String, SlackError> {
         let req = &OpenDm { users: user.to_string() };
         let resp: SlackApiConversationsOpenResponse<SlackBasicChannelInfo> = self

@@ -9,12 +9,12 @@
 
 use crate::access::{MessageRef, ReactionEmojis, Request, RequestId};
 use crate::grants::GrantRecord;
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
 use crate::slack::outbox::{NoteSender, NoteTarget};
 use crate::slack::render::{self, Rendered};
 use crate::timers::{Clock, OutboxNote};
-use crate::workflow::store::{RequestStore, Updated};
+use crate::timers::{RequestStore, Updated};
 use anyhow::{anyhow, Context};
 use axum::body::Body;
 use hyper_util::client::legacy::connect::HttpConnector;

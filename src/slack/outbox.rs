@@ -9,7 +9,7 @@
 //! through here (it stays ephemeral and fail-closed in the notifier). Logs carry the lane kind,
 //! note id and Slack's code, never the text.
 
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi, SlackError};
 use crate::timers::{ClaimedNote, Clock, Outbox, OutboxNote, TimerError};
 use futures::StreamExt;
@@ -146,7 +146,7 @@ impl NoteSender {
     }
 
     /// `text` for `target` as an outbox note created now, for a caller that commits it itself
-    /// (with a state change, [`crate::workflow::store::RequestStore::update_with_notes`]).
+    /// (with a state change, [`crate::timers::RequestStore::update_with_notes`]).
     pub fn note(&self, target: NoteTarget, text: &str) -> OutboxNote {
         outbox_note(target, text, self.now_ms())
     }

@@ -3,9 +3,10 @@
 //! share one Redis and each timer, event and approval takes effect once.
 //!
 //! This module owns the Redis key layout below and the Lua scripts that keep it consistent. It
-//! must not know about Slack, PostgreSQL or the access workflow: documents are opaque serde types,
-//! timer payloads are ids and names (never a password or token), and time is always passed in by
-//! the caller (`now_ms`, a [`Clock`]), never read inside the queue or the store.
+//! must not know about Slack, PostgreSQL or the workflow: the stores take opaque serde types
+//! (only [`requests`] knows the `access` domain's request document, to run its compare-and-swap
+//! loop), timer payloads are ids and names (never a password or token), and time is always
+//! passed in by the caller (`now_ms`, a [`Clock`]), never read inside the queue or the store.
 //!
 //! # Key layout
 //!
@@ -47,24 +48,27 @@
 //! - Every failure is a [`TimerError`]; [`TimerError::is_unavailable`] tells the caller that Redis
 //!   could not be reached, so it can fail closed ("Redis is down: not issuing").
 //!
-//! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the polling loop and the
-//! [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its
-//! outbox notes), [`idempotency`], [`outbox`]
-//! (notes waiting for Slack, ordered per lane, leased like timers).
+//! Module map: [`queue`] (timers and their Lua scripts), [`worker`] (the one timer loop, used
+//! by the grants worker, and the [`Clock`]), [`store`] (versioned documents, pointers, indexes), `commit` (a swap with its
+//! outbox notes), [`requests`] (the request documents, their pointers, claims and CAS loop:
+//! [`RequestStore`]), [`idempotency`], [`outbox`] (notes waiting for Slack, ordered per lane,
+//! leased like timers).
 
 mod commit;
 pub mod idempotency;
 pub mod keys;
 pub mod outbox;
 pub mod queue;
+pub mod requests;
 pub mod store;
 pub mod worker;
 
 pub use idempotency::Idempotency;
 pub use outbox::{ClaimedNote, Outbox, OutboxDepth, OutboxNote};
 pub use queue::{Claimed, Timer, TimerKey, TimerKind, TimerPayload, TimerQueue};
+pub use requests::{CommitHook, RequestStore, Updated};
 pub use store::DocStore;
-pub use worker::{run_worker, Clock, SystemClock, TimerHandler, WorkerConfig, WorkerStats};
+pub use worker::{run_worker, Clock, Retry, SystemClock, TimerHandler, WorkerConfig, WorkerStats};
 
 use crate::config::RedisConfig;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

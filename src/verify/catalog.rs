@@ -6,13 +6,15 @@
 //! Owns the SQL round trips and the mapping of rows into plain structs. Must not judge what it
 //! reads: comparing with the model is the checks' job.
 
-use super::findings::{entries, AclEntry};
+use super::findings::AclEntry;
+use super::rows::{acl, class_of, first_char, q, typed};
+pub use super::rows::{Class, ObjectGroup};
 use super::snapshot::Snapshot;
 use super::VerifyError;
 use crate::model::Names;
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
 
 /// The logging parameters verify reads for the broker (judged in `check_logging`): its expected
 /// settings and the sampling rate they depend on.
@@ -91,27 +93,6 @@ pub struct MembershipRow {
 pub struct SchemaRow {
     pub name: String,
     pub owner: String,
-    pub acl: Vec<AclEntry>,
-}
-
-/// `pg_class` (relations) or `pg_proc` (routines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Class {
-    Relation,
-    Routine,
-}
-
-/// Objects of one schema sharing (class, kind, owner, ACL).
-#[derive(Debug, Clone)]
-pub struct ObjectGroup {
-    pub class: Class,
-    /// `relkind` or `prokind`.
-    pub kind: char,
-    pub owner_oid: u32,
-    pub owner: String,
-    pub count: i64,
-    /// The ACL as text, None for the default ACL: the key to fetch this group's names.
-    pub acl_text: Option<String>,
     pub acl: Vec<AclEntry>,
 }
 
@@ -201,18 +182,6 @@ pub struct Catalog {
     pub sessions: Vec<Session>,
 }
 
-pub(super) fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> VerifyError {
-    move |e| VerifyError::query(what, &e)
-}
-
-pub(super) fn acl(row: &Row) -> Result<Vec<AclEntry>, tokio_postgres::Error> {
-    Ok(entries(row.try_get("grantees")?, row.try_get("privs")?, row.try_get("grantable")?))
-}
-
-pub(super) fn first_char(s: String) -> char {
-    s.chars().next().unwrap_or('?')
-}
-
 fn context_row(row: &Row) -> Result<Context, tokio_postgres::Error> {
     Ok(Context {
         version_num: row.try_get("version_num")?,
@@ -227,17 +196,6 @@ fn context_row(row: &Row) -> Result<Context, tokio_postgres::Error> {
         db_acl: acl(row)?,
         session_user: row.try_get("session_user")?,
     })
-}
-
-/// Sends a query with its parameter types inline: no separate prepare round trip, so the
-/// queries of [`read`] that are awaited together go out in one pipelined batch.
-pub(super) async fn typed(
-    client: &Client,
-    what: &'static str,
-    sql: &str,
-    params: &[(&(dyn ToSql + Sync), Type)],
-) -> Result<Vec<Row>, VerifyError> {
-    client.query_typed(sql, params).await.map_err(q(what))
 }
 
 /// Reads everything the checks need, all queries pipelined on the session's primary connection
@@ -405,14 +363,6 @@ fn membership_row(row: &Row) -> Result<MembershipRow, tokio_postgres::Error> {
         inherit: row.try_get("inherit_option")?,
         set: row.try_get("set_option")?,
     })
-}
-
-pub(super) fn class_of(s: &str) -> Class {
-    if s == "proc" {
-        Class::Routine
-    } else {
-        Class::Relation
-    }
 }
 
 fn admin_row(row: &Row) -> Result<AdminObject, tokio_postgres::Error> {

@@ -5,8 +5,8 @@
 //!
 //! Owns its query and the finding; the read is one small query on the verify session.
 
-use super::catalog::q;
 use super::findings::{ident, literal, Check, Finding, Severity};
+use super::rows::q;
 use super::VerifyError;
 use crate::model::{Level, Names};
 use tokio_postgres::types::Type;

@@ -114,10 +114,8 @@ pub struct Finding {
     pub objects: Option<ObjectList>,
 }
 
-/// Quotes an identifier, always (`"a""b"`).
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+/// Quotes an identifier, always (`"a""b"`): the model's one `quote_ident`.
+pub use crate::model::script::quote_ident as ident;
 
 /// Quotes a string literal (`'it''s'`); standard_conforming_strings is assumed on.
 pub fn literal(s: &str) -> String {

@@ -9,6 +9,7 @@
 //! - [`snapshot`]: the read-only snapshot every query of one run shares, and its helpers.
 //! - [`catalog`]: the catalog queries (`sql/queries/verify_*.sql`) and their rows.
 //! - [`objects`]: the application schema's objects, scanned in one pass (split over helpers).
+//! - `rows`: the row types and helpers `catalog` and `objects` share (`Class`, `ObjectGroup`).
 //! - [`findings`]: `Finding`, `Severity`, quoting, ACL comparison and fix statements.
 //! - `check_roles`, `check_settings`, `check_acl`, `check_objects`, `check_databases`,
 //!   [`check_logging`]: the pure checks.
@@ -34,6 +35,7 @@ pub mod cli;
 pub mod findings;
 pub mod objects;
 pub mod report;
+mod rows;
 pub mod snapshot;
 
 pub use cli::{cli_main, Format, VerifyArgs};

@@ -15,7 +15,7 @@
 //!
 //! Must not judge: whether a group matches the model is the caller's `clean` (`check_objects`).
 
-use super::catalog::{acl, class_of, first_char, q, typed, Class, ObjectGroup};
+use super::rows::{acl, class_of, first_char, q, typed, Class, ObjectGroup};
 use super::snapshot::Snapshot;
 use super::VerifyError;
 use tokio_postgres::types::{ToSql, Type};

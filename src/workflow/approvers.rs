@@ -14,7 +14,7 @@
 
 use crate::access::{ApprovalPolicy, SlackUserId};
 use crate::config::AccessConfig;
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::client::SlackApi;
 use moka::future::Cache;
 use moka::Expiry;

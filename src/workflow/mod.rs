@@ -1,8 +1,8 @@
 //! The one place that sequences I/O for access requests: load the request, decide with the pure
-//! [`crate::access`] domain, store the decision with compare-and-swap ([`store`]), then act on
-//! it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
+//! [`crate::access`] domain, store the decision with compare-and-swap ([`RequestStore`]), then
+//! act on it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
 //!
-//! It must not parse HTTP or verify signatures (that is [`crate::slack::listener`]), must not
+//! It must not parse HTTP or verify signatures (that is [`crate::server::http`]), must not
 //! hold wording beyond short audit notes (user text comes from [`crate::access::text`] and the
 //! errors' `user_message`), and never sees a password: the grant service hands it straight to
 //! the notifier.
@@ -10,26 +10,24 @@
 //! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
 //! ApprovalTimeout timer), `verify` (`/pgroles verify`),
-//! [`store`], [`approvers`].
+//! [`approvers`].
 
 pub mod approvers;
 pub mod commands;
 mod notes;
 pub mod open;
 pub mod reactions;
-pub mod store;
 pub mod timeout;
 mod verify;
 
 use crate::access::{CommandRules, ReactionEmojis, SlackUserId};
 use crate::config::AccessConfig;
 use crate::grants::GrantService;
-use crate::server::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::slack::notifier::SlackBot;
-use crate::timers::{Clock, TimerQueue};
+use crate::timers::{Clock, RequestStore, TimerQueue};
 use approvers::Approvers;
 use std::sync::Arc;
-use store::RequestStore;
 
 /// A slash command as the listener hands it over (already signature-checked).
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! The notes a stored request change produces (thread note, requester DM, alert), decided before
 //! the change is stored so that they commit with it
-//! ([`RequestStore::update_with_notes`](super::store::RequestStore::update_with_notes)): a
+//! ([`RequestStore::update_with_notes`](crate::timers::RequestStore::update_with_notes)): a
 //! change is never stored without its notes, and a lost compare-and-swap queues none.
 //!
 //! Owns which transition says what, and where; the sentences are [`crate::access::text`]'s

@@ -204,7 +204,7 @@ impl Workflow {
     /// Removes a request that could not be posted or recorded, and its claim. If that fails,
     /// the claim is an orphan the next request frees ([`RequestStore::free_orphaned_claim`]).
     ///
-    /// [`RequestStore::free_orphaned_claim`]: super::store::RequestStore::free_orphaned_claim
+    /// [`RequestStore::free_orphaned_claim`]: crate::timers::RequestStore::free_orphaned_claim
     async fn discard(&self, req: &Request) {
         if let Err(e) = self.inner.store.discard(req).await {
             tracing::warn!(error = %e, request_id = %req.id(), "could not discard a void request");

@@ -5,10 +5,9 @@
 //! Reactions on other messages, the bot's own, and other emojis are ignored silently. Whether a
 //! reaction counts is decided by `Request::on_reaction_*`, ordered by Slack's `event_ts` (a
 //! removal handled before its add cancels it); a lost compare-and-swap is re-decided on the
-//! fresh request (see [`super::store::RequestStore::update`]). A reaction that cannot be
+//! fresh request (see [`crate::timers::RequestStore::update`]). A reaction that cannot be
 //! recorded is announced in the thread with how to retry, never only logged.
 
-use super::store::Updated;
 use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
 use crate::access::text::{format_expiry, notes};
@@ -18,6 +17,7 @@ use crate::access::{
 use crate::grants::{GrantError, IssueRequest};
 use crate::slack::notifier::{GrantContext, PendingNote};
 use crate::timers::TimerError;
+use crate::timers::Updated;
 
 impl Workflow {
     /// Handles one reaction event (already de-duplicated by `event_id`).

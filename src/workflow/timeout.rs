@@ -8,10 +8,10 @@
 //! pending, `on_issued`/`on_issue_failed` one that is no longer approved, and the
 //! compare-and-swap makes concurrent changes win or lose cleanly.
 
-use super::store::Updated;
 use super::{approval_timer_id, Workflow};
 use crate::access::text::notes;
 use crate::access::{Rejection, Request, RequestState};
+use crate::timers::Updated;
 use crate::timers::{Timer, TimerKind, TimerPayload};
 use std::time::Duration;
 

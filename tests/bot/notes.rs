@@ -6,7 +6,7 @@
 
 use crate::helpers::*;
 use pgroles::access::{Request, RequestState};
-use pgroles::workflow::store::CommitHook;
+use pgroles::timers::CommitHook;
 use slack_fake::FakeFault;
 use std::sync::Arc;
 

@@ -65,7 +65,7 @@ pub struct Options {
     /// Notified: the bot shuts down as on SIGTERM (default: it runs until dropped).
     pub stop: Option<Arc<tokio::sync::Notify>>,
     /// Runs after every stored request change (a test stops the bot there).
-    pub commit_hook: Option<pgroles::workflow::store::CommitHook>,
+    pub commit_hook: Option<pgroles::timers::CommitHook>,
 }
 
 /// See [`Options::tweak`].

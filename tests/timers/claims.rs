@@ -9,8 +9,8 @@ use pgroles::access::{
 };
 use pgroles::config::AccessConfig;
 use pgroles::model::Level;
+use pgroles::timers::RequestStore;
 use pgroles::timers::{DocStore, Idempotency, TimerError};
-use pgroles::workflow::store::RequestStore;
 use std::time::Duration;
 
 const WINDOW: Duration = Duration::from_secs(120);

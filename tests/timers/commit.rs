@@ -8,8 +8,8 @@
 use super::claims::{request, store};
 use super::{Space, T0};
 use pgroles::access::{Rejection, Request, RequestState};
+use pgroles::timers::Updated;
 use pgroles::timers::{keys, Outbox, OutboxNote, TimerError};
-use pgroles::workflow::store::Updated;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -35,7 +35,7 @@ fn later() -> chrono::DateTime<chrono::Utc> {
 async fn a_note_is_not_lost_when_the_process_dies_right_after_the_swap() {
     let space = Space::new("commitcrash");
     let (stored_tx, mut stored_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let hook: pgroles::workflow::store::CommitHook = Arc::new(move |r: &Request| {
+    let hook: pgroles::timers::CommitHook = Arc::new(move |r: &Request| {
         let _ = stored_tx.send(r.id().to_string());
         // The process "dies" here: this future never completes and the task is aborted.
         Box::pin(futures::future::pending::<()>())

@@ -5,7 +5,7 @@
 
 use crate::{Space, T0};
 use chrono::{TimeZone, Utc};
-use pgroles::server::metrics::Metrics;
+use pgroles::metrics::Metrics;
 use pgroles::slack::client::SlackApi;
 use pgroles::slack::outbox::{NoteSender, NoteTarget, OutboxPolicy};
 use pgroles::timers::{Clock, Outbox, OutboxNote};

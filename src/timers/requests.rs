@@ -7,12 +7,14 @@
 //! Owns the keys and TTLs of request state and the compare-and-swap loop, which stores a change
 //! together with the outbox notes it produces ([`RequestStore::update_with_notes`]: one atomic
 //! Redis step, so a crash after the swap loses no note and a lost swap queues none). It must
-//! not decide anything: callers pass a pure decision function from [`crate::access`], and this module
-//! stores its result only if nobody changed the request meanwhile.
+//! not decide anything: callers pass a pure decision function from [`crate::access`], and this
+//! module stores its result only if nobody changed the request meanwhile. It sits in `timers`
+//! (the owner of Redis documents) so that both the workflow and the Slack notifier use it
+//! without the notifier importing the workflow.
 
+use super::{keys, DocStore, Idempotency, OutboxNote, TimerError};
 use crate::access::{Decision, Request, Transition};
 use crate::model::Level;
-use crate::timers::{keys, DocStore, Idempotency, OutboxNote, TimerError};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use std::sync::Arc;

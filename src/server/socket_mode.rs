@@ -4,18 +4,17 @@
 //! Owns the connection, through slack-morphism's `SlackClientSocketModeListener`
 //! (`apps.connections.open` with the app-level token, the `wss://` socket, pings, acks, and a
 //! new connection when the socket drops or Slack sends `disconnect`; a failed connect is retried
-//! every [`RECONNECT_WAIT_SECS`]), and the mapping of envelopes onto what the HTTP listener
-//! does: the same `trigger_id`/`event_id` claims in Redis, [`listener::parse_event`], and
-//! [`crate::workflow::Workflow::on_command`] / `on_reaction`. A slash command's ack carries its
+//! every [`RECONNECT_WAIT_SECS`]), and the mapping of envelopes onto the dispatch the HTTP
+//! routes use ([`super::dispatch`]: the same `trigger_id`/`event_id` claims in Redis, the same
+//! event parser, the same hand-off to the workflow). A slash command's ack carries its
 //! immediate reply; an event is acked once claimed, and left unacked (Slack redelivers) while
 //! Redis is unreachable. It must not hold request logic, and never logs payloads or tokens.
 
+use super::dispatch::{self, parse_event, CommandAck, EventAck, ListenerState};
+use super::http::UNAVAILABLE_TEXT;
 use crate::config::SlackConfig;
 use crate::slack::https::https_connector;
-use crate::slack::listener::{self, Claim, ListenerState, ParsedEvent, UNAVAILABLE_TEXT};
 use crate::slack::render::Rendered;
-use crate::timers::{keys, Idempotency};
-use crate::workflow::CommandInput;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use slack_morphism::errors::SlackClientError;
@@ -29,7 +28,6 @@ type Connector = SlackClientHyperHttpsConnector;
 pub const RECONNECT_WAIT_SECS: u64 = 5;
 /// Ping interval; the socket is replaced after five unanswered pings.
 const PING_INTERVAL_SECS: u64 = 15;
-/// Longest wait for Redis while acknowledging (Slack redelivers unacked envelopes).
 /// Why an envelope was not handled; the error handler decides whether it is acked.
 #[derive(Debug, thiserror::Error)]
 enum Skipped {
@@ -117,32 +115,16 @@ async fn on_command(
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let state = state_of(&states).await?;
-    let trigger = keys::slack_trigger(&cmd.trigger_id.0);
-    let reply = match claim(&state.idempotency, &trigger).await {
-        Err(Skipped::Duplicate) => {
-            state.metrics.request("command", "duplicate");
-            return Err(Box::new(Skipped::Duplicate));
-        }
-        Err(_) => {
-            state.metrics.request("command", "unavailable");
-            Rendered::text(UNAVAILABLE_TEXT)
-        }
-        Ok(()) => {
-            let input = CommandInput {
-                command: cmd.command.0,
-                text: cmd.text.unwrap_or_default(),
-                user: cmd.user_id.0,
-                channel: cmd.channel_id.0,
-                response_url: cmd.response_url.0.to_string(),
-            };
-            state.workflow.on_command(input).await
-        }
+    let reply = match dispatch::command(&state, cmd).await {
+        CommandAck::Duplicate => return Err(Box::new(Skipped::Duplicate)),
+        CommandAck::Unavailable => Rendered::text(UNAVAILABLE_TEXT),
+        CommandAck::Reply(reply) => reply,
     };
     Ok(serde_json::from_value(reply.response_json(false))?)
 }
 
-/// An `events_api` envelope: parsed by the HTTP listener's own parser, claimed once per
-/// `event_id`, then handed to the workflow in the background.
+/// An `events_api` envelope: read as the body Slack would have POSTed, then the HTTP routes'
+/// dispatch (claimed once per `event_id`, handed to the workflow in the background).
 async fn on_push_event(
     event: SlackPushEventCallback,
     _client: Arc<SlackClient<Connector>>,
@@ -150,26 +132,9 @@ async fn on_push_event(
 ) -> UserCallbackResult<()> {
     let state = state_of(&states).await?;
     let body = callback_body(&event)?;
-    let (event_id, kind, reaction) = match listener::parse_event(&body)? {
-        ParsedEvent::Reaction { event_id, kind, reaction } => (event_id, kind, reaction),
-        ParsedEvent::Ignored { kind } => {
-            state.metrics.request(&kind, "ignored");
-            return Ok(());
-        }
-        ParsedEvent::UrlVerification { .. } => return Ok(()),
-    };
-    match claim(&state.idempotency, &keys::slack_event(&event_id)).await {
-        Err(Skipped::Duplicate) => {
-            tracing::debug!(event_id = %event_id, "duplicate event delivery ignored");
-            state.metrics.request(&kind, "duplicate");
-            Ok(())
-        }
-        Err(e) => Err(Box::new(e)),
-        Ok(()) => {
-            let workflow = state.workflow.clone();
-            workflow.clone().spawn(async move { workflow.on_reaction(reaction).await });
-            Ok(())
-        }
+    match dispatch::event(&state, parse_event(&body)?, None).await {
+        EventAck::Challenge(_) | EventAck::Done => Ok(()),
+        EventAck::Unavailable => Err(Box::new(Skipped::Unavailable)),
     }
 }
 
@@ -188,7 +153,7 @@ async fn on_interaction(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    state_of(&states).await?.metrics.request("interactivity", "ignored");
+    dispatch::interaction(&state_of(&states).await?);
     Ok(())
 }
 
@@ -211,17 +176,9 @@ fn on_error(
     }
 }
 
-/// The HTTP listener's claim (`SET NX` with a bounded wait), as a `Result`.
-async fn claim(idem: &Idempotency, key: &str) -> Result<(), Skipped> {
-    match listener::claim(idem, key).await {
-        Claim::Mine => Ok(()),
-        Claim::Duplicate => Err(Skipped::Duplicate),
-        Claim::Unavailable => Err(Skipped::Unavailable),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::dispatch::ParsedEvent;
     use super::*;
     use slack_fake::ReactionEvent;
 
@@ -231,8 +188,8 @@ mod tests {
             .with_event_id("Ev42")
             .to_json(1_700_000_000);
         let typed: SlackPushEventCallback = serde_json::from_value(http.clone()).unwrap();
-        let from_socket = listener::parse_event(&callback_body(&typed).unwrap()).unwrap();
-        let from_http = listener::parse_event(http.to_string().as_bytes()).unwrap();
+        let from_socket = parse_event(&callback_body(&typed).unwrap()).unwrap();
+        let from_http = parse_event(http.to_string().as_bytes()).unwrap();
         assert_eq!(from_socket, from_http);
         assert!(matches!(from_socket, ParsedEvent::Reaction { .. }));
     }

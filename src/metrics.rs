@@ -2,6 +2,9 @@
 //!
 //! Owns the metric names and their labels. Labels are fixed, low-cardinality words (command,
 //! outcome, Slack method and error code): never a user id, an incident id or any secret.
+//!
+//! A leaf low in the stack: it imports nothing of the crate, so the workflow, the Slack adapter
+//! and the server all record into it without pointing up at each other.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -160,18 +163,19 @@ impl Metrics {
         }
     }
 
-    /// Registers the expiry lag histogram and the failed-expiry counter of the grants worker.
-    pub fn register_expiry(&self, watch: &crate::grants::ExpiryWatch) {
+    /// Registers the expiry lag histogram and the failed-expiry counter of the grants worker
+    /// (the handles of its `ExpiryWatch`; this module imports nothing of the crate).
+    pub fn register_expiry(&self, lag: Histogram, failed: Family<Labels, Counter>) {
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         registry.register(
             "expiry_lag_seconds",
             "From a grant's planned end to its password being expired by the Expire timer",
-            watch.lag.clone(),
+            lag,
         );
         registry.register(
             "expiry_failures",
             "Expire timer runs that failed and will be retried, by reason",
-            watch.failed.clone(),
+            failed,
         );
     }
 
