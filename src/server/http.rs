@@ -154,8 +154,8 @@ async fn interactivity(State(state): State<ListenerState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slack_fake::SlackSigner;
     use secrecy::SecretString;
+    use slack_fake::SlackSigner;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
