@@ -8,6 +8,7 @@
 //! imports `access`, `config`, `metrics` and `timers`, never `workflow` or `server`; what Slack
 //! sends to the bot (the HTTP routes, Socket Mode) is the inbound side, in [`crate::server`].
 
+mod chat;
 pub mod client;
 mod grant_events;
 pub(crate) mod https;
