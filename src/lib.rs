@@ -11,7 +11,8 @@
 //!   the request state machine, and every sentence users read (`access::text`).
 //! - [`metrics`]: the Prometheus counters; a leaf importing nothing of the crate.
 //! - [`slack`]: outbound Slack: the Web API client adapter, rendering, the notifier and the
-//!   outbox delivery. Never imports `workflow` or `server`. (The fake Slack is the workspace
+//!   outbox delivery; implements `workflow::port` (`Chat`, `UserGroups`), the only part of
+//!   `workflow` it imports. Never imports `server`. (The fake Slack is the workspace
 //!   crate `crates/slack-fake`, for tests, benches and the demo.)
 //! - [`broker`]: temporary passwords, SCRAM verifiers, the `db_admin` calls over a pool.
 //! - [`aws`]: Secrets Manager (the broker's password) and RDS IAM auth tokens.
@@ -20,7 +21,8 @@
 //! - [`verify`]: `pgroles verify`: drift of a live database from the role model.
 //! - [`grants`]: issuing and expiring firefighter grants (fail closed), the timer worker, the
 //!   reconciler.
-//! - [`workflow`]: the request workflow: load, decide (`access`), CAS-persist, act.
+//! - [`workflow`]: the request workflow: load, decide (`access`), CAS-persist, act; reaches the
+//!   chat only through its port (`workflow::port`), which `slack` implements.
 //! - [`server`]: `pgroles serve` and inbound Slack: the HTTP routes and Socket Mode sharing one
 //!   dispatch, health and `/metrics`, the worker's supervision, the one shutdown signal.
 //! - [`demo`]: `pgroles demo`: the demo drill (model, bot, Slack stand-in, one incident).

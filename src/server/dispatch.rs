@@ -60,7 +60,7 @@ pub(crate) async fn command(state: &ListenerState, cmd: SlackCommandEvent) -> Co
         channel: cmd.channel_id.0,
         response_url: cmd.response_url.0.to_string(),
     };
-    CommandAck::Reply(state.workflow.on_command(input).await)
+    CommandAck::Reply(Rendered::from(&state.workflow.on_command(input).await))
 }
 
 /// How an Events API delivery was handled; the transport answers it.

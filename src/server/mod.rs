@@ -212,8 +212,12 @@ impl Application {
             deps.clock.clone(),
             settings,
         ));
-        let approvers =
-            Approvers::new(access.clone(), slack, metrics.clone(), deps.approver_cache_ttl);
+        let approvers = Approvers::new(
+            access.clone(),
+            Arc::new(slack),
+            metrics.clone(),
+            deps.approver_cache_ttl,
+        );
         let workflow = Workflow::new(WorkflowParts {
             settings: WorkflowSettings {
                 rules: CommandRules::from_config(&access)?,
@@ -224,7 +228,7 @@ impl Application {
                 access,
                 config: Arc::new(cfg.clone()),
             },
-            bot,
+            chat: Arc::new(bot),
             store,
             queue: queue.clone(),
             grants: grants.clone(),

@@ -11,8 +11,9 @@ use crate::access::text::{dm, format_expiry, format_utc_time, grant as grant_tex
 use crate::access::{Request, SlackUserId};
 use crate::broker::TempPassword;
 use crate::grants::{GrantEvent, GrantRecord, Notifier};
-use crate::slack::notifier::{GrantContext, SlackBot};
+use crate::slack::notifier::SlackBot;
 use crate::slack::render::{self, ConnectInfo, Rendered};
+use crate::workflow::port::GrantContext;
 use anyhow::anyhow;
 
 #[async_trait::async_trait]

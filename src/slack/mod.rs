@@ -5,9 +5,11 @@
 //!
 //! This module owns how the bot talks to Slack over HTTP. It must not hold access policy or
 //! workflow decisions: callers pass text and blocks in, and get ids or typed errors back. It
-//! imports `access`, `config`, `metrics` and `timers`, never `workflow` or `server`; what Slack
+//! implements the workflow's port (`chat`: [`crate::workflow::port`]'s `Chat` and `UserGroups`)
+//! and imports of `workflow` only those port types, never `server`; what Slack
 //! sends to the bot (the HTTP routes, Socket Mode) is the inbound side, in [`crate::server`].
 
+mod chat;
 pub mod client;
 mod grant_events;
 pub(crate) mod https;

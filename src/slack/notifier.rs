@@ -7,39 +7,21 @@
 //! grant service decided. No secret passes through here but the password DM's ephemeral post
 //! (`dm_secret`, called by `grant_events`); no log line or error here carries message text.
 
-use crate::access::{MessageRef, ReactionEmojis, Request, RequestId};
-use crate::grants::GrantRecord;
+use crate::access::{MessageRef, ReactionEmojis, Request};
 use crate::metrics::Metrics;
 use crate::slack::client::{SlackApi, SlackError};
 use crate::slack::outbox::{NoteSender, NoteTarget};
 use crate::slack::render::{self, Rendered};
-use crate::timers::{Clock, OutboxNote};
+use crate::timers::Clock;
 use crate::timers::{RequestStore, Updated};
+use crate::workflow::port::GrantContext;
 use anyhow::{anyhow, Context};
 use axum::body::Body;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Where a grant's audit trail goes, stored in [`GrantRecord::context`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantContext {
-    pub message: Option<MessageRef>,
-    pub request_id: Option<RequestId>,
-}
-
-impl GrantContext {
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-
-    pub fn of(grant: &GrantRecord) -> GrantContext {
-        serde_json::from_value(grant.context.clone()).unwrap_or_default()
-    }
-}
 
 /// Connection parameters of the DM, without the role (taken from each grant).
 #[derive(Debug, Clone)]
@@ -52,14 +34,6 @@ pub struct ConnectTemplate {
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
-/// A note decided together with a state change: committed to the outbox with the change
-/// ([`SlackBot::outbox_notes`]), then announced with [`SlackBot::committed`]. Never a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingNote {
-    target: NoteTarget,
-    text: String,
-}
-
 /// Everything the bot says in Slack. Cheap to clone.
 #[derive(Clone)]
 pub struct SlackBot {
@@ -67,11 +41,11 @@ pub struct SlackBot {
     audit_channel: String,
     pub(crate) metrics: Metrics,
     pub(crate) clock: Arc<dyn Clock>,
-    emojis: ReactionEmojis,
+    pub(super) emojis: ReactionEmojis,
     requests: RequestStore,
     pub(crate) connect: ConnectTemplate,
     http: Client<Https, Body>,
-    notes: Option<NoteSender>,
+    pub(super) notes: Option<NoteSender>,
     alert_group: Option<String>,
 }
 
@@ -122,7 +96,7 @@ impl SlackBot {
         &self.audit_channel
     }
 
-    fn failed(&self, e: &SlackError) {
+    pub(super) fn failed(&self, e: &SlackError) {
         self.metrics.slack_error(e.method, &e.code);
     }
 
@@ -136,55 +110,9 @@ impl SlackBot {
         Ok(MessageRef { channel: self.audit_channel.clone(), ts })
     }
 
-    /// A note for the request's thread, to be committed with a state change.
-    pub fn thread_note(&self, at: &MessageRef, text: &str) -> PendingNote {
-        let target = NoteTarget::Thread { channel: at.channel.clone(), ts: at.ts.clone() };
-        PendingNote { target, text: text.to_string() }
-    }
-
-    /// A DM to `user` about their request, to be committed with a state change.
-    pub fn dm_pending(&self, user: &str, text: &str) -> PendingNote {
-        PendingNote { target: NoteTarget::Dm { user: user.to_string() }, text: text.to_string() }
-    }
-
-    /// An alert for the alert group (see [`SlackBot::alert`]), to be committed with a change.
-    pub fn alert_note(&self, text: &str) -> PendingNote {
-        let target = NoteTarget::Channel { channel: self.audit_channel.clone() };
-        PendingNote { target, text: self.alert_text(text) }
-    }
-
-    /// `pending` as outbox notes (fresh ids) for one commit attempt; none without an outbox
-    /// (then [`SlackBot::committed`] posts them directly after the change is stored).
-    pub fn outbox_notes(&self, pending: &[PendingNote]) -> Vec<OutboxNote> {
-        let Some(notes) = &self.notes else { return Vec::new() };
-        pending.iter().map(|p| notes.note(p.target.clone(), &p.text)).collect()
-    }
-
-    /// `pending` were committed with a state change: wakes the outbox's delivery, or, without an
-    /// outbox, posts them directly now (best effort, as [`SlackBot::thread`] does).
-    pub async fn committed(&self, pending: &[PendingNote]) {
-        match &self.notes {
-            Some(notes) if !pending.is_empty() => notes.wake(),
-            Some(_) => {}
-            None => {
-                for p in pending {
-                    self.post_direct(&p.target, &p.text).await;
-                }
-            }
-        }
-    }
-
-    /// Queues `pending` on their own (no state change to commit them with), as
-    /// [`SlackBot::thread`] does.
-    pub async fn queue_all(&self, pending: &[PendingNote]) {
-        for p in pending {
-            self.note(p.target.clone(), &p.text).await;
-        }
-    }
-
     /// Queues `text` for `target` in the outbox; without an outbox, or when Redis refuses it,
     /// posts it directly (one bounded try; failures are logged and counted).
-    async fn note(&self, target: NoteTarget, text: &str) {
+    pub(super) async fn note(&self, target: NoteTarget, text: &str) {
         if let Some(notes) = &self.notes {
             match notes.queue(target.clone(), text).await {
                 Ok(()) => return,
@@ -196,7 +124,7 @@ impl SlackBot {
         self.post_direct(&target, text).await;
     }
 
-    async fn post_direct(&self, target: &NoteTarget, text: &str) {
+    pub(super) async fn post_direct(&self, target: &NoteTarget, text: &str) {
         let sent = match target {
             NoteTarget::Thread { channel, ts } => {
                 self.api.post_message(channel, text, &[], Some(ts)).await.map(|_| ())
@@ -234,7 +162,7 @@ impl SlackBot {
         self.note(NoteTarget::Channel { channel: self.audit_channel.clone() }, &text).await;
     }
 
-    fn alert_text(&self, text: &str) -> String {
+    pub(super) fn alert_text(&self, text: &str) -> String {
         match &self.alert_group {
             Some(group) => format!("<!subteam^{group}> {text}"),
             None => text.to_string(),

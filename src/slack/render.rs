@@ -11,6 +11,7 @@ use crate::access::text::{format_expiry, request_footer, request_text, request_t
 use crate::access::{ReactionEmojis, Request};
 use crate::broker::TempPassword;
 use crate::slack::secret_body::format_exact;
+use crate::workflow::port::Reply;
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 use zeroize::Zeroizing;
@@ -51,6 +52,19 @@ impl Rendered {
             body["blocks"] = serde_json::to_value(&self.blocks).unwrap_or_default();
         }
         body
+    }
+}
+
+impl From<&Reply> for Rendered {
+    /// The workflow's reply laid out for Slack, cut to its limits.
+    fn from(reply: &Reply) -> Rendered {
+        match reply {
+            Reply::Text(text) => Rendered::text(text),
+            Reply::Sections(text) => Rendered::sections(text),
+            Reply::Blocks { text, blocks } => {
+                Rendered { text: text.clone(), blocks: blocks.clone() }
+            }
+        }
     }
 }
 

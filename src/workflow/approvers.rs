@@ -1,5 +1,5 @@
 //! Who may approve right now: the configured approvers plus the members of the approver user
-//! group (`usergroups.users.list`), cached so a burst of reactions costs one call.
+//! group ([`UserGroups`]: Slack's `usergroups.users.list`), cached so a burst of reactions costs one call.
 //!
 //! Owns the cache and the policy when Slack cannot be asked. The cache is a `moka` future cache
 //! (chosen over a hand-rolled mutex: concurrent lookups share one Slack call (single-flight)
@@ -15,7 +15,7 @@
 use crate::access::{ApprovalPolicy, SlackUserId};
 use crate::config::AccessConfig;
 use crate::metrics::Metrics;
-use crate::slack::client::SlackApi;
+use crate::workflow::port::UserGroups;
 use moka::future::Cache;
 use moka::Expiry;
 use std::sync::{Arc, Mutex};
@@ -56,7 +56,7 @@ impl Expiry<(), Lookup> for PerKind {
 #[derive(Clone)]
 pub struct Approvers {
     access: Arc<AccessConfig>,
-    slack: SlackApi,
+    groups: Arc<dyn UserGroups>,
     metrics: Metrics,
     cache: Cache<(), Lookup>,
     /// The last good membership and when it was fetched (never held across an await).
@@ -67,23 +67,23 @@ pub struct Approvers {
 impl Approvers {
     pub fn new(
         access: Arc<AccessConfig>,
-        slack: SlackApi,
+        groups: Arc<dyn UserGroups>,
         metrics: Metrics,
         ttl: Duration,
     ) -> Self {
-        Approvers::with_stale_for(access, slack, metrics, ttl, STALE_FOR)
+        Approvers::with_stale_for(access, groups, metrics, ttl, STALE_FOR)
     }
 
     /// As [`new`](Self::new) with another stale window (tests).
     pub(crate) fn with_stale_for(
         access: Arc<AccessConfig>,
-        slack: SlackApi,
+        groups: Arc<dyn UserGroups>,
         metrics: Metrics,
         ttl: Duration,
         stale_for: Duration,
     ) -> Self {
         let cache = Cache::builder().max_capacity(1).expire_after(PerKind { ttl }).build();
-        Approvers { access, slack, metrics, cache, last_good: Arc::default(), stale_for }
+        Approvers { access, groups, metrics, cache, last_good: Arc::default(), stale_for }
     }
 
     /// The policy now. Fails only if the `[access]` section is invalid.
@@ -130,9 +130,9 @@ impl Approvers {
         }
     }
 
-    /// One bounded Slack lookup; a good answer also becomes the last good membership.
+    /// One bounded lookup; a good answer also becomes the last good membership.
     async fn lookup(&self, group: &str) -> Lookup {
-        match tokio::time::timeout(LOOKUP_TIMEOUT, self.slack.usergroup_members(group)).await {
+        match tokio::time::timeout(LOOKUP_TIMEOUT, self.groups.members(group)).await {
             Ok(Ok(ids)) => {
                 let members: Arc<Vec<SlackUserId>> =
                     Arc::new(ids.iter().filter_map(|u| SlackUserId::parse(u).ok()).collect());

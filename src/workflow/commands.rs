@@ -5,50 +5,50 @@
 //! `can_revoke`, rejections) and the grant service; wording from `access::text` and the errors'
 //! `user_message`.
 
+use super::port::Reply;
 use super::{CommandInput, Workflow};
 use crate::access::text::{firefighter_help, format_expiry, pgroles_help, reply};
 use crate::access::{can_revoke, Command, Grant, Rejection, RequestId, SlackUserId};
 use crate::config::StatusVisibility;
 use crate::grants::{GrantError, GrantRecord};
 use crate::model::Level;
-use crate::slack::render::Rendered;
 
 impl Workflow {
     /// Handles a verified slash command; returns the immediate answer (an ephemeral message),
     /// and continues slow work in the background.
-    pub async fn on_command(&self, input: CommandInput) -> Rendered {
+    pub async fn on_command(&self, input: CommandInput) -> Reply {
         let s = &self.inner.settings;
         let parsed = Command::parse_with(&input.command, &input.text, &s.rules);
         let cmd = match parsed {
             Ok(cmd) => cmd,
             Err(rejection) => {
                 self.inner.metrics.request("invalid", "rejected");
-                return Rendered::text(&rejection.user_message());
+                return Reply::Text(rejection.user_message());
             }
         };
         let Ok(user) = SlackUserId::parse(&input.user) else {
-            return Rendered::text(&Rejection::InvalidUserId.user_message());
+            return Reply::Text(Rejection::InvalidUserId.user_message());
         };
         let label = label(&cmd);
         match cmd {
             Command::Help => {
                 self.inner.metrics.request(label, "ok");
-                Rendered::sections(&firefighter_help(&s.access))
+                Reply::Sections(firefighter_help(&s.access))
             }
             Command::PgrolesHelp => {
                 self.inner.metrics.request(label, "ok");
-                Rendered::sections(&pgroles_help())
+                Reply::Sections(pgroles_help())
             }
             Command::Verify { post } => {
                 let allowed = s.verify_users.iter().any(|u| u == user.as_str())
                     || s.verify_channels.iter().any(|c| c == &input.channel);
                 if !allowed {
                     self.inner.metrics.request(label, "rejected");
-                    return Rendered::text(&Rejection::NotAllowedToVerify.user_message());
+                    return Reply::Text(Rejection::NotAllowedToVerify.user_message());
                 }
                 let wf = self.clone();
                 wf.clone().spawn(async move { wf.verify(input, post).await });
-                Rendered::text(reply::CHECKING_THE_DATABASE)
+                Reply::Text(reply::CHECKING_THE_DATABASE.to_owned())
             }
             Command::Request { level, incident, duration } => {
                 self.request_access(input, user, level, incident, duration).await
@@ -64,14 +64,14 @@ impl Workflow {
                     wf.inner.metrics.request(label, outcome);
                     wf.reply(&input, &reply).await;
                 });
-                Rendered::text(reply::WORKING_ON_IT)
+                Reply::Text(reply::WORKING_ON_IT.to_owned())
             }
         }
     }
 
     pub(super) async fn reply(&self, input: &CommandInput, text: &str) {
-        let msg = Rendered::sections(text);
-        self.inner.bot.respond(&input.response_url, &input.channel, &input.user, &msg).await;
+        let msg = Reply::Sections(text.to_owned());
+        self.inner.chat.respond(&input.response_url, &input.channel, &input.user, &msg).await;
     }
 
     /// Whether `user` sees `/firefighter status` in full (`access.status_visibility`). Fails

@@ -1,6 +1,8 @@
 //! The one place that sequences I/O for access requests: load the request, decide with the pure
 //! [`crate::access`] domain, store the decision with compare-and-swap ([`RequestStore`]), then
-//! act on it (Slack posts through [`SlackBot`], passwords through [`GrantService`], timers).
+//! act on it (chat posts through the [`Chat`] port, passwords through [`GrantService`], timers).
+//! The outside world is reached only through [`port`]'s traits, which the outbound
+//! adapter (the `slack` module) implements: the workflow never imports the adapter.
 //!
 //! It must not parse HTTP or verify signatures (that is [`crate::server::http`]), must not
 //! hold wording beyond short audit notes (user text comes from [`crate::access::text`] and the
@@ -9,13 +11,14 @@
 //!
 //! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
-//! ApprovalTimeout timer), `verify` (`/pgroles verify`),
-//! [`approvers`].
+//! ApprovalTimeout timer), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
+//! cached), [`port`] (what the workflow needs from the chat: [`Chat`], [`UserGroups`]).
 
 pub mod approvers;
 pub mod commands;
 mod notes;
 pub mod open;
+pub mod port;
 pub mod reactions;
 pub mod timeout;
 mod verify;
@@ -24,9 +27,9 @@ use crate::access::{CommandRules, ReactionEmojis, SlackUserId};
 use crate::config::AccessConfig;
 use crate::grants::GrantService;
 use crate::metrics::Metrics;
-use crate::slack::notifier::SlackBot;
 use crate::timers::{Clock, RequestStore, TimerQueue};
 use approvers::Approvers;
+use port::Chat;
 use std::sync::Arc;
 
 /// A slash command as the listener hands it over (already signature-checked).
@@ -75,7 +78,7 @@ pub struct Workflow {
 /// The parts of a [`Workflow`].
 pub struct WorkflowParts {
     pub settings: WorkflowSettings,
-    pub bot: SlackBot,
+    pub chat: Arc<dyn Chat>,
     pub store: RequestStore,
     pub queue: TimerQueue,
     pub grants: Arc<GrantService>,
@@ -88,7 +91,7 @@ pub struct WorkflowParts {
 
 struct Inner {
     settings: WorkflowSettings,
-    bot: SlackBot,
+    chat: Arc<dyn Chat>,
     store: RequestStore,
     queue: TimerQueue,
     grants: Arc<GrantService>,
@@ -107,7 +110,7 @@ impl Workflow {
         Workflow {
             inner: Arc::new(Inner {
                 settings: p.settings,
-                bot: p.bot,
+                chat: p.chat,
                 store: p.store,
                 queue: p.queue,
                 grants: p.grants,

@@ -6,10 +6,10 @@
 //! Owns which transition says what, and where; the sentences are [`crate::access::text`]'s
 //! (`notes`, `dm`). No I/O here and never a secret.
 
+use super::port::PendingNote;
 use super::Workflow;
 use crate::access::text::{dm, notes};
 use crate::access::{Request, SlackUserId, Transition};
-use crate::slack::notifier::PendingNote;
 use crate::timers::OutboxNote;
 
 impl Workflow {
@@ -35,10 +35,9 @@ impl Workflow {
             Transition::TimedOut => Some(notes::TIMED_OUT.to_owned()),
             _ => None,
         };
-        let bot = &self.inner.bot;
         let mut out = Vec::new();
         if let (Some(text), Some(at)) = (thread, req.message()) {
-            out.push(bot.thread_note(at, &text));
+            out.push(PendingNote::thread(at, &text));
         }
         let (level, incident) = (req.level(), req.incident());
         let dm = match transition {
@@ -47,7 +46,7 @@ impl Workflow {
             _ => None,
         };
         if let Some(dm) = dm {
-            out.push(bot.dm_pending(req.requester().as_str(), &dm));
+            out.push(PendingNote::dm(req.requester().as_str(), &dm));
         }
         out
     }
@@ -60,19 +59,18 @@ impl Workflow {
         thread: Option<&str>,
         reason: &str,
     ) -> Vec<PendingNote> {
-        let bot = &self.inner.bot;
         let mut out = Vec::new();
         if let (Some(text), Some(at)) = (thread, req.message()) {
-            out.push(bot.thread_note(at, text));
+            out.push(PendingNote::thread(at, text));
         }
         let (level, incident, requester) = (req.level(), req.incident(), req.requester());
-        out.push(bot.dm_pending(requester.as_str(), &dm::not_issued(level, incident, reason)));
-        out.push(bot.alert_note(&dm::issue_failed_alert(level, incident, requester, reason)));
+        out.push(PendingNote::dm(requester.as_str(), &dm::not_issued(level, incident, reason)));
+        out.push(PendingNote::alert(&dm::issue_failed_alert(level, incident, requester, reason)));
         out
     }
 
     /// `pending` as outbox notes for one commit attempt.
     pub(super) fn outbox_notes(&self, pending: &[PendingNote]) -> Vec<OutboxNote> {
-        self.inner.bot.outbox_notes(pending)
+        self.inner.chat.outbox_notes(pending)
     }
 }

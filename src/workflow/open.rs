@@ -5,13 +5,13 @@
 //! Every failure is answered to the requester with fixed text; a request whose message could
 //! not be posted or stored is discarded, so nothing half-done can be approved.
 
+use super::port::Reply;
 use super::{approval_timer_id, CommandInput, Workflow};
 use crate::access::text::reply::{self, STATE_STORE_DOWN};
 use crate::access::{
     GrantDuration, IncidentId, MessageRef, NewRequest, Rejection, Request, RequestId, SlackUserId,
 };
 use crate::model::Level;
-use crate::slack::render::{self, Rendered};
 use crate::timers::{Timer, TimerError, TimerKind, TimerPayload};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -33,7 +33,7 @@ impl Workflow {
         level: Level,
         incident: IncidentId,
         duration: GrantDuration,
-    ) -> Rendered {
+    ) -> Reply {
         let (tx, mut rx) = oneshot::channel();
         let wf = self.clone();
         // Tracked: shutdown waits for an accepted request (see `Workflow::drain`).
@@ -41,14 +41,14 @@ impl Workflow {
             async move { wf.open_request(input, user, level, incident, duration, tx).await },
         );
         if let Ok(Ok(text)) = tokio::time::timeout(ACK_BUDGET, &mut rx).await {
-            return Rendered::text(&text);
+            return Reply::Text(text);
         }
         // Closing first: a verdict sent from now on fails on the sender's side and goes out
         // through the response_url instead; one sent just before is still read here.
         rx.close();
         match rx.try_recv() {
-            Ok(text) => Rendered::text(&text),
-            Err(_) => Rendered::text(&reply::checking_level(level)),
+            Ok(text) => Reply::Text(text),
+            Err(_) => Reply::Text(reply::checking_level(level)),
         }
     }
 
@@ -171,8 +171,7 @@ impl Workflow {
     async fn post_request(&self, req: Request) -> Result<String, Refusal> {
         let now = self.now();
         let hint = self.inner.approvers.hint().await;
-        let msg = render::request_message(&req, &self.inner.settings.emojis, &hint, now);
-        let at = match self.inner.bot.post_audit(&msg).await {
+        let at = match self.inner.chat.post_request(&req, &hint, now).await {
             Ok(at) => at,
             Err(e) => {
                 self.discard(&req).await;
@@ -181,16 +180,11 @@ impl Workflow {
         };
         if let Err(e) = self.record_posted(&req, &at).await {
             tracing::warn!(error = %e, request_id = %req.id(), "storing a posted request failed");
-            self.inner.bot.thread(&at, crate::access::text::notes::VOID).await;
+            self.inner.chat.thread(&at, crate::access::text::notes::VOID).await;
             self.discard(&req).await;
             return Err(Refusal::Failed(STATE_STORE_DOWN.into()));
         }
-        let link = self
-            .inner
-            .bot
-            .api()
-            .permalink(&at.channel, &at.ts)
-            .await
+        let link = (self.inner.chat.permalink(&at).await)
             .unwrap_or_else(|_| reply::APPROVERS_CHANNEL.into());
         Ok(reply::request_posted(
             req.level(),

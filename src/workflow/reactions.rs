@@ -8,6 +8,7 @@
 //! fresh request (see [`crate::timers::RequestStore::update`]). A reaction that cannot be
 //! recorded is announced in the thread with how to retry, never only logged.
 
+use super::port::{GrantContext, PendingNote};
 use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
 use crate::access::text::{format_expiry, notes};
@@ -15,7 +16,6 @@ use crate::access::{
     Decision, EventTs, Ignored, MessageRef, Reaction, Rejection, Request, SlackUserId, Transition,
 };
 use crate::grants::{GrantError, IssueRequest};
-use crate::slack::notifier::{GrantContext, PendingNote};
 use crate::timers::TimerError;
 use crate::timers::Updated;
 
@@ -97,7 +97,7 @@ impl Workflow {
                     other => other.user_message(),
                 };
                 if let Some(at) = &at {
-                    self.inner.bot.thread(at, &note).await;
+                    self.inner.chat.thread(at, &note).await;
                 }
                 "rejected"
             }
@@ -112,7 +112,7 @@ impl Workflow {
                     _ => None,
                 };
                 if let (Some(note), Some(at)) = (note, &at) {
-                    self.inner.bot.thread(at, &note).await;
+                    self.inner.chat.thread(at, &note).await;
                 }
                 "ignored"
             }
@@ -135,19 +135,19 @@ impl Workflow {
                 tracing::warn!(error = %e, "could not forget a failed reaction event");
             }
         }
-        if input.channel != self.inner.bot.audit_channel() {
+        if input.channel != self.inner.chat.audit_channel() {
             return;
         }
         let contended = matches!(why, TimerError::Contended { .. });
         let note = notes::reaction_not_recorded(user, input.added, &input.reaction, contended);
         let at = MessageRef { channel: input.channel.clone(), ts: input.ts.clone() };
-        self.inner.bot.thread(&at, &note).await;
+        self.inner.chat.thread(&at, &note).await;
     }
 
     /// The request posted as the reacted message. A reaction can beat the pointer, which is
     /// stored just after the message is posted: in the audit channel, look again briefly.
     async fn find_request(&self, input: &ReactionInput) -> Result<Option<Request>, TimerError> {
-        let in_audit = input.channel == self.inner.bot.audit_channel();
+        let in_audit = input.channel == self.inner.chat.audit_channel();
         for attempt in 0..5 {
             if let Some(req) = self.inner.store.by_message(&input.channel, &input.ts).await? {
                 return Ok(Some(req));
@@ -204,9 +204,9 @@ impl Workflow {
             }
             _ => {}
         }
-        self.inner.bot.show_request(&req, &hint).await;
+        self.inner.chat.show_request(&req, &hint).await;
         // Already in the outbox; without one (never in `serve`) this posts them now.
-        self.inner.bot.committed(&self.transition_notes(&req, &transition, actor)).await;
+        self.inner.chat.committed(&self.transition_notes(&req, &transition, actor)).await;
         if transition == Transition::Approved {
             Box::pin(self.issue(req)).await;
         }
@@ -251,11 +251,8 @@ impl Workflow {
                 let granted_at = grant.granted_at;
                 let expiry = format_expiry(grant.expires_at, now);
                 let note = notes::issued(&grant.holder, grant.level, &grant.incident, &expiry);
-                let pending: Vec<_> = req
-                    .message()
-                    .map(|at| self.inner.bot.thread_note(at, &note))
-                    .into_iter()
-                    .collect();
+                let pending: Vec<_> =
+                    req.message().map(|at| PendingNote::thread(at, &note)).into_iter().collect();
                 let stored = self
                     .inner
                     .store
@@ -299,14 +296,14 @@ impl Workflow {
     ) {
         match stored {
             Ok(Updated::Changed { request, .. }) => {
-                self.inner.bot.show_request(&request, "").await;
-                self.inner.bot.committed(pending).await;
+                self.inner.chat.show_request(&request, "").await;
+                self.inner.chat.committed(pending).await;
             }
             other => {
                 if let Err(e) = other {
                     tracing::warn!(error = %e, "could not record the outcome of an issue");
                 }
-                self.inner.bot.queue_all(pending).await;
+                self.inner.chat.queue_all(pending).await;
             }
         }
     }

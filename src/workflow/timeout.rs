@@ -120,8 +120,8 @@ impl Workflow {
         };
         self.inner.store.close(&req).await?;
         if let Updated::Changed { request, .. } = &stored {
-            self.inner.bot.show_request(request, "").await;
-            self.inner.bot.committed(&pending).await;
+            self.inner.chat.show_request(request, "").await;
+            self.inner.chat.committed(&pending).await;
         }
         tracing::warn!(request_id = %id, issued = ours.is_some(), "settled an interrupted issue");
         Ok(())

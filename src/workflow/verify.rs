@@ -8,10 +8,10 @@
 //! Who may run it is checked by the caller (`slack.verify_users` / `verify_channels`). Errors
 //! are shown as fixed text; their details go to the log.
 
+use super::port::Reply;
 use super::{CommandInput, Workflow};
 use crate::access::text::reply;
 use crate::broker::connect;
-use crate::slack::render::Rendered;
 use crate::verify::{self, blocks};
 use anyhow::Context;
 use slack_morphism::prelude::SlackBlock;
@@ -28,21 +28,18 @@ pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Workflow {
     pub(super) async fn verify(&self, input: CommandInput, post: bool) {
         let outcome = match self.verify_report().await {
-            Ok(msg) if post => {
-                let api = self.inner.bot.api();
-                match api.post_message(&input.channel, &msg.text, &msg.blocks, None).await {
-                    Ok(_) => "ok",
-                    Err(e) => {
-                        self.inner.metrics.slack_error(e.method, &e.code);
-                        let text = reply::verify_not_posted(&e.code);
-                        self.reply(&input, &text).await;
-                        "error"
-                    }
+            Ok(msg) if post => match self.inner.chat.post_in_channel(&input.channel, &msg).await {
+                Ok(_) => "ok",
+                Err(e) => {
+                    self.inner.metrics.slack_error(e.method, &e.code);
+                    let text = reply::verify_not_posted(&e.code);
+                    self.reply(&input, &text).await;
+                    "error"
                 }
-            }
+            },
             Ok(msg) => {
-                let bot = &self.inner.bot;
-                bot.respond(&input.response_url, &input.channel, &input.user, &msg).await;
+                let chat = &self.inner.chat;
+                chat.respond(&input.response_url, &input.channel, &input.user, &msg).await;
                 "ok"
             }
             Err(e) if e.is::<Busy>() => {
@@ -58,7 +55,7 @@ impl Workflow {
         self.inner.metrics.request("verify", outcome);
     }
 
-    async fn verify_report(&self) -> anyhow::Result<Rendered> {
+    async fn verify_report(&self) -> anyhow::Result<Reply> {
         let names = &self.inner.settings.config.model;
         let Ok(_slot) = self.inner.verify_slot.try_acquire() else {
             return Err(Busy.into());
@@ -80,6 +77,6 @@ impl Workflow {
         let json = blocks::blocks(&report, blocks::DEFAULT_TOP);
         let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(json))
             .context("the verify blocks do not parse as Block Kit")?;
-        Ok(Rendered { text: format!("pgroles verify: {}", report.headline()), blocks })
+        Ok(Reply::Blocks { text: format!("pgroles verify: {}", report.headline()), blocks })
     }
 }
