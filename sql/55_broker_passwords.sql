@@ -85,6 +85,42 @@ BEGIN
 END;
 $fn$;
 
+-- Internal (no EXECUTE for the broker): the one check of a password or verifier the broker
+-- sends, shared by issue_firefighter_password and the per-person logins (56_person_logins.sql).
+-- A SCRAM-SHA-256 verifier must have exactly the shape PostgreSQL and the bot produce (4096
+-- iterations, 16-byte salt, 32-byte keys, canonical base64), checked as text before anything
+-- hashes (I11-2, I11-3); an md5 hash is refused; a plaintext has 32 to 256 characters.
+CREATE OR REPLACE FUNCTION :"admin_schema".check_firefighter_password(p_password text)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, :"admin_schema", pg_temp
+AS $fn$
+BEGIN
+  IF p_password IS NULL THEN
+    RAISE EXCEPTION 'temporary password must be at least 32 characters';
+  ELSIF left(p_password, 14) = 'SCRAM-SHA-256$' THEN
+    IF length(p_password) > 200 OR p_password !~ '^SCRAM-SHA-256\$[0-9]+:' THEN
+      RAISE EXCEPTION 'malformed SCRAM-SHA-256 verifier';
+    END IF;
+    IF substring(p_password FROM '^SCRAM-SHA-256\$([0-9]+):') <> '4096' THEN
+      RAISE EXCEPTION 'SCRAM-SHA-256 verifier must use 4096 iterations';
+    END IF;
+    IF p_password !~ ('^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{21}[AQgw]=='
+                      '\$[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$') THEN
+      RAISE EXCEPTION 'malformed SCRAM-SHA-256 verifier';
+    END IF;
+  ELSIF p_password ~ '^md5[0-9a-f]{32}$' THEN
+    RAISE EXCEPTION 'md5 password hashes are not accepted';
+  ELSIF length(p_password) < 32 THEN
+    RAISE EXCEPTION 'temporary password must be at least 32 characters';
+  ELSIF length(p_password) > 256 THEN
+    RAISE EXCEPTION 'temporary password must be at most 256 characters';
+  END IF;
+END;
+$fn$;
+
 -- Internal: the one place a firefighter password is set. p_password is either a SCRAM-SHA-256
 -- verifier in exactly the shape PostgreSQL and the bot produce (4096 iterations, 16-byte salt,
 -- 32-byte keys, canonical base64; checked before anything hashes: the server hashes the role
@@ -122,26 +158,7 @@ BEGIN
     RAISE EXCEPTION 'audit fields too long: at most 200 characters each and 50 approvers';
   END IF;
 
-  IF p_password IS NULL THEN
-    RAISE EXCEPTION 'temporary password must be at least 32 characters';
-  ELSIF left(p_password, 14) = 'SCRAM-SHA-256$' THEN
-    IF length(p_password) > 200 OR p_password !~ '^SCRAM-SHA-256\$[0-9]+:' THEN
-      RAISE EXCEPTION 'malformed SCRAM-SHA-256 verifier';
-    END IF;
-    IF substring(p_password FROM '^SCRAM-SHA-256\$([0-9]+):') <> '4096' THEN
-      RAISE EXCEPTION 'SCRAM-SHA-256 verifier must use 4096 iterations';
-    END IF;
-    IF p_password !~ ('^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{21}[AQgw]=='
-                      '\$[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$') THEN
-      RAISE EXCEPTION 'malformed SCRAM-SHA-256 verifier';
-    END IF;
-  ELSIF p_password ~ '^md5[0-9a-f]{32}$' THEN
-    RAISE EXCEPTION 'md5 password hashes are not accepted';
-  ELSIF length(p_password) < 32 THEN
-    RAISE EXCEPTION 'temporary password must be at least 32 characters';
-  ELSIF length(p_password) > 256 THEN
-    RAISE EXCEPTION 'temporary password must be at most 256 characters';
-  END IF;
+  PERFORM check_firefighter_password(p_password);
 
   IF p_valid_until IS NULL OR p_valid_until <= v_now
      OR p_valid_until > v_now + interval '2 hours 1 minute' THEN

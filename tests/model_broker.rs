@@ -198,10 +198,14 @@ async fn audit_table_is_tamper_resistant_and_broker_executes_only_its_functions(
         assert_eq!(
             executable,
             [
+                "db_admin.create_person_login(text,text,text,text,integer,text,text[])",
+                "db_admin.end_person_login(name,text)",
                 "db_admin.expire_firefighter_password(name)",
                 "db_admin.expire_firefighter_password(name,text,text)",
                 "db_admin.firefighter_audit_recent(integer)",
                 "db_admin.firefighter_sessions()",
+                "db_admin.person_logins(boolean)",
+                "db_admin.renew_person_login(name,text,integer,text)",
                 "db_admin.set_firefighter_password(name,text,integer)",
                 "db_admin.set_firefighter_password(name,text,integer,text,text,text[])",
                 "db_admin.set_firefighter_password(name,text,integer,text,text,text[],timestamp with time zone)",

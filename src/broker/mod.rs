@@ -8,6 +8,8 @@
 //! - [`connect`]: the deadpool manager that logs in with a fresh credential, retrying once.
 //! - [`session`]: a borrowed connection whose every statement has a deadline.
 //! - [`calls`]: `Broker::{issue, expire, terminate_sessions, sessions, role_valid_until}`.
+//! - [`person`]: per-person logins (issue 15): `Broker::{create_person_login,
+//!   renew_person_login, end_person_login, person_logins}`.
 //! - [`budget`]: the connection budget and the startup check against `rolconnlimit`.
 //! - [`error`]: `BrokerError` (`Unavailable`, `Refused`, `Unexpected`) and its user text.
 //!
@@ -19,6 +21,7 @@ pub mod connect;
 pub mod credential;
 pub mod error;
 pub mod password;
+pub mod person;
 pub mod session;
 pub mod tls;
 
@@ -26,6 +29,7 @@ pub use calls::{ceil_to_second, ActionAudit, Broker, FirefighterSession, IssueAu
 pub use credential::{CredentialSource, DbCredential};
 pub use error::BrokerError;
 pub use password::{ScramVerifier, TempPassword};
+pub use person::{PersonLogin, PersonLoginEnd, PersonLoginRow};
 
 use crate::config::{AwsConfig, DatabaseConfig};
 use crate::model::Names;

@@ -153,6 +153,11 @@ pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("terminate_firefighter_sessions", "name, text, text"),
     ("firefighter_sessions", ""),
     ("firefighter_audit_recent", "integer"),
+    // Issue 15: per-person logins (sql/56_person_logins.sql).
+    ("create_person_login", "text, text, text, text, integer, text, text[]"),
+    ("end_person_login", "name, text"),
+    ("renew_person_login", "name, text, integer, text"),
+    ("person_logins", "boolean"),
 ];
 
 /// The longest a firefighter password may be valid (design section 9).

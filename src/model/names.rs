@@ -98,6 +98,12 @@ impl Names {
         ]
     }
 
+    /// The start of every per-person firefighter login (issue 15, `sql/56_person_logins.sql`):
+    /// `<prefix>ff_`, then the level, `_`, the Slack user id lower-cased, `_`, a short grant id.
+    pub fn person_login_prefix(&self) -> String {
+        self.role("ff_")
+    }
+
     /// Maps a role name back to a firefighter level, if it is one of the two.
     pub fn level_of(&self, role: &str) -> Option<Level> {
         Level::ALL.into_iter().find(|l| self.firefighter(*l) == role)

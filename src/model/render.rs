@@ -71,6 +71,11 @@ pub const FILES: &[ScriptFile] = &[
         target: Target::Database,
         text: include_str!("../../sql/55_broker_passwords.sql"),
     },
+    ScriptFile {
+        name: "56_person_logins.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/56_person_logins.sql"),
+    },
 ];
 
 /// Opt-in, after the model (`pgroles apply --harden-cluster`, `psql -v harden_cluster=1`):
@@ -147,6 +152,7 @@ pub fn variables(names: &Names, opts: &RenderOptions) -> anyhow::Result<BTreeMap
         ("ff_rw", names.firefighter(Rw)),
         ("ff_roles", ff_roles),
         ("broker", names.broker()),
+        ("ff_login_prefix", names.person_login_prefix()),
         ("database", names.database.clone()),
         ("schema", names.schema.clone()),
         ("admin_schema", names.admin_schema.clone()),

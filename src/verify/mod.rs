@@ -12,7 +12,8 @@
 //! - `rows`: the row types and helpers `catalog` and `objects` share (`Class`, `ObjectGroup`).
 //! - [`findings`]: `Finding`, `Severity`, quoting, ACL comparison and fix statements.
 //! - `check_roles`, `check_settings`, `check_acl`, `check_objects`, `check_databases`,
-//!   [`check_logging`]: the pure checks.
+//!   [`check_logging`]: the pure checks; `check_person`: per-person logins (issue 15), read
+//!   through `person_logins(true)` where the verifying login may.
 //! - [`report`]: `Report`, text and JSON (`docs/verify-json.md`), exit codes.
 //! - [`blocks`]: Slack Block Kit rendering.
 //! - [`cli`]: `pgroles verify [--format text|json|slack] [--url URL]`.
@@ -29,6 +30,7 @@ mod check_databases;
 mod check_large_objects;
 pub mod check_logging;
 mod check_objects;
+mod check_person;
 mod check_roles;
 mod check_settings;
 pub mod cli;
@@ -108,7 +110,16 @@ async fn verify_in(
     let exp = Expected::new(names, cat.context.version_num);
 
     let mut findings = check_roles::role_attributes(&exp, &cat.roles);
-    findings.extend(check_roles::memberships(&exp, &cat.memberships));
+    // Issue 15: per-person logins, judged where the verifying login may read their record.
+    match check_person::read(client, &names.admin_schema).await? {
+        Some(people) => {
+            let (rest, person) = check_person::memberships(&exp, &cat.memberships, &people);
+            findings.extend(person);
+            findings.extend(check_person::logins(&exp, &people, now));
+            findings.extend(check_roles::memberships(&exp, &rest));
+        }
+        None => findings.extend(check_roles::memberships(&exp, &cat.memberships)),
+    }
     findings.extend(check_settings::role_settings(&exp, &cat.settings));
     findings.extend(check_logging::broker_logging(
         &exp,

@@ -11,6 +11,8 @@ mod support;
 
 mod bounds;
 mod cleanup;
+mod person;
+mod person_sessions;
 mod sabotage;
 mod secrets;
 mod validity;
