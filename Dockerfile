@@ -22,6 +22,7 @@ WORKDIR /build
 #    rebuilt only when the manifests, Cargo.lock or the stub script change.
 COPY Cargo.toml Cargo.lock ./
 COPY crates/slack-fake/Cargo.toml crates/slack-fake/Cargo.toml
+COPY crates/pagerduty-fake/Cargo.toml crates/pagerduty-fake/Cargo.toml
 COPY deploy/docker-stub-targets.sh /usr/local/lib/docker-stub-targets.sh
 RUN sh /usr/local/lib/docker-stub-targets.sh \
     && cargo build --release --locked --no-default-features \
