@@ -43,6 +43,8 @@ pub struct Config {
     pub access: AccessConfig,
     pub aws: AwsConfig,
     pub server: ServerConfig,
+    /// PagerDuty's REST API, asked whether a requester is on call (on-call auto-approval).
+    pub pagerduty: PagerDutyConfig,
 }
 
 /// `pgroles apply`: the bootstrap DBA connection and Aurora options.
@@ -252,6 +254,29 @@ impl crate::access::ReactionEmojis {
     /// that `access` does not know the Slack section).
     pub fn from_config(cfg: &SlackConfig) -> crate::access::ReactionEmojis {
         crate::access::ReactionEmojis::new(&cfg.approve_emoji, &cfg.deny_emoji)
+    }
+}
+
+/// `[pagerduty]`: where and how to ask who is on call. Used only when a level lists schedules
+/// in `access.auto_approve_<level>_schedules`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagerDutyConfig {
+    /// REST API base URL (tests point it at the local fake).
+    pub api_url: String,
+    /// REST API key (read-only is enough), sent as `Authorization: Token token=...`.
+    pub token: Option<SecretString>,
+    /// Deadline of one whole on-call check (every request and page), in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for PagerDutyConfig {
+    fn default() -> Self {
+        PagerDutyConfig {
+            api_url: "https://api.pagerduty.com".into(),
+            token: None,
+            timeout_ms: 3000,
+        }
     }
 }
 

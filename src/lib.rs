@@ -16,6 +16,9 @@
 //!   crate `crates/slack-fake`, for tests, benches and the demo.)
 //! - [`broker`]: temporary passwords, SCRAM verifiers, the `db_admin` calls over a pool.
 //! - [`aws`]: Secrets Manager (the broker's password) and RDS IAM auth tokens.
+//! - [`oncall`]: PagerDuty on-call lookups for auto-approval (`OnCall`/`NotOnCall`/`Unknown`,
+//!   one deadline, bounded pages). (The fake PagerDuty is the workspace crate
+//!   `crates/pagerduty-fake`, for tests.)
 //! - [`timers`]: Redis: the timer queue, versioned documents, the request store
 //!   ([`timers::RequestStore`]), idempotency keys, the outbox.
 //! - [`verify`]: `pgroles verify`: drift of a live database from the role model.
@@ -38,6 +41,7 @@ pub mod demo;
 pub mod grants;
 pub mod metrics;
 pub mod model;
+pub mod oncall;
 pub mod server;
 pub mod slack;
 pub mod telemetry;

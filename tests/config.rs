@@ -229,6 +229,7 @@ fn debug_output_contains_no_secret_value() {
         ("PGROLES_DATABASE_PASSWORD", "SECRET-4-db"),
         ("PGROLES_REDIS_PASSWORD", "SECRET-5-redis"),
         ("PGROLES_APPLY_BOOTSTRAP_URL", "postgres://master:SECRET-6@db/postgres"),
+        ("PGROLES_PAGERDUTY_TOKEN", "SECRET-7-pagerduty"),
     ];
     let loaded = load(Some(&path), &secrets).expect("loads");
     let rendered = format!("{loaded:?} {:#?}", loaded.config);

@@ -87,8 +87,20 @@ fn manifest_declares_exactly_the_commands_and_events_the_bot_handles() {
 fn manifest_requests_the_scopes_the_bots_api_calls_need_and_no_more() {
     // commands: slash commands; chat:write: chat.postMessage/update/postEphemeral;
     // im:write: conversations.open; reactions:read: reaction events;
-    // usergroups:read: usergroups.users.list.
+    // usergroups:read: usergroups.users.list; users:read + users:read.email: users.info with
+    // the profile email (on-call auto-approval looks the requester up in PagerDuty by email).
     let mut scopes = strings(&manifest(), "/oauth_config/scopes/bot");
     scopes.sort();
-    assert_eq!(scopes, ["chat:write", "commands", "im:write", "reactions:read", "usergroups:read"]);
+    assert_eq!(
+        scopes,
+        [
+            "chat:write",
+            "commands",
+            "im:write",
+            "reactions:read",
+            "usergroups:read",
+            "users:read",
+            "users:read.email"
+        ]
+    );
 }

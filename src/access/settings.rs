@@ -29,6 +29,10 @@ pub struct AccessConfig {
     pub reminder_before_secs: u64,
     /// Who sees `/firefighter status` in full (holders, incidents, pending requests).
     pub status_visibility: StatusVisibility,
+    /// PagerDuty schedule ids: a requester on call in one of them right now gets `ro` (resp.
+    /// `rw`) without approvals. Empty (the default): never automatic.
+    pub auto_approve_ro_schedules: Vec<String>,
+    pub auto_approve_rw_schedules: Vec<String>,
 }
 
 /// Who sees `/firefighter status` in full. Anyone else sees only their own grant and requests.
@@ -58,6 +62,8 @@ impl Default for AccessConfig {
             approval_window_secs: 900,
             reminder_before_secs: 900,
             status_visibility: StatusVisibility::Approvers,
+            auto_approve_ro_schedules: Vec::new(),
+            auto_approve_rw_schedules: Vec::new(),
         }
     }
 }

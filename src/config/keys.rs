@@ -64,7 +64,7 @@ const fn k(section: &'static str, name: &'static str, kind: Kind) -> Key {
 
 /// The sections, in file order.
 pub const SECTIONS: &[&str] =
-    &["model", "apply", "database", "redis", "slack", "access", "aws", "server"];
+    &["model", "apply", "database", "redis", "slack", "access", "aws", "server", "pagerduty"];
 
 /// Every key of [`super::Config`].
 pub const KEYS: &[Key] = &[
@@ -117,9 +117,14 @@ pub const KEYS: &[Key] = &[
     k("access", "approval_window_secs", U64),
     k("access", "reminder_before_secs", U64),
     k("access", "status_visibility", Kind::Enum(&["everyone", "approvers"])),
+    k("access", "auto_approve_ro_schedules", Kind::List),
+    k("access", "auto_approve_rw_schedules", Kind::List),
     k("aws", "region", Kind::OptStr),
     k("aws", "endpoint_url", Kind::OptStr),
     k("server", "listen", Kind::Str),
+    k("pagerduty", "api_url", Kind::Str),
+    k("pagerduty", "token", Kind::Secret),
+    k("pagerduty", "timeout_ms", U64),
 ];
 
 /// `PGROLES_*` variables that are not configuration keys and must not be reported as typos.

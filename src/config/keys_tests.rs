@@ -66,6 +66,7 @@ fn registry_lists_exactly_the_fields_of_every_config_struct() {
     assert_eq!(fields_of::<AccessConfig>(), registry("access"));
     assert_eq!(fields_of::<AwsConfig>(), registry("aws"));
     assert_eq!(fields_of::<ServerConfig>(), registry("server"));
+    assert_eq!(fields_of::<PagerDutyConfig>(), registry("pagerduty"));
 }
 
 #[test]

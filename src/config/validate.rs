@@ -11,6 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 /// The database's cap on a firefighter password's validity (`p_hours` is at most 2).
 pub const MAX_GRANT_SECS: u64 = 2 * 3600;
 
+/// At most this many schedules per level: they travel in one `GET /oncalls` query string.
+pub const MAX_AUTO_APPROVE_SCHEDULES: usize = 20;
+
 fn env_of(dotted: &str) -> String {
     keys::find(dotted).map(|k| k.env_hint()).unwrap_or_default()
 }
@@ -124,6 +127,68 @@ impl Config {
         }
         if self.server.listen.parse::<SocketAddr>().is_err() {
             return Err(invalid("server.listen", "expected host:port, e.g. 0.0.0.0:3000"));
+        }
+        self.validate_pagerduty()
+    }
+
+    /// On-call auto-approval: schedule ids PagerDuty could hold, and, when any level lists
+    /// one, a usable `[pagerduty]` section (an API key, https or a loopback URL, a deadline).
+    pub fn validate_pagerduty(&self) -> Result<(), ConfigError> {
+        let access = &self.access;
+        for (key, list) in [
+            ("access.auto_approve_ro_schedules", &access.auto_approve_ro_schedules),
+            ("access.auto_approve_rw_schedules", &access.auto_approve_rw_schedules),
+        ] {
+            if list.len() > MAX_AUTO_APPROVE_SCHEDULES {
+                return Err(invalid(
+                    key,
+                    format!("at most {MAX_AUTO_APPROVE_SCHEDULES} schedules"),
+                ));
+            }
+            for (i, id) in list.iter().enumerate() {
+                let ok = (2..=20).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                if !ok {
+                    return Err(invalid(
+                        key,
+                        format!("{id:?} is not a PagerDuty schedule id (e.g. PI7DH85)"),
+                    ));
+                }
+                if list[..i].contains(id) {
+                    return Err(invalid(key, format!("{id} is listed twice")));
+                }
+            }
+        }
+        if access.auto_approve_ro_schedules.is_empty()
+            && access.auto_approve_rw_schedules.is_empty()
+        {
+            return Ok(());
+        }
+        let pd = &self.pagerduty;
+        let token_ok = pd.token.as_ref().is_some_and(|t| {
+            let t = t.expose_secret();
+            !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic())
+        });
+        if !token_ok {
+            return Err(missing(
+                "pagerduty.token",
+                "access.auto_approve_*_schedules asks PagerDuty who is on call; \
+                 printable ASCII without spaces",
+            ));
+        }
+        let url = url::Url::parse(&pd.api_url)
+            .map_err(|e| invalid("pagerduty.api_url", format!("not a URL ({e})")))?;
+        let loopback = url.host_str().is_some_and(is_loopback);
+        let secure = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+        if !secure || url.host_str().is_none() || url.query().is_some() || url.fragment().is_some()
+        {
+            return Err(invalid(
+                "pagerduty.api_url",
+                "expected https://host[/path] (plain http only for a loopback host)",
+            ));
+        }
+        if !(100..=10_000).contains(&pd.timeout_ms) {
+            return Err(invalid("pagerduty.timeout_ms", "must be between 100 and 10000"));
         }
         Ok(())
     }

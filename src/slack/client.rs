@@ -232,6 +232,19 @@ impl SlackApi {
         Ok(resp.users.into_iter().map(|u| u.0).collect())
     }
 
+    /// `users.info`: the user's profile email, `None` when Slack shows none (the app lacks the
+    /// `users:read.email` scope, or the user has no email). Used to find the requester in
+    /// PagerDuty; the email is never logged.
+    pub async fn user_email(&self, user: &str) -> Result<Option<String>, SlackError> {
+        let req = &SlackApiUsersInfoRequest::new(user.into());
+        let resp = self
+            .call("users.info", || async move {
+                self.client.open_session(&self.token).users_info(req).await
+            })
+            .await?;
+        Ok(resp.user.profile.and_then(|p| p.email).map(|e| e.0))
+    }
+
     /// `chat.getPermalink`: a link to a message, for audit lines.
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackError> {
         let req = &SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());

@@ -116,7 +116,7 @@ async fn fake_answers_carry_the_fields_slack_documents() {
     let fake = workspace().await;
     fake.add_usergroup("S0ONCALL01", &[ALICE]);
     let ts = api(&fake).post_message(OPS, "seed", &[], None).await.unwrap();
-    let params: [(&str, Vec<(&str, &str)>); 7] = [
+    let params: [(&str, Vec<(&str, &str)>); 8] = [
         ("chat.postMessage", vec![("channel", OPS), ("text", "hello")]),
         ("chat.update", vec![("channel", OPS), ("ts", &ts), ("text", "edited")]),
         ("chat.postEphemeral", vec![("channel", OPS), ("user", ALICE), ("text", "psst")]),
@@ -124,6 +124,7 @@ async fn fake_answers_carry_the_fields_slack_documents() {
         ("conversations.open", vec![("users", ALICE)]),
         ("usergroups.users.list", vec![("usergroup", "S0ONCALL01")]),
         ("auth.test", vec![]),
+        ("users.info", vec![("user", ALICE)]),
     ];
     let http = reqwest::Client::new();
     for (method, args) in params {

@@ -132,6 +132,14 @@ impl FakeSlack {
         self.edit(|ws| ws.users.extend(users.iter().map(|u| u.to_string())));
     }
 
+    /// Registers `user` (if new) with a profile email, shown by `users.info`.
+    pub fn set_user_email(&self, user: &str, email: &str) {
+        self.edit(|ws| {
+            ws.users.insert(user.to_string());
+            ws.emails.insert(user.to_string(), email.to_string());
+        });
+    }
+
     /// Registers a channel the bot is in, visible to every registered user.
     pub fn add_channel(&self, id: &str) {
         let ch = Channel { members: None, bot_member: true };

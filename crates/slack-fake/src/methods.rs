@@ -70,8 +70,28 @@ pub fn dispatch(ws: &mut Workspace, method: &str, p: &Params) -> Outcome {
             let users = ws.groups.get(group).ok_or_else(|| fail("no_such_subteam"))?;
             Ok(json!({ "users": users }))
         }
+        "users.info" => user_info(ws, p),
         _ => Err(fail("unknown_method")),
     }
+}
+
+/// `users.info`: Slack answers `user_not_found` for an id it does not know (the spec lists
+/// `user` as optional, so its absence is the same error, not `invalid_arguments`).
+fn user_info(ws: &Workspace, p: &Params) -> Outcome {
+    let user = param(p, "user").ok_or_else(|| fail("user_not_found"))?;
+    if !ws.users.contains(user) {
+        return Err(fail("user_not_found"));
+    }
+    let mut profile = json!({ "real_name": user, "display_name": user, "team": ws.team_id });
+    if let Some(email) = ws.emails.get(user) {
+        profile["email"] = Value::String(email.clone());
+    }
+    Ok(json!({
+        "user": {
+            "id": user, "team_id": ws.team_id, "name": user.to_lowercase(), "deleted": false,
+            "is_bot": false, "is_admin": false, "tz": "Etc/UTC", "profile": profile,
+        }
+    }))
 }
 
 /// Resolves a `channel` parameter to a channel id the bot may post in. A user id means the

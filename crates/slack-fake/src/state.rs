@@ -91,6 +91,9 @@ pub struct Workspace {
     pub(crate) bot_user_id: String,
     pub(crate) bot_id: String,
     pub(crate) users: BTreeSet<String>,
+    /// Profile emails (`users.info`); a user without one is shown without `profile.email`, as
+    /// Slack does for an app without the `users:read.email` scope or a user without an email.
+    pub(crate) emails: BTreeMap<String, String>,
     pub(crate) channels: BTreeMap<String, Channel>,
     pub(crate) dms: BTreeMap<String, String>,
     pub(crate) groups: BTreeMap<String, Vec<String>>,
@@ -111,6 +114,7 @@ impl Workspace {
             bot_user_id: "U0FAKEBOT1".into(),
             bot_id: "B0FAKEBOT1".into(),
             users: BTreeSet::new(),
+            emails: BTreeMap::new(),
             channels: BTreeMap::new(),
             dms: BTreeMap::new(),
             groups: BTreeMap::new(),
