@@ -49,6 +49,9 @@ pub enum Command {
         #[arg(value_parser = parse_level)]
         level: Level,
     },
+    /// Print the firefighter history from the database's audit table (as the broker): who asked,
+    /// who approved, when it was issued, how it ended, sessions ended.
+    History(HistoryArgs),
     /// The demo drill: model, bot and one incident against a local Slack stand-in, on a
     /// throwaway loopback PostgreSQL (see scripts/demo). Built with the `demo` feature only.
     #[cfg(feature = "demo")]
@@ -88,6 +91,31 @@ impl TargetArgs {
         }
         n
     }
+}
+
+/// `pgroles history`: the window, the filters and the format.
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Days back from now (1 to 366).
+    #[arg(long, default_value_t = 7)]
+    pub days: i64,
+    /// Only this incident (exact).
+    #[arg(long)]
+    pub incident: Option<String>,
+    /// Only this Slack user id (as requester, or as the owner of a per-person login).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// At most this many rows, newest first (1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// `text`, `json` or `csv` (CSV cells a spreadsheet would run as formulas are quoted).
+    #[arg(long, default_value = "text", value_parser = parse_format)]
+    pub format: crate::access::history::HistoryFormat,
+}
+
+fn parse_format(s: &str) -> Result<crate::access::history::HistoryFormat, String> {
+    crate::access::history::HistoryFormat::parse(s)
+        .ok_or_else(|| format!("expected text, json or csv, got {s:?}"))
 }
 
 #[derive(Args, Debug)]
@@ -159,6 +187,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Revoke { level } => {
             cfg.validate_database()?;
             println!("{}", crate::grants::cli::revoke(&cfg, level).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History(args) => {
+            cfg.validate_database()?;
+            let query = crate::access::history::HistoryQuery::new(
+                Some(args.days),
+                args.incident,
+                args.user,
+                Some(args.limit),
+            )
+            .map_err(anyhow::Error::msg)?;
+            print!("{}", crate::broker::history::cli(&cfg, &query, args.format).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url } => healthcheck(&url).await,

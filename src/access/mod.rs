@@ -15,6 +15,7 @@
 //! - [`policy`]: who approves, how many approvals each level needs, reaction emojis.
 //! - [`request`]: the request state machine (`Pending` → `Approved` → `Issued` → ...).
 //! - [`grant`]: active grants, and who may request or revoke while one is held.
+//! - [`history`]: the firefighter history's rows, bounds and formats (text, JSON, guarded CSV).
 //! - [`rejection`]: every way a user's action is refused, as one `thiserror` enum, and the
 //!   errors of the `[access]` section.
 //! - [`text`]: the one place user-facing wording lives (help, rejections, time formatting).
@@ -22,6 +23,7 @@
 pub mod command;
 pub mod duration;
 pub mod grant;
+pub mod history;
 pub mod ids;
 pub mod level;
 mod parse;

@@ -10,6 +10,7 @@
 //! - [`calls`]: `Broker::{issue, expire, terminate_sessions, sessions, role_valid_until}`.
 //! - [`person`]: per-person logins (issue 15): `Broker::{create_person_login,
 //!   renew_person_login, end_person_login, person_logins}`.
+//! - [`history`]: `Broker::history` (issue 17, `firefighter_history`) and `pgroles history`.
 //! - [`budget`]: the connection budget and the startup check against `rolconnlimit`.
 //! - [`error`]: `BrokerError` (`Unavailable`, `Refused`, `Unexpected`) and its user text.
 //!
@@ -20,6 +21,7 @@ pub mod calls;
 pub mod connect;
 pub mod credential;
 pub mod error;
+pub mod history;
 pub mod password;
 pub mod person;
 pub mod session;

@@ -158,6 +158,8 @@ pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("end_person_login", "name, text"),
     ("renew_person_login", "name, text, integer, text"),
     ("person_logins", "boolean"),
+    // Issue 17: the history (sql/58_history.sql).
+    ("firefighter_history", "integer, text, text, integer"),
 ];
 
 /// The longest a firefighter password may be valid (design section 9).

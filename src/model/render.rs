@@ -76,6 +76,11 @@ pub const FILES: &[ScriptFile] = &[
         target: Target::Database,
         text: include_str!("../../sql/56_person_logins.sql"),
     },
+    ScriptFile {
+        name: "58_history.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/58_history.sql"),
+    },
 ];
 
 /// Opt-in, after the model (`pgroles apply --harden-cluster`, `psql -v harden_cluster=1`):
