@@ -212,6 +212,7 @@ impl Application {
             deps.clock.clone(),
             settings,
         ));
+        let on_call = crate::slack::oncall::SlackPagerDutyOnCall::from_config(&cfg, slack.clone())?;
         let approvers = Approvers::new(
             access.clone(),
             Arc::new(slack),
@@ -237,6 +238,9 @@ impl Application {
             metrics: metrics.clone(),
             bot_user,
         });
+        if let Some(on_call) = on_call {
+            workflow.set_on_call(on_call);
+        }
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
         metrics.register_expiry(grants.watch().lag.clone(), grants.watch().failed.clone());

@@ -5,7 +5,8 @@
 //!
 //! This module owns how the bot talks to Slack over HTTP. It must not hold access policy or
 //! workflow decisions: callers pass text and blocks in, and get ids or typed errors back. It
-//! implements the workflow's port (`chat`: [`crate::workflow::port`]'s `Chat` and `UserGroups`)
+//! implements the workflow's port (`chat`: [`crate::workflow::port`]'s `Chat` and `UserGroups`;
+//! [`oncall`]: `OnCall`, with `users.info` and PagerDuty through [`crate::oncall`])
 //! and imports of `workflow` only those port types, never `server`; what Slack
 //! sends to the bot (the HTTP routes, Socket Mode) is the inbound side, in [`crate::server`].
 
@@ -15,6 +16,7 @@ mod grant_events;
 pub(crate) mod https;
 mod json_post;
 pub mod notifier;
+pub mod oncall;
 pub mod outbox;
 pub mod render;
 pub mod secret_body;

@@ -12,11 +12,13 @@
 //! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
 //! ApprovalTimeout timer), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
-//! cached), [`port`] (what the workflow needs from the chat: [`Chat`], [`UserGroups`]).
+//! cached), `oncall` (on-call auto-approval through [`port::OnCall`]), [`port`] (what the
+//! workflow needs from the chat: [`Chat`], [`UserGroups`]).
 
 pub mod approvers;
 pub mod commands;
 mod notes;
+mod oncall;
 pub mod open;
 pub mod port;
 pub mod reactions;
@@ -103,6 +105,8 @@ struct Inner {
     tasks: tokio_util::task::TaskTracker,
     /// One `/pgroles verify` at a time, on the broker's pool (see `verify.rs`).
     verify_slot: tokio::sync::Semaphore,
+    /// On-call auto-approval, when configured (see `oncall.rs`).
+    on_call: std::sync::OnceLock<Arc<dyn port::OnCall>>,
 }
 
 impl Workflow {
@@ -120,6 +124,7 @@ impl Workflow {
                 bot_user: p.bot_user,
                 tasks: tokio_util::task::TaskTracker::new(),
                 verify_slot: tokio::sync::Semaphore::new(1),
+                on_call: std::sync::OnceLock::new(),
             }),
         }
     }

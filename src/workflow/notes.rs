@@ -30,6 +30,9 @@ impl Workflow {
                 Some(notes::approval_withdrawn(&who, *count, *needed))
             }
             Transition::Approved => Some(notes::approved(&who, req.needed())),
+            Transition::AutoApproved { schedule } => {
+                Some(notes::auto_approved(req.requester(), schedule))
+            }
             Transition::Denied { by } => Some(notes::denied(by)),
             Transition::Cancelled { by } => Some(notes::cancelled(by)),
             Transition::TimedOut => Some(notes::TIMED_OUT.to_owned()),

@@ -76,8 +76,14 @@ impl Workflow {
                 let asking = reply::asking_approvers(level, req.incident(), duration.as_secs());
                 // If the answer went out already ("checking…"), the posted reply below says it.
                 let _ = ack.send(asking);
+                let id = req.id().clone();
                 match self.post_request(req).await {
-                    Ok(text) => ("ok", text),
+                    Ok(text) => {
+                        self.inner.metrics.request(label, "ok");
+                        self.reply(&input, &text).await;
+                        Box::pin(self.auto_approve(&id)).await;
+                        return;
+                    }
                     Err(refusal) => refusal.split(),
                 }
             }

@@ -117,6 +117,18 @@ pub trait Chat: Send + Sync {
     async fn post_in_channel(&self, channel: &str, reply: &Reply) -> Result<(), ChatError>;
 }
 
+/// Who is on call (PagerDuty, issue 17): the schedule of `level` in which `user` is on call
+/// right now, or `None` for "not on call" and for every failure or timeout alike (never an
+/// automatic approval on doubt). Bounded by the adapter's own deadline.
+#[async_trait::async_trait]
+pub trait OnCall: Send + Sync {
+    async fn on_call_schedule(
+        &self,
+        user: &crate::access::SlackUserId,
+        level: crate::model::Level,
+    ) -> Option<String>;
+}
+
 /// The members of a user group (the approver group).
 #[async_trait::async_trait]
 pub trait UserGroups: Send + Sync {

@@ -170,13 +170,18 @@ impl Workflow {
         actor: Option<&SlackUserId>,
     ) {
         let hint = self.inner.approvers.hint().await;
-        if matches!(transition, Transition::ApprovalRecorded { .. } | Transition::Approved) {
+        if matches!(
+            transition,
+            Transition::ApprovalRecorded { .. }
+                | Transition::Approved
+                | Transition::AutoApproved { .. }
+        ) {
             self.inner.metrics.approval();
         }
         // State first, Slack after: a crash while talking to Slack must not leave the level
         // claimed or the request open.
         match transition {
-            Transition::Approved => {
+            Transition::Approved | Transition::AutoApproved { .. } => {
                 // The level is free for the next request at once. The request stays listed
                 // until issuing ends; its timer becomes the issuing deadline, which settles the
                 // request if this process dies before issuing finishes.
@@ -207,7 +212,7 @@ impl Workflow {
         self.inner.chat.show_request(&req, &hint).await;
         // Already in the outbox; without one (never in `serve`) this posts them now.
         self.inner.chat.committed(&self.transition_notes(&req, &transition, actor)).await;
-        if transition == Transition::Approved {
+        if matches!(transition, Transition::Approved | Transition::AutoApproved { .. }) {
             Box::pin(self.issue(req)).await;
         }
     }

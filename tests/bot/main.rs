@@ -13,6 +13,7 @@ mod groups;
 mod helpers;
 mod lifecycle;
 mod notes;
+mod oncall;
 mod outages;
 mod races;
 mod socket_mode;

@@ -148,4 +148,24 @@ impl FakePagerDuty {
     pub fn all_calls(&self) -> Vec<RecordedCall> {
         self.with(|acc| acc.all_calls())
     }
+
+    /// Waits until `probe` returns `Some`, re-checking after every call the fake answers;
+    /// `None` when `timeout` passes first.
+    pub async fn wait_for<T>(
+        &self,
+        probe: impl Fn(&Account) -> Option<T>,
+        timeout: std::time::Duration,
+    ) -> Option<T> {
+        let mut changes = self.shared.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(found) = self.with(&probe) {
+                return Some(found);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return self.with(&probe),
+            }
+        }
+    }
 }

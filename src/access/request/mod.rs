@@ -124,6 +124,10 @@ pub enum Transition {
     },
     /// The threshold was reached: issue the password.
     Approved,
+    /// The requester is on call in `schedule` (PagerDuty): issue the password, no reactions.
+    AutoApproved {
+        schedule: String,
+    },
     Denied {
         by: SlackUserId,
     },
@@ -336,6 +340,7 @@ fn changed(next: Request, transition: Transition) -> Decision {
     Decision::Changed { next: Box::new(next), transition }
 }
 
+mod auto;
 mod issue;
 mod reaction;
 #[cfg(test)]

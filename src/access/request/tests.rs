@@ -394,3 +394,15 @@ fn a_stored_request_with_a_tampered_user_id_does_not_load() {
     let json = serde_json::to_string(&open(Level::Ro)).unwrap().replace("UREQ", "ureq");
     assert!(serde_json::from_str::<Request>(&json).is_err());
 }
+
+#[test]
+fn an_on_call_requester_is_approved_only_while_the_request_is_pending_and_in_time() {
+    let req = open(Level::Rw);
+    let (next, t) = changed(Ok(req.on_auto_approved("PSCHED1", mins(1))));
+    assert_eq!(t, Transition::AutoApproved { schedule: "PSCHED1".into() });
+    assert_eq!(next.state(), &RequestState::Approved { at: mins(1) });
+    assert!(next.approvals().is_empty(), "nobody reacted");
+    assert_eq!(next.on_auto_approved("PSCHED1", mins(2)), Decision::Ignored(Ignored::NotPending));
+    let (late, t) = changed(Ok(req.on_auto_approved("PSCHED1", mins(60))));
+    assert_eq!((late.state().name(), t), ("timed_out", Transition::TimedOut));
+}

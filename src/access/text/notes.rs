@@ -21,6 +21,15 @@ pub fn approved(who: &str, needed: u32) -> String {
     format!("{who} approved; all {needed} approval(s) are in. Issuing access…")
 }
 
+/// On-call auto-approval: why no approver reacted.
+pub fn auto_approved(requester: &SlackUserId, schedule: &str) -> String {
+    format!(
+        "Approved automatically: {} is on call right now in PagerDuty schedule {schedule}, \
+         which is configured to approve this level. Issuing access…",
+        requester.mention()
+    )
+}
+
 pub fn denied(by: &SlackUserId) -> String {
     format!("Denied by {}.", by.mention())
 }
