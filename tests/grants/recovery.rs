@@ -90,22 +90,27 @@ async fn after_a_redis_flush_one_reconcile_restores_the_expiry_and_the_grant_sti
     let ahead = fx.service_with_clock(Arc::new(|| Utc::now() + ChronoDuration::hours(2))).await;
     let session = fx.login(Level::Ro, &password).await.expect("login before expiry");
     let worker = spawn_worker(ahead);
+    // The timer and the reconciler (its own task) both end the role's sessions, at nearly the
+    // same moment: one or both may signal the one backend before it exits, and whichever did
+    // notes it after the terminate returns (so the note is waited for, not assumed).
+    let ended = || {
+        ["expired", "orphan_sessions_ended"]
+            .iter()
+            .flat_map(|kind| fx.recorder.of(kind))
+            .filter_map(|seen| seen.sessions_ended)
+            .sum::<i32>()
+    };
     let gone = eventually(Duration::from_secs(10), || async {
         fx.valid_until(Level::Ro).await.is_some_and(|t| t < Utc::now())
             && fx.service.queue().pending().await.unwrap().is_empty()
+            && ended() >= 1
     })
     .await;
     worker.stop().await;
-    assert!(gone, "the restored timer did not expire the role");
+    assert!(gone, "the restored timer did not expire the role and end its session");
     fx.assert_login_refused(Level::Ro, &password).await;
     assert!(session.query_one("SELECT 1", &[]).await.is_err(), "the session survived");
-    // The timer and the reconciler (its own task) both end the role's sessions, at nearly the
-    // same moment: one or both may signal the one backend before it exits.
-    let ended: i32 = ["expired", "orphan_sessions_ended"]
-        .iter()
-        .flat_map(|kind| fx.recorder.of(kind))
-        .filter_map(|seen| seen.sessions_ended)
-        .sum();
+    let ended = ended();
     assert!((1..=2).contains(&ended), "the one session was ended: counted {ended}");
     fx.cleanup().await;
 }
