@@ -18,8 +18,11 @@
 //! - [`history`]: the firefighter history's rows, bounds and formats (text, JSON, guarded CSV).
 //! - [`rejection`]: every way a user's action is refused, as one `thiserror` enum, and the
 //!   errors of the `[access]` section.
+//! - [`activity`]: a per-person login's activity summary (`PersonActivity`), filled by the
+//!   broker from `db_admin.person_activity`.
 //! - [`text`]: the one place user-facing wording lives (help, rejections, time formatting).
 
+pub mod activity;
 pub mod command;
 pub mod duration;
 pub mod grant;

@@ -11,11 +11,14 @@
 //! - [`person`]: per-person logins (issue 15): `Broker::{create_person_login,
 //!   renew_person_login, end_person_login, person_logins}`.
 //! - [`history`]: `Broker::history` (issue 17, `firefighter_history`) and `pgroles history`.
+//! - [`activity`]: `Broker::person_activity` (issue 15): a per-person login's statements, read
+//!   from pg_stat_statements through `db_admin.person_activity`.
 //! - [`budget`]: the connection budget and the startup check against `rolconnlimit`.
 //! - [`error`]: `BrokerError` (`Unavailable`, `Refused`, `Unexpected`) and its user text.
 //!
 //! This module must not decide policy (who may approve, how long): callers do.
 
+pub mod activity;
 pub mod budget;
 pub mod calls;
 pub mod connect;

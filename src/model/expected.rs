@@ -160,6 +160,8 @@ pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("person_logins", "boolean"),
     // Issue 17: the history (sql/58_history.sql).
     ("firefighter_history", "integer, text, text, integer"),
+    // Issue 15: a per-person login's activity (sql/59_person_activity.sql).
+    ("person_activity", "name, integer"),
 ];
 
 /// The longest a firefighter password may be valid (design section 9).

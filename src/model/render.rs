@@ -81,6 +81,11 @@ pub const FILES: &[ScriptFile] = &[
         target: Target::Database,
         text: include_str!("../../sql/58_history.sql"),
     },
+    ScriptFile {
+        name: "59_person_activity.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/59_person_activity.sql"),
+    },
 ];
 
 /// Opt-in, after the model (`pgroles apply --harden-cluster`, `psql -v harden_cluster=1`):

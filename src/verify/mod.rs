@@ -13,7 +13,8 @@
 //! - [`findings`]: `Finding`, `Severity`, quoting, ACL comparison and fix statements.
 //! - `check_roles`, `check_settings`, `check_acl`, `check_objects`, `check_databases`,
 //!   [`check_logging`]: the pure checks; `check_person`: per-person logins (issue 15), read
-//!   through `person_logins(true)` where the verifying login may.
+//!   through `person_logins(true)` where the verifying login may; `check_activity`: admin's
+//!   `pg_read_all_stats` where `pg_stat_statements` is installed (activity summaries).
 //! - [`report`]: `Report`, text and JSON (`docs/verify-json.md`), exit codes.
 //! - [`blocks`]: Slack Block Kit rendering.
 //! - [`cli`]: `pgroles verify [--format text|json|slack] [--url URL]`.
@@ -26,6 +27,7 @@
 pub mod blocks;
 pub mod catalog;
 mod check_acl;
+mod check_activity;
 mod check_databases;
 mod check_large_objects;
 pub mod check_logging;
@@ -128,6 +130,8 @@ async fn verify_in(
         &cat.session_user,
     ));
     findings.extend(check_databases::other_databases(&cat.other_databases));
+    findings
+        .extend(check_activity::stats_access(names, check_activity::read(client, names).await?));
     findings.extend(check_large_objects::large_objects(
         &check_large_objects::read(client, names).await?,
     ));

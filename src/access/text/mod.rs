@@ -4,7 +4,8 @@
 //! numbers in and send what comes back; no sentence a user reads is written anywhere else.
 //!
 //! Plain text only: no Slack mrkdwn except `<@U..>` mentions (and the approver group's
-//! `<!subteam^S..>`), and no internal error text (a rejection's wording is fixed per variant).
+//! `<!subteam^S..>`; the activity summary's escaped code spans), and no internal error text (a
+//! rejection's wording is fixed per variant).
 //! Block Kit assembly and Slack's length limits belong to the Slack layer, not here. Pure: the
 //! time is passed in.
 //!
@@ -17,7 +18,9 @@
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
 //! - [`errors`]: what users are told when the grant service or the database fails.
 //! - [`time`]: duration and time formats.
+//! - [`activity`]: a per-person login's activity summary (statement text escaped, bounded).
 
+pub mod activity;
 pub mod dm;
 pub mod errors;
 pub mod grant;
