@@ -11,8 +11,9 @@
 -- pg_extension, schema-qualified, and only if that view is a member of the extension), and
 -- returns statement text only for plannable statements (SELECT, INSERT, UPDATE, DELETE, MERGE,
 -- WITH, VALUES, TABLE) whose text has no quote, dollar quote or leftover comment, with comments
--- removed and every digit run outside $n masked: never a literal value. Utility statements
--- (ALTER ROLE ... PASSWORD, SET, DO, COPY, SELECT ... INTO) count as 'other', text withheld.
+-- removed and every digit run outside $n and quoted identifiers masked: never a literal value.
+-- Utility statements (ALTER ROLE ... PASSWORD, SET, DO, COPY, SELECT ... INTO) count as
+-- 'other', their text withheld.
 -- Work is bounded: top_n 0..20, at most 4000 characters of each statement examined, 300
 -- returned. Settings pinned as in 50/55/56.
 
@@ -107,6 +108,13 @@ BEGIN
              'UPDATE)', v_version), NULL::bigint, NULL::bigint, NULL::double precision;
     RETURN;
   END IF;
+  IF NOT has_schema_privilege(v_schema, 'USAGE') OR NOT has_table_privilege(v_view, 'SELECT') THEN
+    RETURN QUERY SELECT 'status', 'not available',
+      format('admin may not read %I.pg_stat_statements (GRANT USAGE ON SCHEMA %I TO %I)',
+             v_schema, v_schema, current_user), NULL::bigint, NULL::bigint,
+      NULL::double precision;
+    RETURN;
+  END IF;
   IF NOT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') THEN
     v_status := 'partial';
   END IF;
@@ -173,8 +181,13 @@ BEGIN
     -- Text only where no literal can hide: no quote, no dollar quote; digits outside $n masked.
     SELECT c.*,
            CASE WHEN c.k <> 'other' AND c.t !~ '''|\$([[:alpha:]_][[:alnum:]_]*)?\$' THEN
-             left(btrim(regexp_replace(regexp_replace(c.t,
-               '(^|[^$[:alnum:]_])[0-9][[:alnum:]_.]*', '\1?', 'g'),
+             left(btrim(regexp_replace(
+               (SELECT string_agg(CASE WHEN x.p[1] ~ '^".*"$' THEN x.p[1]
+                                  ELSE regexp_replace(x.p[1],
+                                         '(^|[^$[:alnum:]_])[0-9][[:alnum:]_.]*', '\1?', 'g')
+                                  END, '' ORDER BY x.i)
+                FROM regexp_matches(c.t, '("(?:[^"]|"")*"|[^"]+|")', 'g')
+                     WITH ORDINALITY AS x(p, i)),
                '[[:space:][:cntrl:]]+', ' ', 'g')), 300)
            END AS txt
     FROM classified c

@@ -2,13 +2,15 @@
 //! real SCRAM TCP as the broker (or a firefighter) on each cluster in `PGROLES_TEST_PG` and
 //! checks what the catalog holds: `rolvaliduntil`, the `rolpassword` prefix, `pg_db_role_setting`
 //! and `pg_auth_members`. Findings are numbered as in the issue (sql/README.md maps them):
-//! `validity` (1, 6), `secrets` (2, 3, 4), `cleanup` (5, 9). This file holds the shared helpers.
+//! `validity` (1, 6), `secrets` (2, 3, 4), `cleanup` (5, 9); issue 15: `person`,
+//! `person_sessions`, `activity`. This file holds the shared helpers.
 
 #![recursion_limit = "256"]
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod activity;
 mod bounds;
 mod cleanup;
 mod person;
