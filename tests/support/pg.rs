@@ -13,8 +13,8 @@
 //! ADMIN OPTION on `rds_password`/`rds_iam`: on 16+ its `GRANT rds_password TO ...` is refused
 //! (`Only roles with the ADMIN option on role "rds_password" may grant this role`); on 15 plain
 //! CREATEROLE still lets it grant any non-superuser role, so that refusal exists on 16+ only.
-//! `rds_superuser` also holds SET on the broker's superuser-only logging parameters (assumed of
-//! Aurora; `rds_superuser_noadmin` does not).
+//! `rds_superuser` also holds SET on the broker's superuser-only logging parameters and ADMIN
+//! OPTION on `pg_read_all_stats` (assumed of Aurora; `rds_superuser_noadmin` holds neither).
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -247,6 +247,15 @@ async fn ensure_rds_roles(pg: &PgServer) {
           END LOOP;
           -- Assumed: Aurora lets rds_superuser set the broker's logging parameters on a role
           -- (sql/60_guardrails.sql; docs/runbook.md says what to do where it does not).
+          -- Assumed of Aurora (issue 15): the master may grant pg_read_all_stats (its 16+
+          -- form: ADMIN OPTION); rds_superuser_noadmin may not.
+          IF NOT EXISTS (
+            SELECT FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+            JOIN pg_roles u ON u.oid = m.member
+            WHERE g.rolname = 'pg_read_all_stats' AND u.rolname = 'rds_superuser' AND m.admin_option
+          ) THEN
+            GRANT pg_read_all_stats TO rds_superuser WITH ADMIN OPTION;
+          END IF;
           GRANT SET ON PARAMETER log_statement, log_min_duration_statement,
             log_min_duration_sample, log_transaction_sample_rate, log_parameter_max_length,
             log_error_verbosity TO rds_superuser;
