@@ -242,6 +242,36 @@ BEGIN
 END;
 $fn$;
 
+-- Internal: ends every session of the role p_oid (but the caller's), in every database, and
+-- waits (at most 5 s) until they have left pg_stat_activity, their transactions' locks released;
+-- returns how many were signalled. All are signalled first and awaited together:
+-- pg_terminate_backend(pid, 5000) one by one sleeps 100 ms per session (BENCHMARKS.md,
+-- "Per-person login expiry"). The backend status is read afresh on each poll
+-- (pg_stat_clear_snapshot: within a transaction it is otherwise a snapshot).
+CREATE OR REPLACE FUNCTION :"admin_schema".end_role_sessions(p_oid oid)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, :"admin_schema", pg_temp
+AS $fn$
+DECLARE
+  v_pids integer[];
+  v_deadline timestamptz := clock_timestamp() + interval '5 seconds';
+BEGIN
+  PERFORM pg_stat_clear_snapshot();
+  SELECT coalesce(array_agg(a.pid) FILTER (WHERE pg_terminate_backend(a.pid)), '{}')
+  INTO v_pids
+  FROM pg_stat_activity a WHERE a.usesysid = p_oid AND a.pid <> pg_backend_pid();
+  LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = ANY (v_pids))
+           OR clock_timestamp() > v_deadline;
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+  RETURN cardinality(v_pids);
+END;
+$fn$;
+
 -- Ends a per-person login: ends its sessions (by oid, in every database, waiting for them),
 -- takes LOGIN, the password, the validity and the firefighter membership away, then drops it.
 -- If DROP is impossible (it owns objects or holds privileges), the login stays disabled and
@@ -267,9 +297,7 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'role % is not a per-person firefighter login', p_login;
   END IF;
-  -- pg_terminate_backend(pid, 5000) waits for each backend to exit (and release its locks).
-  SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid, 5000))::integer INTO sessions_ended
-  FROM pg_stat_activity a WHERE a.usesysid = v_row.role_oid AND a.pid <> pg_backend_pid();
+  sessions_ended := end_role_sessions(v_row.role_oid);
   IF v_row.ended_at IS NOT NULL THEN
     outcome := 'ended already';
     RETURN;
@@ -280,8 +308,7 @@ BEGIN
     EXECUTE format('ALTER ROLE %I NOLOGIN PASSWORD NULL VALID UNTIL %L',
                    p_login, '1970-01-01 00:00:00+00');
     EXECUTE format('REVOKE %I FROM %I', v_row.role, p_login);
-    SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid, 5000))::integer INTO v_more
-    FROM pg_stat_activity a WHERE a.usesysid = v_row.role_oid AND a.pid <> pg_backend_pid();
+    v_more := end_role_sessions(v_row.role_oid);
     sessions_ended := sessions_ended + v_more;
     BEGIN
       EXECUTE format('DROP ROLE %I', p_login);
