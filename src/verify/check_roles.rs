@@ -245,8 +245,8 @@ pub fn memberships(exp: &Expected, rows: &[MembershipRow]) -> Vec<Finding> {
         let into_model = model.contains(role);
         if !into_model {
             // Issue 15: admin reads other logins' statements (sql/59_person_activity.sql).
-            let allowed = (role == "rds_password" && member == &admin)
-                || (role == "pg_read_all_stats" && member == &admin)
+            let allowed = ((role == "rds_password" || role == "pg_read_all_stats")
+                && member == &admin)
                 || (role == "rds_iam" && !firefighters.contains(member));
             if allowed {
                 continue;
