@@ -205,6 +205,7 @@ async fn audit_table_is_tamper_resistant_and_broker_executes_only_its_functions(
                 "db_admin.firefighter_audit_recent(integer)",
                 "db_admin.firefighter_history(integer,text,text,integer)",
                 "db_admin.firefighter_sessions()",
+                "db_admin.person_activity(name,integer)",
                 "db_admin.person_logins(boolean)",
                 "db_admin.renew_person_login(name,text,integer,text)",
                 "db_admin.set_firefighter_password(name,text,integer)",
