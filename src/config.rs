@@ -18,7 +18,7 @@ pub mod keys;
 pub mod load;
 pub mod validate;
 
-pub use crate::access::settings::{AccessConfig, StatusVisibility};
+pub use crate::access::settings::{AccessConfig, Identity, StatusVisibility};
 pub use crate::model::AuroraMode;
 pub use error::ConfigError;
 pub use load::{Env, Loaded, ProcessEnv};

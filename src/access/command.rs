@@ -7,7 +7,7 @@
 //! only: it decides nothing about who may do what, and performs no I/O.
 
 use super::duration::{GrantDuration, DATABASE_CAP_SECS};
-use super::ids::{IncidentId, IncidentPattern};
+use super::ids::{IncidentId, IncidentPattern, SlackUserId};
 use super::rejection::{AccessConfigError, Rejection, SlashCommand};
 use super::text;
 use crate::access::level::Level;
@@ -27,10 +27,16 @@ pub enum Command {
         duration: GrantDuration,
     },
     Status,
+    /// `/firefighter revoke ro|rw [@user]`: everyone holding the level, or that one person.
     Revoke {
         level: Level,
+        holder: Option<SlackUserId>,
     },
     Resend,
+    /// `/firefighter activity [@user]`: what a per-person login did so far (own, by default).
+    Activity {
+        holder: Option<SlackUserId>,
+    },
     Help,
     /// `/pgroles verify [post]`: `post` shares the report in the channel.
     Verify {
@@ -138,13 +144,18 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
         "resend" => simple(Command::Resend, "/firefighter resend"),
         "help" => simple(Command::Help, "/firefighter help"),
         "revoke" => {
-            let usage = "/firefighter revoke ro|rw";
+            let usage = "/firefighter revoke ro|rw [@user]";
             let Some((level, rest)) = rest.split_first() else {
                 return Err(Rejection::MissingArgument { usage: usage.into() });
             };
             let level = Level::parse(level)
                 .ok_or_else(|| Rejection::InvalidLevel { usage: usage.into() })?;
-            no_more(rest, usage).map(|()| Command::Revoke { level })
+            let holder = optional_user(rest, usage)?;
+            Ok(Command::Revoke { level, holder })
+        }
+        "activity" => {
+            let holder = optional_user(rest, "/firefighter activity [@user]")?;
+            Ok(Command::Activity { holder })
         }
         _ => Err(Rejection::UnknownSubcommand {
             command: SlashCommand::Firefighter,
@@ -189,6 +200,24 @@ fn pgroles(words: &[&str]) -> Result<Command, Rejection> {
             help: text::pgroles_help(),
         }),
     }
+}
+
+/// At most one more word, a Slack user mention (`<@U012AB3CD>` or `<@U012AB3CD|name>`, as
+/// Slack escapes a picked @name in a command with `should_escape`).
+fn optional_user(rest: &[&str], usage: &str) -> Result<Option<SlackUserId>, Rejection> {
+    match rest {
+        [] => Ok(None),
+        [word] => parse_mention(word)
+            .map(Some)
+            .ok_or_else(|| Rejection::InvalidMention { usage: usage.into() }),
+        _ => Err(Rejection::UnexpectedArgument { usage: usage.into() }),
+    }
+}
+
+fn parse_mention(word: &str) -> Option<SlackUserId> {
+    let inner = word.strip_prefix("<@")?.strip_suffix('>')?;
+    let id = inner.split_once('|').map_or(inner, |(id, _)| id);
+    SlackUserId::parse(id).ok()
 }
 
 fn no_more(rest: &[&str], usage: &str) -> Result<(), Rejection> {

@@ -46,7 +46,7 @@ fn ro_also_accepts_a_duration() {
 fn keywords_are_case_insensitive_and_extra_whitespace_is_tolerated() {
     assert_eq!(secs(&ff("  RW \t INC-42   1H30M  ")), 5400);
     assert_eq!(ff(" STATUS "), Ok(Command::Status));
-    assert_eq!(ff("Revoke RW"), Ok(Command::Revoke { level: Level::Rw }));
+    assert_eq!(ff("Revoke RW"), Ok(Command::Revoke { level: Level::Rw, holder: None }));
     assert_eq!(Command::parse("/FireFighter", "help", &cfg()), Ok(Command::Help));
 }
 
@@ -61,7 +61,7 @@ fn empty_text_shows_help() {
 fn status_resend_and_revoke_parse() {
     assert_eq!(ff("status"), Ok(Command::Status));
     assert_eq!(ff("resend"), Ok(Command::Resend));
-    assert_eq!(ff("revoke ro"), Ok(Command::Revoke { level: Level::Ro }));
+    assert_eq!(ff("revoke ro"), Ok(Command::Revoke { level: Level::Ro, holder: None }));
 }
 
 #[test]
@@ -92,11 +92,37 @@ fn a_missing_incident_shows_the_usage() {
 
 #[test]
 fn extra_arguments_are_rejected() {
-    for text in ["ro INC-42 1h extra", "status now", "resend me", "help me", "revoke rw now"] {
+    for text in
+        ["ro INC-42 1h extra", "status now", "resend me", "help me", "revoke rw <@U012AB3CD> now"]
+    {
         assert!(matches!(ff(text), Err(Rejection::UnexpectedArgument { .. })), "{text}");
     }
     assert!(matches!(pg("verify post now"), Err(Rejection::UnexpectedArgument { .. })));
     assert!(matches!(pg("help me"), Err(Rejection::UnexpectedArgument { .. })));
+}
+
+#[test]
+fn revoke_and_activity_take_one_user_mention() {
+    let u = SlackUserId::parse("U012AB3CD").unwrap();
+    for text in ["revoke ro <@U012AB3CD>", "revoke ro <@U012AB3CD|alice>", "REVOKE RO <@U012AB3CD>"]
+    {
+        assert_eq!(ff(text), Ok(Command::Revoke { level: Level::Ro, holder: Some(u.clone()) }));
+    }
+    assert_eq!(ff("activity"), Ok(Command::Activity { holder: None }));
+    assert_eq!(ff("activity <@U012AB3CD|bob>"), Ok(Command::Activity { holder: Some(u) }));
+    // Plain text, a channel, a broken or hostile mention: refused, with the usage.
+    for text in [
+        "revoke ro @alice",
+        "revoke ro <#C012AB3CD>",
+        "revoke ro <@U012AB3CD",
+        "revoke ro <@u012ab3cd>",
+        "revoke ro <@U012AB3CD><@U0ZZ>",
+        "activity <!here>",
+        "activity <@>",
+    ] {
+        assert!(matches!(ff(text), Err(Rejection::InvalidMention { .. })), "{text}");
+    }
+    assert!(matches!(ff("activity <@U1> <@U2>"), Err(Rejection::UnexpectedArgument { .. })));
 }
 
 #[test]

@@ -55,6 +55,8 @@ pub enum Rejection {
     MissingArgument { usage: String },
     #[error("unexpected extra argument; usage: {usage}")]
     UnexpectedArgument { usage: String },
+    #[error("argument is not a Slack user mention")]
+    InvalidMention { usage: String },
     #[error("access level is not ro or rw")]
     InvalidLevel { usage: String },
     #[error("requester reacted to approve their own request")]

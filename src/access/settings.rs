@@ -33,7 +33,38 @@ pub struct AccessConfig {
     /// `rw`) without approvals. Empty (the default): never automatic.
     pub auto_approve_ro_schedules: Vec<String>,
     pub auto_approve_rw_schedules: Vec<String>,
+    /// Whose name the database sees: a login of one's own per approved request (the default),
+    /// or the level's shared firefighter role (the seed's design, one holder per level).
+    pub identity: Identity,
+    /// With per-person logins: how many people may hold one level at once (1 to 50; the
+    /// database refuses a 51st live login of a level whatever this says).
+    pub max_holders_per_level: u32,
 }
+
+/// Whose name the database sees during a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// Each approved request gets its own login (`<prefix>ff_<level>_<slack id>_<grant>`), a
+    /// member of the level's firefighter role: several holders per level, each attributed.
+    PerPerson,
+    /// The level's firefighter role itself gets the password: one holder per level (the
+    /// default until the bot's per-person flow is proven end to end).
+    #[default]
+    Shared,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::PerPerson => "per_person",
+            Identity::Shared => "shared",
+        }
+    }
+}
+
+/// The most live per-person logins of one level the database accepts (sql/56_person_logins.sql).
+pub const MAX_HOLDERS_PER_LEVEL: u32 = 50;
 
 /// Who sees `/firefighter status` in full. Anyone else sees only their own grant and requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -64,6 +95,8 @@ impl Default for AccessConfig {
             status_visibility: StatusVisibility::Approvers,
             auto_approve_ro_schedules: Vec::new(),
             auto_approve_rw_schedules: Vec::new(),
+            identity: Identity::Shared,
+            max_holders_per_level: 10,
         }
     }
 }

@@ -34,7 +34,7 @@ pub use calls::{ceil_to_second, ActionAudit, Broker, FirefighterSession, IssueAu
 pub use credential::{CredentialSource, DbCredential};
 pub use error::BrokerError;
 pub use password::{ScramVerifier, TempPassword};
-pub use person::{PersonLogin, PersonLoginEnd, PersonLoginRow};
+pub use person::{minutes_until, short_grant_id, PersonLogin, PersonLoginEnd, PersonLoginRow};
 
 use crate::config::{AwsConfig, DatabaseConfig};
 use crate::model::Names;

@@ -119,6 +119,8 @@ pub const KEYS: &[Key] = &[
     k("access", "status_visibility", Kind::Enum(&["everyone", "approvers"])),
     k("access", "auto_approve_ro_schedules", Kind::List),
     k("access", "auto_approve_rw_schedules", Kind::List),
+    k("access", "identity", Kind::Enum(&["per_person", "shared"])),
+    k("access", "max_holders_per_level", U32),
     k("aws", "region", Kind::OptStr),
     k("aws", "endpoint_url", Kind::OptStr),
     k("server", "listen", Kind::Str),

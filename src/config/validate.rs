@@ -99,6 +99,15 @@ impl Config {
                 "must be at least 1 and at most access.max_duration_secs",
             ));
         }
+        let max_holders = crate::access::settings::MAX_HOLDERS_PER_LEVEL;
+        if access.max_holders_per_level < 1 || access.max_holders_per_level > max_holders {
+            return Err(invalid(
+                "access.max_holders_per_level",
+                format!(
+                    "must be 1..={max_holders} (the database's limit of live logins per level)"
+                ),
+            ));
+        }
         if access.approval_window_secs < 1 {
             return Err(invalid("access.approval_window_secs", "must be at least 1"));
         }

@@ -8,9 +8,14 @@
 
 use super::error::GrantError;
 use super::notify::GrantEvent;
-use super::record::{grant_key, Ending, GrantRecord};
+use super::record::{Ending, GrantRecord};
 use super::service::{GrantService, ACTOR_SERVICE};
+use crate::access::activity::PersonActivity;
+use crate::broker::activity::DEFAULT_TOP_STATEMENTS;
 use crate::broker::{ActionAudit, TempPassword};
+
+/// The longest an ending waits for the login's activity summary.
+const ACTIVITY_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl GrantService {
     /// Delivers the password; on failure expires the grant at once and emits DeliveryFailed.
@@ -44,13 +49,10 @@ impl GrantService {
         tracing::warn!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, why,
             "failing closed: expiring the password at once");
         let audit = ActionAudit { incident: rec.incident.to_string(), actor: ACTOR_SERVICE.into() };
-        if let Err(e) = self.broker.expire(rec.level, &audit).await {
+        if let Err(e) = self.end_credential(rec, &audit).await {
             tracing::error!(grant_id = %rec.id, error = %e,
                 "could not expire after a failure; the Expire timer or the database cap will");
             return;
-        }
-        if let Err(e) = self.broker.terminate_sessions(rec.level, &audit).await {
-            tracing::warn!(grant_id = %rec.id, error = %e, "ending sessions failed");
         }
         self.forget(rec, None).await;
     }
@@ -62,7 +64,7 @@ impl GrantService {
         version: u64,
         previous: Option<&GrantRecord>,
     ) {
-        let key = grant_key(rec.level);
+        let key = rec.key();
         let undone = match previous {
             Some(prev) => self.store.cas(&key, version, prev, self.record_ttl(prev)).await,
             None => self.store.delete_if(&key, version).await,
@@ -83,29 +85,58 @@ impl GrantService {
         handling: Option<&str>,
     ) -> Result<i32, GrantError> {
         let audit = ActionAudit { incident: rec.incident.to_string(), actor: actor.to_owned() };
-        self.broker.expire(rec.level, &audit).await?;
+        // What the login did, read while it still exists (its record goes with it).
+        let activity = match ending {
+            Ending::DeliveryFailed { .. } => None,
+            _ => self.activity_of(rec).await,
+        };
+        let ended = self.end_credential(rec, &audit).await?;
         if handling.is_some() && matches!(ending, Ending::Expired) {
             self.watch.expired(rec.expires_at, self.now());
         }
-        let ended = self.broker.terminate_sessions(rec.level, &audit).await?;
         self.forget(rec, handling).await;
         tracing::info!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, actor,
-            sessions_ended = ended, "grant ended");
+            login = rec.login.as_deref().unwrap_or("-"), sessions_ended = ended, "grant ended");
         let event = match ending {
-            Ending::Expired | Ending::Overdue => {
-                GrantEvent::Expired { grant: rec, sessions_ended: ended }
-            }
-            Ending::Revoked { by } => GrantEvent::Revoked { grant: rec, by, sessions_ended: ended },
+            Ending::Expired | Ending::Overdue => GrantEvent::Expired {
+                grant: rec,
+                sessions_ended: ended,
+                activity: activity.as_ref(),
+            },
+            Ending::Revoked { by } => GrantEvent::Revoked {
+                grant: rec,
+                by,
+                sessions_ended: ended,
+                activity: activity.as_ref(),
+            },
             Ending::DeliveryFailed { reason } => GrantEvent::DeliveryFailed { grant: rec, reason },
         };
         self.emit(event).await;
         Ok(ended)
     }
 
+    /// A per-person login's activity for the ending note, best effort and bounded: an ending
+    /// never waits on it for long nor fails because of it.
+    async fn activity_of(&self, rec: &GrantRecord) -> Option<PersonActivity> {
+        let login = rec.login.as_deref()?;
+        let read = self.broker.person_activity(login, DEFAULT_TOP_STATEMENTS);
+        match tokio::time::timeout(ACTIVITY_READ_LIMIT, read).await {
+            Ok(Ok(activity)) => Some(activity),
+            Ok(Err(e)) => {
+                tracing::info!(grant_id = %rec.id, error = %e, "no activity for the ending note");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(grant_id = %rec.id, "reading the activity took too long; skipped");
+                None
+            }
+        }
+    }
+
     /// Deletes the grant document if it still names `rec` (a newer grant stays), and cancels
     /// the grant's timers except `keep`. Redis failures are logged: the timer retries.
     pub(crate) async fn forget(&self, rec: &GrantRecord, keep: Option<&str>) {
-        let key = grant_key(rec.level);
+        let key = rec.key();
         match self.store.get::<GrantRecord>(&key).await {
             Ok(Some((cur, v))) if cur.id == rec.id => {
                 if let Err(e) = self.store.delete_if(&key, v).await {

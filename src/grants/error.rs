@@ -17,6 +17,13 @@ pub enum GrantError {
     /// The level is held by someone else (and no takeover was asked for).
     #[error("the level is held by {} for {} until {}", .0.holder, .0.incident, .0.expires_at)]
     Held(Box<GrantRecord>),
+    /// Per-person logins: the requester already holds this level (one grant per person and
+    /// level; `/firefighter resend` gives a new password).
+    #[error("{} already holds {} for {}", .0.holder, .0.level, .0.incident)]
+    AlreadyHolds(Box<GrantRecord>),
+    /// Per-person logins: the level has its maximum of holders.
+    #[error("level {level} has its maximum of {max} holders")]
+    Full { level: crate::model::Level, max: u16 },
     /// Only the holder may do this.
     #[error("only the holder may do this")]
     NotHolder,
@@ -46,6 +53,11 @@ impl GrantError {
                 let until = format_utc_time(g.expires_at);
                 errors::level_held(g.level, &g.holder, &g.incident, &until)
             }
+            GrantError::AlreadyHolds(g) => {
+                let until = format_utc_time(g.expires_at);
+                errors::already_holds(g.level, &g.incident, &until)
+            }
+            GrantError::Full { level, max } => errors::level_full(*level, *max),
             GrantError::NotHolder => errors::NOT_HOLDER.into(),
             GrantError::NotActive => errors::NO_ACTIVE_GRANT.into(),
             GrantError::DeliveryFailed(_) => errors::NOT_DELIVERED.into(),

@@ -5,12 +5,14 @@
 //! The invariants this module owns:
 //! - **Fail closed.** A password is set only after its Expire timer and the grant document are in
 //!   Redis; if anything fails after the password was set, it is expired again at once.
-//! - **One grant per level.** The grant document at `<prefix>grant:<level>` is the lock; it changes
-//!   only by compare-and-swap. A timer acts only on the grant it names: an old timer never ends a
-//!   newer grant of the same level.
+//! - **One grant per level, or per person.** With the shared identity the grant document at
+//!   `<prefix>grant:<level>` is the lock; with per-person logins each holder's document takes a
+//!   slot `<prefix>grant:<level>:<n>` (at most `access.max_holders_per_level`). Documents change
+//!   only by compare-and-swap. A timer acts only on the grant it names: an old timer never ends
+//!   a newer grant.
 //! - **The database is the truth for what is live, Redis says when to act.** The reconciler
 //!   re-creates lost Expire timers for roles whose `VALID UNTIL` is still ahead and ends sessions
-//!   of roles that hold no grant.
+//!   of roles that hold no grant; a per-person login without an active grant is ended.
 //! - **No secret leaves memory** except through [`Notifier::deliver`]: not to Redis, logs, errors.
 //!
 //! It must not know Slack (the bot adapts [`Notifier`] and [`GrantEvent`]) nor decide who may
@@ -22,9 +24,12 @@
 //! - [`notify`]: [`Notifier`], [`GrantEvent`], [`LogNotifier`].
 //! - [`error`]: the [`GrantError`] enum.
 //! - [`service`]: [`GrantService`]: `issue`, `resend`, `revoke`, `expire_now`, `active`.
+//! - [`person`]: per-person grants (a login of one's own, slots of a level), and what both
+//!   identities share: lookups over a level's documents, starting and ending a credential.
 //! - [`ending`]: how a grant ends (expire, end sessions, forget) and the undo paths of issue.
 //! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
-//! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`].
+//! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`];
+//!   `reconcile_person`: its pass over per-person logins (lost timers, logins without a grant).
 //! - [`worker`]: [`run`]: the timer worker (one task per claimed timer, per-attempt back-off)
 //!   and the reconcile loop in its own task.
 //! - [`watch`]: [`ExpiryWatch`]: the worker's heartbeat, expiry lag and failed expiries.
@@ -34,7 +39,9 @@ pub mod cli;
 pub mod ending;
 pub mod error;
 pub mod notify;
+pub mod person;
 pub mod reconcile;
+mod reconcile_person;
 pub mod record;
 pub mod service;
 pub mod timers;

@@ -5,6 +5,7 @@
 //! records, names and counts. Must not know Slack types.
 
 use super::record::GrantRecord;
+use crate::access::activity::PersonActivity;
 use crate::broker::TempPassword;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -16,12 +17,18 @@ use std::path::PathBuf;
 pub enum GrantEvent<'a> {
     /// The grant ends in `reminder_before`.
     Reminder { grant: &'a GrantRecord },
-    /// The grant ended on time: password expired, `sessions_ended` sessions closed.
-    Expired { grant: &'a GrantRecord, sessions_ended: i32 },
+    /// The grant ended on time: password expired, `sessions_ended` sessions closed;
+    /// `activity`: what its per-person login did, where it could be read.
+    Expired { grant: &'a GrantRecord, sessions_ended: i32, activity: Option<&'a PersonActivity> },
     /// The holder rotated their password (`/firefighter resend`); the grant is unchanged.
     Resent { grant: &'a GrantRecord },
     /// Someone ended the grant early.
-    Revoked { grant: &'a GrantRecord, by: &'a str, sessions_ended: i32 },
+    Revoked {
+        grant: &'a GrantRecord,
+        by: &'a str,
+        sessions_ended: i32,
+        activity: Option<&'a PersonActivity>,
+    },
     /// `by` took the level over; the previous holder's password no longer works.
     TakenOver { previous: &'a GrantRecord, by: &'a GrantRecord },
     /// The password could not be delivered; it was expired again at once.
@@ -121,12 +128,12 @@ impl Notifier for LogNotifier {
             GrantEvent::Reminder { grant } => tracing::info!(event = name, grant_id = %grant.id,
                 level = %grant.level, incident = %grant.incident, holder = %grant.holder,
                 expires_at = %grant.expires_at, "grant ends soon"),
-            GrantEvent::Expired { grant, sessions_ended } => tracing::info!(event = name,
+            GrantEvent::Expired { grant, sessions_ended, .. } => tracing::info!(event = name,
                 grant_id = %grant.id, level = %grant.level, incident = %grant.incident,
                 sessions_ended, "grant expired"),
             GrantEvent::Resent { grant } => tracing::info!(event = name, grant_id = %grant.id,
                 level = %grant.level, incident = %grant.incident, "password rotated"),
-            GrantEvent::Revoked { grant, by, sessions_ended } => tracing::info!(event = name,
+            GrantEvent::Revoked { grant, by, sessions_ended, .. } => tracing::info!(event = name,
                 grant_id = %grant.id, level = %grant.level, incident = %grant.incident, by,
                 sessions_ended, "grant revoked"),
             GrantEvent::TakenOver { previous, by } => tracing::info!(event = name,

@@ -34,6 +34,9 @@ pub struct ReconcileReport {
     /// Roles whose password was expired because its `VALID UNTIL` was unbounded (NULL,
     /// infinity) or beyond the cap.
     pub unbounded_expired: Vec<String>,
+    /// Per-person logins ended because no active grant names them or they are past their end,
+    /// with the sessions ended.
+    pub person_logins_ended: Vec<(String, i32)>,
 }
 
 impl ReconcileReport {
@@ -42,6 +45,7 @@ impl ReconcileReport {
             && self.orphan_sessions_ended.is_empty()
             && self.undelivered_ended.is_empty()
             && self.unbounded_expired.is_empty()
+            && self.person_logins_ended.is_empty()
     }
 }
 
@@ -128,6 +132,7 @@ impl GrantService {
                 report.orphan_sessions_ended.push((role, ended));
             }
         }
+        self.reconcile_person_logins(&mut report).await?;
         Ok(report)
     }
 
@@ -139,22 +144,21 @@ impl GrantService {
         first_pass: bool,
         report: &mut ReconcileReport,
     ) -> Result<(), GrantError> {
-        let Some((rec, _)) = self.load(level).await? else {
-            return Ok(());
-        };
-        if rec.delivered {
-            return Ok(());
+        for (rec, _) in self.load_all(level).await? {
+            if rec.delivered {
+                continue;
+            }
+            let age = (self.now() - rec.granted_at).to_std().unwrap_or_default();
+            let orphaned = first_pass && rec.issuer != self.instance;
+            if !orphaned && age < self.settings.delivery_deadline {
+                continue;
+            }
+            let reason = "the password was never delivered (the bot stopped while delivering it)";
+            tracing::warn!(grant_id = %rec.id, level = %level, issuer = %rec.issuer,
+                "expiring an undelivered grant");
+            self.end_grant(&rec, Ending::DeliveryFailed { reason }, ACTOR_SERVICE, None).await?;
+            report.undelivered_ended.push(rec.db_user().to_owned());
         }
-        let age = (self.now() - rec.granted_at).to_std().unwrap_or_default();
-        let orphaned = first_pass && rec.issuer != self.instance;
-        if !orphaned && age < self.settings.delivery_deadline {
-            return Ok(());
-        }
-        let reason = "the password was never delivered (the bot stopped while delivering it)";
-        tracing::warn!(grant_id = %rec.id, level = %level, issuer = %rec.issuer,
-            "expiring an undelivered grant");
-        self.end_grant(&rec, Ending::DeliveryFailed { reason }, ACTOR_SERVICE, None).await?;
-        report.undelivered_ended.push(rec.role.clone());
         Ok(())
     }
 
@@ -164,9 +168,7 @@ impl GrantService {
         let now = self.now();
         let mut grants = Vec::new();
         for level in Level::ALL {
-            if let Some((g, _)) = self.load(level).await? {
-                grants.push(g);
-            }
+            grants.extend(self.load_all(level).await?.into_iter().map(|(g, _)| g));
         }
         let timers = self.queue.pending().await?;
         let mut status = Status { now, grants, timers, roles: Vec::new(), database_error: None };
@@ -239,7 +241,7 @@ impl std::fmt::Display for Status {
                     out,
                     "  {} {} ({state}): holder {}, incident {}, expires {}, database cap {}, id {}",
                     g.level,
-                    g.role,
+                    g.db_user(),
                     g.holder,
                     g.incident,
                     crate::access::text::format_expiry(g.expires_at, self.now),

@@ -5,6 +5,8 @@
 //! Owns these plain data types only: no I/O, no clock. A [`GrantRecord`] never holds a secret;
 //! the password exists only in memory between the broker and the [`Notifier`](super::Notifier).
 
+pub use crate::access::settings::Identity;
+use crate::access::settings::MAX_HOLDERS_PER_LEVEL;
 use crate::access::{IncidentId, RequestId, SlackUserId};
 use crate::model::{Level, Names};
 use crate::timers::{keys, Timer, TimerKind, TimerPayload};
@@ -41,6 +43,13 @@ pub struct GrantRecord {
     /// The service instance (one per process) that issued it.
     #[serde(default)]
     pub issuer: String,
+    /// The holder's own login (`access.identity = "per_person"`), a member of `role`; `None`:
+    /// the holder logs in as `role` itself (shared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// Which of the level's per-person slots holds the document (`None`: the shared one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u16>,
 }
 
 /// Documents written before `delivered` existed were delivered.
@@ -49,6 +58,19 @@ fn delivered_by_default() -> bool {
 }
 
 impl GrantRecord {
+    /// The role the holder logs in as: their own login, or the shared firefighter role.
+    pub fn db_user(&self) -> &str {
+        self.login.as_deref().unwrap_or(&self.role)
+    }
+
+    /// The Redis key of this grant's document (relative to the prefix).
+    pub fn key(&self) -> String {
+        match self.slot {
+            Some(slot) => slot_key(self.level, slot),
+            None => grant_key(self.level),
+        }
+    }
+
     /// Whether the grant still runs at `now` (its Expire timer may lag behind a little).
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         now < self.expires_at
@@ -67,11 +89,12 @@ impl GrantRecord {
     /// The timer payload naming this grant (ids and names only).
     pub fn payload(&self) -> TimerPayload {
         TimerPayload {
-            role: Some(self.role.clone()),
+            role: Some(self.db_user().to_owned()),
             level: Some(self.level.as_str().to_owned()),
             request_id: self.request_id.as_ref().map(|r| r.to_string()),
             grant_id: Some(self.id.clone()),
             incident: Some(self.incident.to_string()),
+            slot: self.slot,
         }
     }
 
@@ -117,6 +140,19 @@ pub fn grant_key(level: Level) -> String {
     keys::grant(level.as_str())
 }
 
+/// Key (relative to the prefix) of per-person slot `slot` of `level`.
+pub fn slot_key(level: Level, slot: u16) -> String {
+    keys::grant_slot(level.as_str(), slot)
+}
+
+/// The document key a grant timer names: its per-person slot, else the level's shared key.
+pub fn payload_key(payload: &TimerPayload, level: Level) -> String {
+    match payload.slot {
+        Some(slot) => slot_key(level, slot),
+        None => grant_key(level),
+    }
+}
+
 /// The level a timer payload names, by its `level` field or else its `role`.
 pub fn payload_level(payload: &TimerPayload, names: &Names) -> Option<Level> {
     payload
@@ -139,6 +175,7 @@ pub struct IssueRequest {
     pub duration: Duration,
     pub context: serde_json::Value,
     /// Take the level over from its current holder (rotates the password, tells them).
+    /// Shared identity only: with per-person logins a level has several holders.
     pub takeover: bool,
 }
 
@@ -166,6 +203,10 @@ pub struct GrantSettings {
     /// An undelivered grant older than this is expired by the reconciler (its issuing process
     /// died); it must exceed the slowest delivery, Slack retries included.
     pub delivery_deadline: Duration,
+    /// Whose name the database sees (`access.identity`).
+    pub identity: Identity,
+    /// Per-person slots of one level (`access.max_holders_per_level`, 1 to 50).
+    pub max_holders: u16,
 }
 
 impl Default for GrantSettings {
@@ -181,6 +222,8 @@ impl Default for GrantSettings {
             reconcile_every: Duration::from_secs(60),
             delayed_notice_every: Duration::from_secs(600),
             delivery_deadline: Duration::from_secs(180),
+            identity: Identity::Shared,
+            max_holders: 10,
         }
     }
 }
@@ -188,10 +231,18 @@ impl Default for GrantSettings {
 impl GrantSettings {
     /// Defaults with the reminder lead time of the access configuration.
     pub fn from_access(access: &crate::config::AccessConfig) -> GrantSettings {
+        let max = access.max_holders_per_level.clamp(1, MAX_HOLDERS_PER_LEVEL);
         GrantSettings {
             reminder_before: Duration::from_secs(access.reminder_before_secs),
+            identity: access.identity,
+            max_holders: u16::try_from(max).unwrap_or(10),
             ..GrantSettings::default()
         }
+    }
+
+    /// Whether grants get a login of their own.
+    pub fn per_person(&self) -> bool {
+        self.identity == Identity::PerPerson
     }
 }
 
@@ -238,6 +289,8 @@ mod tests {
             context: serde_json::Value::Null,
             delivered: true,
             issuer: String::new(),
+            login: None,
+            slot: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
+use super::person::Credential;
 use super::record::{grant_key, Ending, GrantRecord, GrantSettings, IssueRequest};
 use super::watch::ExpiryWatch;
 use crate::access::SlackUserId;
@@ -103,7 +104,8 @@ impl GrantService {
         Ok(self.store.get::<GrantRecord>(&grant_key(level)).await?)
     }
 
-    /// The active grant of `level`, if any.
+    /// The active grant of `level` at its shared key, if any (the shared identity's one grant;
+    /// see [`GrantService::active_grants`] for every identity).
     pub async fn active(&self, level: Level) -> Result<Option<GrantRecord>, GrantError> {
         let now = self.now();
         Ok(self.load(level).await?.map(|(g, _)| g).filter(|g| g.is_active(now)))
@@ -120,6 +122,9 @@ impl GrantService {
     /// is set. A held level is refused unless `req.takeover`. The password is set only after the
     /// Expire timer and the grant document are written, and expired again if delivery fails.
     pub async fn issue(&self, req: IssueRequest) -> Result<GrantRecord, GrantError> {
+        if self.settings.per_person() {
+            return self.issue_person(req).await;
+        }
         let level = req.level;
         let key = grant_key(level);
         let now = self.now();
@@ -174,67 +179,45 @@ impl GrantService {
                 return Err(e.into());
             }
         };
-        let mut rec = rec;
-        rec.db_valid_until = issued.db_valid_until;
-        let password = issued.password;
-        // 4. Record the database's cap; failing that, expire at once (fail closed).
-        match self.store.cas(&key, version, &rec, self.record_ttl(&rec)).await {
-            Ok(true) => {}
-            Ok(false) => {
-                self.fail_closed(&rec, "the grant changed while issuing").await;
-                return Err(GrantError::Conflict);
-            }
-            Err(e) => {
-                self.fail_closed(&rec, "Redis failed after the password was set").await;
-                return Err(e.into());
-            }
+        // 4. Record the database's cap (else fail closed), 5. a takeover ends the previous
+        // holder's access, 6. deliver.
+        let credential =
+            Credential { password: issued.password, db_valid_until: issued.db_valid_until };
+        let previous = existing.as_ref().map(|(g, _)| g);
+        self.record_and_deliver(rec, version, credential, previous).await
+    }
+
+    /// A takeover: the previous holder's timers and open sessions go, and they are told.
+    /// Sessions belong to the role, not the person: left open, the previous holder would keep
+    /// access until the new grant ends.
+    pub(crate) async fn take_over(&self, previous: &GrantRecord, by: &GrantRecord) {
+        self.cancel_timers(previous, None).await;
+        let audit =
+            ActionAudit { incident: previous.incident.to_string(), actor: "takeover".into() };
+        if let Err(e) = self.broker.terminate_sessions(previous.level, &audit).await {
+            tracing::warn!(grant_id = %previous.id, level = %previous.level, error = %e,
+                "ending the previous holder's sessions failed");
         }
-        // 5. A takeover: the previous holder's timers and open sessions go, and they are told.
-        // Sessions belong to the role, not the person: left open, the previous holder would keep
-        // access until the new grant ends.
-        if let Some((previous, _)) = &existing {
-            self.cancel_timers(previous, None).await;
-            let audit =
-                ActionAudit { incident: previous.incident.to_string(), actor: "takeover".into() };
-            if let Err(e) = self.broker.terminate_sessions(level, &audit).await {
-                tracing::warn!(grant_id = %previous.id, level = %level, error = %e,
-                    "ending the previous holder's sessions failed");
-            }
-            self.emit(GrantEvent::TakenOver { previous, by: &rec }).await;
-        }
-        // 6. Deliver, then record that it was delivered (an undelivered grant whose issuer died
-        // is expired by the reconciler).
-        self.deliver_or_expire(&rec, password).await?;
-        rec.delivered = true;
-        match self.store.cas(&key, version + 1, &rec, self.record_ttl(&rec)).await {
-            Ok(true) => {}
-            Ok(false) => tracing::info!(grant_id = %rec.id, "grant changed after delivery"),
-            Err(e) => tracing::warn!(grant_id = %rec.id, error = %e,
-                "could not mark the grant delivered; the reconciler may end it early"),
-        }
-        tracing::info!(grant_id = %rec.id, level = %level, incident = %rec.incident,
-            holder = %rec.holder, expires_at = %rec.expires_at,
-            db_valid_until = %rec.db_valid_until, takeover = existing.is_some(), "grant issued");
-        Ok(rec)
+        self.emit(GrantEvent::TakenOver { previous, by }).await;
     }
 
     /// Rotates the holder's password (the old one stops working) and delivers the new one; the
     /// grant keeps its id and `expires_at`. Only the holder may ask.
     pub async fn resend(&self, level: Level, by: &SlackUserId) -> Result<GrantRecord, GrantError> {
         let now = self.now();
-        let Some((mut rec, version)) = self.load(level).await? else {
-            return Err(GrantError::NotActive);
+        let all = self.load_all(level).await?;
+        let Some((mut rec, version)) =
+            all.iter().find(|(g, _)| g.is_active(now) && g.holder == *by).cloned()
+        else {
+            return Err(if all.iter().any(|(g, _)| g.is_active(now)) {
+                GrantError::NotHolder
+            } else {
+                GrantError::NotActive
+            });
         };
-        if !rec.is_active(now) {
-            return Err(GrantError::NotActive);
-        }
-        if rec.holder != *by {
-            return Err(GrantError::NotHolder);
-        }
-        let audit = issue_audit(&rec);
-        let issued = self.broker.issue(level, database_end(&rec, now), &audit).await?;
-        rec.db_valid_until = issued.db_valid_until;
-        match self.store.cas(&grant_key(level), version, &rec, self.record_ttl(&rec)).await {
+        let credential = self.renew_credential(&rec, now).await?;
+        rec.db_valid_until = credential.db_valid_until;
+        match self.store.cas(&rec.key(), version, &rec, self.record_ttl(&rec)).await {
             Ok(true) => {}
             Ok(false) => {
                 self.fail_closed(&rec, "the grant changed while resending").await;
@@ -245,45 +228,69 @@ impl GrantService {
                 return Err(e.into());
             }
         }
-        self.deliver_or_expire(&rec, issued.password).await?;
+        self.deliver_or_expire(&rec, credential.password).await?;
         self.emit(GrantEvent::Resent { grant: &rec }).await;
         tracing::info!(grant_id = %rec.id, level = %level, incident = %rec.incident,
             "password rotated and re-delivered");
         Ok(rec)
     }
 
-    /// Ends the grant of `level` now: expire, end sessions, cancel its timers, emit Revoked.
-    /// Who may revoke is the caller's check. Returns the number of sessions ended.
+    /// Ends every grant of `level` now (with the shared identity: the one): expire, end
+    /// sessions, cancel its timers, emit Revoked. Who may revoke is the caller's check. Returns
+    /// the number of sessions ended.
     pub async fn revoke(&self, level: Level, by: &str) -> Result<i32, GrantError> {
-        let Some((rec, _)) = self.load(level).await? else {
+        let all = self.load_all(level).await?;
+        if all.is_empty() {
             return Err(GrantError::NotActive);
-        };
-        self.end_grant(&rec, Ending::Revoked { by }, by, None).await
+        }
+        let mut ended = 0;
+        for (rec, _) in &all {
+            ended += self.end_grant(rec, Ending::Revoked { by }, by, None).await?;
+        }
+        Ok(ended)
     }
 
-    /// Expires the password of `level` and ends its sessions whether or not a grant is recorded
-    /// (a kill switch). Emits Expired if there was a grant. Returns the sessions ended.
+    /// Ends `holder`'s grant of `level` now (see [`GrantService::revoke`]).
+    pub async fn revoke_holder(
+        &self,
+        level: Level,
+        holder: &SlackUserId,
+        by: &str,
+    ) -> Result<i32, GrantError> {
+        let all = self.load_all(level).await?;
+        let Some((rec, _)) = all.iter().find(|(g, _)| g.holder == *holder) else {
+            return Err(GrantError::NotActive);
+        };
+        self.end_grant(rec, Ending::Revoked { by }, by, None).await
+    }
+
+    /// Ends everything of `level` whether or not a grant is recorded (a kill switch): every
+    /// grant (Expired is emitted for each), the shared role's password and sessions, and every
+    /// live per-person login of the level. Returns the sessions ended.
     pub async fn expire_now(&self, level: Level, reason: &str) -> Result<i32, GrantError> {
-        match self.load(level).await {
-            Ok(Some((rec, _))) => {
-                tracing::info!(grant_id = %rec.id, level = %level, reason, "expiring now");
-                self.end_grant(&rec, Ending::Expired, ACTOR_SERVICE, None).await
-            }
-            // No grant (or Redis down): the database still gets the kill.
-            other => {
-                let audit =
-                    ActionAudit { incident: reason.to_owned(), actor: ACTOR_SERVICE.to_owned() };
-                self.broker.expire(level, &audit).await?;
-                let ended = self.broker.terminate_sessions(level, &audit).await?;
-                tracing::info!(level = %level, reason, sessions_ended = ended,
-                    "password expired without a recorded grant");
-                if let Err(e) = other {
-                    tracing::warn!(level = %level, error = %e,
-                        "could not read the grant; the database kill happened regardless");
+        let mut ended = 0;
+        match self.load_all(level).await {
+            Ok(all) => {
+                for (rec, _) in &all {
+                    tracing::info!(grant_id = %rec.id, level = %level, reason, "expiring now");
+                    ended += self.end_grant(rec, Ending::Expired, ACTOR_SERVICE, None).await?;
                 }
-                Ok(ended)
+            }
+            // Redis down: the database still gets the kill.
+            Err(e) => tracing::warn!(level = %level, error = %e,
+                "could not read the grants; the database kill happens regardless"),
+        }
+        let audit = ActionAudit { incident: reason.to_owned(), actor: ACTOR_SERVICE.to_owned() };
+        self.broker.expire(level, &audit).await?;
+        ended += self.broker.terminate_sessions(level, &audit).await?;
+        for row in self.broker.person_logins(false).await? {
+            if row.level == Some(level) {
+                ended +=
+                    self.broker.end_person_login(&row.login, ACTOR_SERVICE).await?.sessions_ended;
             }
         }
+        tracing::info!(level = %level, reason, sessions_ended = ended, "level ended now");
+        Ok(ended)
     }
 }
 
@@ -293,12 +300,12 @@ fn max_validity() -> chrono::Duration {
 }
 
 /// The `VALID UNTIL` to ask for: the grant's end, at most the database's cap from `now`.
-fn database_end(rec: &GrantRecord, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn database_end(rec: &GrantRecord, now: DateTime<Utc>) -> DateTime<Utc> {
     rec.expires_at.min(now + max_validity())
 }
 
 /// The audit row of an issue: the database stores the ids as text.
-fn issue_audit(rec: &GrantRecord) -> IssueAudit {
+pub(crate) fn issue_audit(rec: &GrantRecord) -> IssueAudit {
     IssueAudit {
         incident: rec.incident.to_string(),
         requester: rec.holder.to_string(),
@@ -306,7 +313,7 @@ fn issue_audit(rec: &GrantRecord) -> IssueAudit {
     }
 }
 
-fn new_record(
+pub(crate) fn new_record(
     req: &IssueRequest,
     names: &Names,
     instance: &str,
@@ -328,5 +335,7 @@ fn new_record(
         context: req.context.clone(),
         delivered: false,
         issuer: instance.to_owned(),
+        login: None,
+        slot: None,
     })
 }

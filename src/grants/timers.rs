@@ -7,7 +7,7 @@
 
 use super::error::GrantError;
 use super::notify::GrantEvent;
-use super::record::{payload_level, Ending, GrantRecord};
+use super::record::{payload_key, payload_level, Ending, GrantRecord};
 use super::service::{GrantService, ACTOR_TIMER};
 use crate::broker::ActionAudit;
 use crate::model::Level;
@@ -45,7 +45,8 @@ impl GrantService {
         let Some(level) = self.timer_level(timer) else {
             return Ok(TimerOutcome::Handled);
         };
-        if let Some((rec, _)) = self.load(level).await? {
+        let key = payload_key(&timer.payload, level);
+        if let Some((rec, _)) = self.store.get::<GrantRecord>(&key).await? {
             if Some(rec.id.as_str()) == timer.payload.grant_id.as_deref()
                 && rec.is_active(self.now())
             {
@@ -60,7 +61,8 @@ impl GrantService {
             return Ok(TimerOutcome::Handled);
         };
         let named = timer.payload.grant_id.as_deref();
-        match self.load(level).await? {
+        let key = payload_key(&timer.payload, level);
+        match self.store.get::<GrantRecord>(&key).await? {
             Some((rec, _)) if Some(rec.id.as_str()) == named => {
                 match self.end_grant(&rec, Ending::Expired, ACTOR_TIMER, Some(&timer.id)).await {
                     Ok(_) => Ok(TimerOutcome::Handled),
@@ -78,6 +80,7 @@ impl GrantService {
                     "expiry timer of a superseded grant; nothing to do");
                 Ok(TimerOutcome::Handled)
             }
+            None if timer.payload.slot.is_some() => self.end_unrecorded_login(timer).await,
             None => self.expire_unrecorded(level, timer).await,
         }
     }
@@ -112,6 +115,27 @@ impl GrantService {
             "expired a role whose grant record was lost");
         if ended > 0 {
             self.emit(GrantEvent::OrphanSessionsEnded { role: &role, sessions_ended: ended }).await;
+        }
+        Ok(TimerOutcome::Handled)
+    }
+
+    /// No per-person grant document: the grant ended already (a re-run), or Redis lost it. A
+    /// login the timer names that the database still records as live is ended.
+    async fn end_unrecorded_login(&self, timer: &Timer) -> Result<TimerOutcome, GrantError> {
+        let Some(login) = timer.payload.role.as_deref() else {
+            return Ok(TimerOutcome::Handled);
+        };
+        let live = self.broker.person_logins(false).await?;
+        if !live.iter().any(|r| r.login == login) {
+            tracing::debug!(timer_id = %timer.id, "per-person login already ended");
+            return Ok(TimerOutcome::Handled);
+        }
+        let end = self.broker.end_person_login(login, ACTOR_TIMER).await?;
+        tracing::warn!(timer_id = %timer.id, login, sessions_ended = end.sessions_ended,
+            "ended a per-person login whose grant record was lost");
+        if end.sessions_ended > 0 {
+            let sessions_ended = end.sessions_ended;
+            self.emit(GrantEvent::OrphanSessionsEnded { role: login, sessions_ended }).await;
         }
         Ok(TimerOutcome::Handled)
     }

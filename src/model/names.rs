@@ -104,6 +104,18 @@ impl Names {
         self.role("ff_")
     }
 
+    /// The per-person login of `slack_user` at `level` for grant `short_grant` (8 hex digits),
+    /// exactly as `create_person_login` builds it.
+    pub fn person_login(&self, level: Level, slack_user: &str, short_grant: &str) -> String {
+        format!(
+            "{}{}_{}_{}",
+            self.person_login_prefix(),
+            level.as_str(),
+            slack_user.to_ascii_lowercase(),
+            short_grant
+        )
+    }
+
     /// Maps a role name back to a firefighter level, if it is one of the two.
     pub fn level_of(&self, role: &str) -> Option<Level> {
         Level::ALL.into_iter().find(|l| self.firefighter(*l) == role)

@@ -168,7 +168,9 @@ impl Application {
         let access = Arc::new(cfg.access.clone());
         let request_ttl =
             Duration::from_secs(access.approval_window_secs + access.max_duration_secs + 24 * 3600);
-        let mut store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl);
+        let per_person = access.identity == crate::config::Identity::PerPerson;
+        let mut store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl)
+            .with_claims_per_requester(per_person);
         if let Some(hook) = deps.commit_hook.clone() {
             store = store.with_commit_hook(hook);
         }

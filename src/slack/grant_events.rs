@@ -23,7 +23,7 @@ impl Notifier for SlackBot {
             host: self.connect.host.clone(),
             port: self.connect.port,
             dbname: self.connect.dbname.clone(),
-            role: grant.role.clone(),
+            role: grant.db_user().to_owned(),
             sslmode: self.connect.sslmode.clone(),
         };
         let msg = render::credentials(
@@ -53,7 +53,7 @@ impl Notifier for SlackBot {
                 };
                 self.audit(&ctx, &note).await;
             }
-            GrantEvent::Expired { grant, sessions_ended } => {
+            GrantEvent::Expired { grant, sessions_ended, activity } => {
                 self.metrics.expiry(sessions_ended);
                 let ctx = GrantContext::of(grant);
                 let at = format_utc_time(now);
@@ -64,6 +64,8 @@ impl Notifier for SlackBot {
                     &at,
                     sessions_ended,
                 );
+                let text =
+                    grant_text::with_login_and_activity(&text, grant.login.as_deref(), activity);
                 self.audit(&ctx, &text).await;
                 // The request may end a moment after the grant; the grant's end is what counts.
                 self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
@@ -72,10 +74,12 @@ impl Notifier for SlackBot {
                 let text = dm::resent(grant.level, &grant.holder);
                 self.audit(&GrantContext::of(grant), &text).await;
             }
-            GrantEvent::Revoked { grant, by, sessions_ended } => {
+            GrantEvent::Revoked { grant, by, sessions_ended, activity } => {
                 self.metrics.sessions(sessions_ended);
                 let ctx = GrantContext::of(grant);
                 let text = grant_text::revoked(by, grant.level, &grant.holder, sessions_ended);
+                let text =
+                    grant_text::with_login_and_activity(&text, grant.login.as_deref(), activity);
                 self.audit(&ctx, &text).await;
                 let sessions = grant_text::sessions(sessions_ended);
                 let dm = dm::revoked(grant.level, &grant.incident, by, &sessions);

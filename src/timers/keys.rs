@@ -40,6 +40,11 @@ pub fn grant(level: &str) -> String {
     format!("grant:{level}")
 }
 
+/// Per-person slot `slot` of an access level: one holder's grant document.
+pub fn grant_slot(level: &str, slot: u16) -> String {
+    format!("grant:{level}:{slot}")
+}
+
 /// Idempotency key of a Slack Events API delivery (`event_id`, stable across Slack's retries).
 pub fn slack_event(event_id: &str) -> String {
     format!("event:{event_id}")

@@ -59,6 +59,9 @@ pub struct TimerPayload {
     /// Incident id, e.g. `INC-42`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
+    /// The per-person slot of the grant's document (`None`: the level's shared document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u16>,
 }
 
 /// A scheduled timer. `id` is chosen by the caller and makes scheduling idempotent; a

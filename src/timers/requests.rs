@@ -1,7 +1,8 @@
 //! Where requests live in Redis: the versioned request document (`req:<id>`), the pointer from
 //! the Slack request message (`req:by_msg:<channel>:<ts>`), the index of open requests
-//! (`req:active`), and a per-level "one pending request" claim (`idem:pending_level:<level>`,
-//! holding the claiming request's id, released only by that request), and the issuing lease
+//! (`req:active`), and a "one pending request" claim (`idem:pending_level:<level>`, or with
+//! per-person logins one per requester, `idem:pending_level:<level>:<user>`, holding the
+//! claiming request's id, released only by that request), and the issuing lease
 //! (`idem:issuing:<id>`) held while a process issues an approved request.
 //!
 //! Owns the keys and TTLs of request state and the compare-and-swap loop, which stores a change
@@ -48,6 +49,8 @@ pub struct RequestStore {
     /// How long request documents and pointers are kept after their last change.
     ttl: Duration,
     after_commit: Option<CommitHook>,
+    /// One pending request per level and requester (per-person logins), not per level.
+    claim_per_requester: bool,
 }
 
 impl std::fmt::Debug for RequestStore {
@@ -58,7 +61,22 @@ impl std::fmt::Debug for RequestStore {
 
 impl RequestStore {
     pub fn new(docs: DocStore, idem: Idempotency, ttl: Duration) -> RequestStore {
-        RequestStore { docs, idem, ttl, after_commit: None }
+        RequestStore { docs, idem, ttl, after_commit: None, claim_per_requester: false }
+    }
+
+    /// Claims are per level and requester (`access.identity = "per_person"`: several people
+    /// may hold a level, each with at most one pending request for it).
+    pub fn with_claims_per_requester(mut self, on: bool) -> RequestStore {
+        self.claim_per_requester = on;
+        self
+    }
+
+    fn claim_key(&self, req: &Request) -> String {
+        if self.claim_per_requester {
+            format!("pending_level:{}:{}", req.level(), req.requester())
+        } else {
+            level_key(req.level())
+        }
     }
 
     /// Runs `hook` after every stored change, before [`RequestStore::update_with_notes`]
@@ -134,15 +152,15 @@ impl RequestStore {
     /// Claims "the one pending request of its level" for `req`, for `window` (across
     /// replicas). The claim holds the request id: it is the fencing token.
     pub async fn claim_level(&self, req: &Request, window: Duration) -> Result<bool, TimerError> {
-        self.idem.claim_as(&level_key(req.level()), req.id().as_str(), window).await
+        self.idem.claim_as(&self.claim_key(req), req.id().as_str(), window).await
     }
 
-    /// Frees the level's claim if its holder is no longer a pending request (its release was
+    /// Frees the claim `req` wants if its holder is no longer a pending request (its release was
     /// lost, e.g. to a Redis blip), so that it does not block the level for the whole approval
     /// window. Returns whether the level may be claimed now. A request's document is created
     /// before it claims, so a holder without a document was discarded, not "being created".
-    pub async fn free_orphaned_claim(&self, level: Level) -> Result<bool, TimerError> {
-        let key = level_key(level);
+    pub async fn free_orphaned_claim(&self, req: &Request) -> Result<bool, TimerError> {
+        let (key, level) = (self.claim_key(req), req.level());
         let Some(holder) = self.idem.holder(&key).await? else { return Ok(true) };
         if self.load(&holder).await?.is_some_and(|(r, _)| r.is_pending()) {
             return Ok(false);
@@ -155,7 +173,7 @@ impl RequestStore {
     /// Gives back `req`'s level claim, and only its own: once the claim expired and a newer
     /// request took the level, this leaves the newer claim alone (compare-and-delete).
     pub async fn release_level(&self, req: &Request) -> Result<(), TimerError> {
-        self.idem.release_if_held_by(&level_key(req.level()), req.id().as_str()).await.map(|_| ())
+        self.idem.release_if_held_by(&self.claim_key(req), req.id().as_str()).await.map(|_| ())
     }
 
     /// Marks `req` as being issued by this process, for at most `lease` (a process that dies

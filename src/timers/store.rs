@@ -58,6 +58,21 @@ impl DocStore {
         raw.map(|raw| decode(&full, &raw)).transpose()
     }
 
+    /// Reads several documents in one round trip (`MGET`): one entry per key, in order, `None`
+    /// where absent.
+    pub async fn get_many<T: DeserializeOwned>(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<(T, u64)>>, TimerError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let raw: Vec<Option<String>> =
+            redis::cmd("MGET").arg(&full).query_async(&mut self.conn.clone()).await?;
+        full.iter().zip(raw).map(|(k, raw)| raw.map(|raw| decode(k, &raw)).transpose()).collect()
+    }
+
     /// Creates a document at version 1 unless the key exists (`SET NX`). Returns whether it was
     /// created; `false` means someone else got there first (e.g. a retried event).
     pub async fn put_new<T: Serialize>(

@@ -1,5 +1,6 @@
 //! Slash commands: parse, answer within Slack's 3 s, and run the slow part in a spawned task
-//! that replies through the command's response_url (`status`, `revoke`, `resend`, requests).
+//! that replies through the command's response_url (requests here; `status`, `revoke`,
+//! `resend` and `activity` in [`super::holders`]).
 //!
 //! Owns the sequencing of each command. Decisions come from [`crate::access`] (`Command`,
 //! `can_revoke`, rejections) and the grant service; wording from `access::text` and the errors'
@@ -7,10 +8,10 @@
 
 use super::port::Reply;
 use super::{CommandInput, Workflow};
-use crate::access::text::{firefighter_help, format_expiry, pgroles_help, reply};
-use crate::access::{can_revoke, Command, Grant, Rejection, RequestId, SlackUserId};
+use crate::access::text::{firefighter_help, pgroles_help, reply};
+use crate::access::{Command, Grant, Rejection, RequestId, SlackUserId};
 use crate::config::StatusVisibility;
-use crate::grants::{GrantError, GrantRecord};
+use crate::grants::GrantRecord;
 use crate::model::Level;
 
 impl Workflow {
@@ -53,12 +54,20 @@ impl Workflow {
             Command::Request { level, incident, duration } => {
                 self.request_access(input, user, level, incident, duration).await
             }
-            Command::Status | Command::Revoke { .. } | Command::Resend => {
+            Command::Status
+            | Command::Revoke { .. }
+            | Command::Resend
+            | Command::Activity { .. } => {
                 let wf = self.clone();
                 wf.clone().spawn(async move {
                     let (outcome, reply) = match cmd {
-                        Command::Revoke { level } => wf.revoke(&user, level).await,
+                        Command::Revoke { level, holder } => {
+                            wf.revoke(&user, level, holder.as_ref()).await
+                        }
                         Command::Resend => wf.resend(&user).await,
+                        Command::Activity { holder } => {
+                            wf.activity(&user, holder.as_ref().unwrap_or(&user)).await
+                        }
                         _ => wf.status(&user).await,
                     };
                     wf.inner.metrics.request(label, outcome);
@@ -76,95 +85,12 @@ impl Workflow {
 
     /// Whether `user` sees `/firefighter status` in full (`access.status_visibility`). Fails
     /// closed: if the approvers cannot be read, only admins do.
-    async fn sees_full_status(&self, user: &SlackUserId) -> bool {
+    pub(super) async fn sees_full_status(&self, user: &SlackUserId) -> bool {
         let s = &self.inner.settings;
         if s.access.status_visibility == StatusVisibility::Everyone || s.admins.contains(user) {
             return true;
         }
         self.inner.approvers.policy().await.is_ok_and(|p| p.is_approver(user))
-    }
-
-    async fn status(&self, user: &SlackUserId) -> (&'static str, String) {
-        let now = self.now();
-        let full = self.sees_full_status(user).await;
-        let mut lines = Vec::new();
-        for level in [Level::Ro, Level::Rw] {
-            match self.inner.grants.active(level).await {
-                Ok(Some(g)) if g.is_active(now) && (full || g.holder == *user) => {
-                    let expiry = format_expiry(g.expires_at, now);
-                    lines.push(reply::status_held_by(level, &g.holder, &g.incident, &expiry));
-                }
-                Ok(Some(g)) if g.is_active(now) => lines.push(reply::status_held(level)),
-                Ok(_) => lines.push(reply::status_free(level)),
-                Err(e) => return ("error", e.user_message()),
-            }
-        }
-        match self.inner.store.open_requests(now).await {
-            Ok(open) => {
-                for r in open.into_iter().filter(|r| full || r.requester() == user) {
-                    lines.push(reply::status_pending(
-                        r.level(),
-                        r.requester(),
-                        r.incident(),
-                        r.approvals().len(),
-                        r.needed(),
-                        &format_expiry(r.approval_deadline(), now),
-                    ));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "listing open requests failed");
-                lines.push(reply::STATUS_PENDING_UNAVAILABLE.into());
-            }
-        }
-        if !full {
-            lines.push(reply::STATUS_ONLY_YOURS.into());
-        }
-        ("ok", lines.join("\n"))
-    }
-
-    async fn revoke(&self, by: &SlackUserId, level: Level) -> (&'static str, String) {
-        let grant = match self.inner.grants.active(level).await {
-            Ok(Some(g)) => g,
-            Ok(None) => return ("rejected", Rejection::NothingToRevoke { level }.user_message()),
-            Err(e) => return ("error", e.user_message()),
-        };
-        let policy = match self.inner.approvers.policy().await {
-            Ok(p) => p,
-            Err(_) => return ("error", Rejection::Misconfigured.user_message()),
-        };
-        let allowed = match as_grant(&grant) {
-            Some(g) => can_revoke(by, &g, &policy, &self.inner.settings.admins),
-            // A grant issued outside Slack (`cli:` holder): approvers and admins only.
-            None if policy.is_approver(by) || self.inner.settings.admins.contains(by) => Ok(()),
-            None => return ("rejected", reply::revoke_needs_approver(level)),
-        };
-        if let Err(rejection) = allowed {
-            return ("rejected", rejection.user_message());
-        }
-        match self.inner.grants.revoke(level, by.as_str()).await {
-            Ok(n) => ("ok", reply::revoked(level, n)),
-            Err(GrantError::NotActive) => {
-                ("rejected", Rejection::NothingToRevoke { level }.user_message())
-            }
-            Err(e) => ("error", e.user_message()),
-        }
-    }
-
-    async fn resend(&self, user: &SlackUserId) -> (&'static str, String) {
-        for level in [Level::Ro, Level::Rw] {
-            match self.inner.grants.active(level).await {
-                Ok(Some(g)) if g.holder == *user => {
-                    return match self.inner.grants.resend(level, user).await {
-                        Ok(_) => ("ok", reply::resent(level)),
-                        Err(e) => ("error", e.user_message()),
-                    };
-                }
-                Ok(_) => {}
-                Err(e) => return ("error", e.user_message()),
-            }
-        }
-        ("rejected", Rejection::NothingToResend.user_message())
     }
 }
 
@@ -175,6 +101,7 @@ fn label(cmd: &Command) -> &'static str {
         Command::Status => "status",
         Command::Revoke { .. } => "revoke",
         Command::Resend => "resend",
+        Command::Activity { .. } => "activity",
         Command::Help => "help",
         Command::Verify { .. } => "verify",
         Command::PgrolesHelp => "pgroles_help",

@@ -9,7 +9,7 @@
 //! errors' `user_message`), and never sees a password: the grant service hands it straight to
 //! the notifier.
 //!
-//! Map: [`commands`] (slash commands), [`open`] (a new request), [`reactions`] (approvals and
+//! Map: [`commands`] (slash commands), `holders` (status, revoke, resend, activity), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
 //! ApprovalTimeout timer), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
 //! cached), `oncall` (on-call auto-approval through [`port::OnCall`]), [`port`] (what the
@@ -17,6 +17,7 @@
 
 pub mod approvers;
 pub mod commands;
+mod holders;
 mod notes;
 mod oncall;
 pub mod open;

@@ -11,6 +11,7 @@ use crate::access::text::reply::{self, STATE_STORE_DOWN};
 use crate::access::{
     GrantDuration, IncidentId, MessageRef, NewRequest, Rejection, Request, RequestId, SlackUserId,
 };
+use crate::grants::GrantError;
 use crate::model::Level;
 use crate::timers::{Timer, TimerError, TimerKind, TimerPayload};
 use std::time::Duration;
@@ -101,24 +102,7 @@ impl Workflow {
         incident: IncidentId,
         duration: GrantDuration,
     ) -> Result<Request, Refusal> {
-        let now = self.now();
-        match self.inner.grants.active(level).await {
-            Ok(Some(g)) if g.is_active(now) => {
-                let text = match super::commands::as_grant(&g) {
-                    Some(g) => Rejection::LevelHeld {
-                        level,
-                        holder: g.holder,
-                        incident: g.incident,
-                        until: g.expires_at,
-                    }
-                    .user_message(),
-                    None => reply::held_until_it_expires(level, &g.holder),
-                };
-                return Err(Refusal::Rejected(text));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(Refusal::Failed(e.user_message())),
-        }
+        self.check_holders(user, level).await?;
         let policy = self
             .inner
             .approvers
@@ -138,6 +122,7 @@ impl Workflow {
             requester: user.clone(),
             duration,
         };
+        let now = self.now();
         let req = Request::open(new, &policy, now);
         let window = policy.approval_window().to_std().unwrap_or_default();
         // The document first, then the claim: a claim's holder always has a document, which
@@ -146,7 +131,7 @@ impl Workflow {
             return Err(Refusal::Failed(STATE_STORE_DOWN.into()));
         }
         let claimed = match self.inner.store.claim_level(&req, window).await {
-            Ok(false) => match self.inner.store.free_orphaned_claim(level).await {
+            Ok(false) => match self.inner.store.free_orphaned_claim(&req).await {
                 Ok(true) => self.inner.store.claim_level(&req, window).await,
                 other => other.map(|_| false),
             },
@@ -156,13 +141,52 @@ impl Workflow {
             Ok(true) => Ok(req),
             Ok(false) => {
                 self.forget(&req).await;
-                Err(self.already_pending(level).await)
+                Err(self.already_pending(&req).await)
             }
             Err(e) => {
                 self.forget(&req).await;
                 Err(redis(e))
             }
         }
+    }
+
+    /// Whether the level can take `user` as a (new) holder: with the shared identity the level
+    /// must be free; with per-person logins, `user` must not hold it already and it must have
+    /// room (`access.max_holders_per_level`; the grant service checks again when issuing).
+    async fn check_holders(&self, user: &SlackUserId, level: Level) -> Result<(), Refusal> {
+        let grants = self
+            .inner
+            .grants
+            .active_grants(level)
+            .await
+            .map_err(|e| Refusal::Failed(e.user_message()))?;
+        let held = |g: &crate::grants::GrantRecord| match super::commands::as_grant(g) {
+            Some(g) => Rejection::LevelHeld {
+                level,
+                holder: g.holder,
+                incident: g.incident,
+                until: g.expires_at,
+            }
+            .user_message(),
+            None => reply::held_until_it_expires(level, &g.holder),
+        };
+        let settings = self.inner.grants.settings();
+        if !settings.per_person() {
+            return match grants.first() {
+                Some(g) => Err(Refusal::Rejected(held(g))),
+                None => Ok(()),
+            };
+        }
+        if let Some(own) = grants.iter().find(|g| g.holder == *user) {
+            return Err(Refusal::Rejected(
+                GrantError::AlreadyHolds(Box::new(own.clone())).user_message(),
+            ));
+        }
+        if grants.len() >= usize::from(settings.max_holders) {
+            let full = GrantError::Full { level, max: settings.max_holders };
+            return Err(Refusal::Rejected(full.user_message()));
+        }
+        Ok(())
     }
 
     /// Deletes the document of a request that was never admitted (it holds no claim).
@@ -229,10 +253,13 @@ impl Workflow {
         self.inner.queue.schedule(&timer).await
     }
 
-    async fn already_pending(&self, level: Level) -> Refusal {
-        let now = self.now();
+    async fn already_pending(&self, req: &Request) -> Refusal {
+        let (level, now) = (req.level(), self.now());
         let open = self.inner.store.open_requests(now).await.unwrap_or_default();
-        let pending = open.iter().find(|r| r.level() == level);
+        let mine = self.inner.grants.settings().per_person();
+        let pending = open.iter().find(|r| {
+            r.level() == level && r.id() != req.id() && (!mine || r.requester() == req.requester())
+        });
         match crate::access::no_pending_request(level, pending, now) {
             Err(rejection) => Refusal::Rejected(rejection.user_message()),
             Ok(()) => Refusal::Rejected(reply::request_being_opened(level)),

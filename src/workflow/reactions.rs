@@ -11,7 +11,7 @@
 use super::port::{GrantContext, PendingNote};
 use super::timeout::ISSUE_LEASE;
 use super::{approval_timer_id, ReactionInput, Workflow};
-use crate::access::text::{format_expiry, notes};
+use crate::access::text::{format_expiry, grant as grant_text, notes};
 use crate::access::{
     Decision, EventTs, Ignored, MessageRef, Reaction, Rejection, Request, SlackUserId, Transition,
 };
@@ -256,6 +256,7 @@ impl Workflow {
                 let granted_at = grant.granted_at;
                 let expiry = format_expiry(grant.expires_at, now);
                 let note = notes::issued(&grant.holder, grant.level, &grant.incident, &expiry);
+                let note = grant_text::with_login_and_activity(&note, grant.login.as_deref(), None);
                 let pending: Vec<_> =
                     req.message().map(|at| PendingNote::thread(at, &note)).into_iter().collect();
                 let stored = self

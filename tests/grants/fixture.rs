@@ -78,7 +78,7 @@ impl Notifier for Recorder {
                 seen.grant_id = Some(grant.id.clone());
                 seen.holder = Some(grant.holder.to_string());
             }
-            GrantEvent::Expired { grant, sessions_ended }
+            GrantEvent::Expired { grant, sessions_ended, .. }
             | GrantEvent::Revoked { grant, sessions_ended, .. } => {
                 seen.grant_id = Some(grant.id.clone());
                 seen.holder = Some(grant.holder.to_string());

@@ -94,6 +94,8 @@ fn record() -> GrantRecord {
         context: serde_json::Value::Null,
         delivered: true,
         issuer: String::new(),
+        login: None,
+        slot: None,
     }
 }
 

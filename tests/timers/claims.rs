@@ -95,7 +95,7 @@ async fn a_claim_whose_release_was_lost_is_freed_but_a_live_one_is_not() {
     assert!(store.create(&a).await.unwrap());
     assert!(store.claim_level(&a, WINDOW).await.unwrap());
     // A is pending: its claim is live.
-    assert!(!store.free_orphaned_claim(Level::Ro).await.unwrap());
+    assert!(!store.free_orphaned_claim(&a).await.unwrap());
     // A times out, but the release of its claim is lost (the Redis blip is this missing call).
     let later = chrono::Utc::now() + chrono::TimeDelta::hours(1);
     store
@@ -104,6 +104,6 @@ async fn a_claim_whose_release_was_lost_is_freed_but_a_live_one_is_not() {
         .unwrap();
     let b = request("req-f");
     assert!(!store.claim_level(&b, WINDOW).await.unwrap(), "still blocked by the orphan");
-    assert!(store.free_orphaned_claim(Level::Ro).await.unwrap(), "A is no longer pending");
+    assert!(store.free_orphaned_claim(&b).await.unwrap(), "A is no longer pending");
     assert!(store.claim_level(&b, WINDOW).await.unwrap(), "B gets the level");
 }

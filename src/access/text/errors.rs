@@ -21,6 +21,22 @@ pub fn level_held(
     )
 }
 
+/// Per-person logins: the requester holds the level already.
+pub fn already_holds(level: Level, incident: &IncidentId, until: &str) -> String {
+    format!(
+        "You already hold {level} access for {incident} until {until}. `/firefighter resend` \
+         gives you a new password; `/firefighter revoke {level}` ends it."
+    )
+}
+
+/// Per-person logins: the level has as many holders as it may.
+pub fn level_full(level: Level, max: u16) -> String {
+    format!(
+        "Firefighter {level} access already has {max} holders, the most allowed at once \
+         (`access.max_holders_per_level`). Ask one of them to finish, or an admin to revoke one."
+    )
+}
+
 pub const NOT_HOLDER: &str = "Only the holder of this grant can do that.";
 
 pub const NO_ACTIVE_GRANT: &str = "There is no active grant for that level.";

@@ -2,7 +2,9 @@
 //! a failed delivery or a delayed expiry, and what the reconciler found. Times come formatted
 //! (`format_expiry`, `format_utc_time`); pure.
 
+use super::activity::{activity_summary, code_span};
 use super::mention_or_name;
+use crate::access::activity::PersonActivity;
 use crate::access::ids::{IncidentId, SlackUserId};
 use crate::access::level::Level;
 
@@ -97,4 +99,22 @@ pub fn restored(role: &str, at: &str) -> String {
 /// In the audit channel: sessions of a role without a grant were ended.
 pub fn orphan_sessions_ended(role: &str, n: i32) -> String {
     format!("Ended {} of {role}, which holds no active grant.", sessions(n))
+}
+
+/// An ending note with the person's own login named (per-person logins) and, where it could be
+/// read, what that login did (`activity_summary`: normalized statements, never literals).
+pub fn with_login_and_activity(
+    text: &str,
+    login: Option<&str>,
+    activity: Option<&PersonActivity>,
+) -> String {
+    let mut out = text.to_owned();
+    if let Some(login) = login {
+        out.push_str(&format!(" Database login: {}.", code_span(login, 63)));
+    }
+    if let Some(activity) = activity {
+        out.push('\n');
+        out.push_str(&activity_summary(activity));
+    }
+    out
 }

@@ -59,6 +59,10 @@ impl Rejection {
             Rejection::UnexpectedArgument { usage } => {
                 format!("That has more words than I expected. Usage: {usage}")
             }
+            Rejection::InvalidMention { usage } => format!(
+                "Name the person by picking them from Slack's @ list (a mention), not as \
+                 plain text. Usage: {usage}"
+            ),
             Rejection::InvalidLevel { usage } => {
                 format!("The access level is ro or rw. Usage: {usage}")
             }

@@ -149,3 +149,49 @@ pub const VERIFY_BUSY: &str = "Another verification is running right now; try ag
 /// `/pgroles verify` failed (details in the logs only).
 pub const VERIFY_FAILED: &str = "The verification could not run (the database did not answer as \
     expected). The details are in the bot's logs.";
+
+/// A status or note line with the person's own database login (`access.identity =
+/// "per_person"`).
+pub fn with_login(line: &str, login: &str) -> String {
+    format!("{line} as `{login}`")
+}
+
+/// `/firefighter revoke ro @user` for someone who holds nothing at that level.
+pub fn holds_nothing(level: Level, holder: &SlackUserId) -> String {
+    format!(
+        "{} holds no {level} access right now, so there is nothing to revoke.",
+        holder.mention()
+    )
+}
+
+/// `/firefighter revoke ro` without a name, when several people hold the level.
+pub fn revoke_which(level: Level, holders: &[SlackUserId]) -> String {
+    let names: Vec<String> = holders.iter().map(SlackUserId::mention).collect();
+    format!(
+        "{} people hold {level}: {}. Name the one to revoke: /firefighter revoke {level} @user.",
+        holders.len(),
+        names.join(", ")
+    )
+}
+
+/// `/firefighter activity @user` by someone who may not see other people's access.
+pub const ACTIVITY_NOT_YOURS: &str =
+    "Only approvers and admins can see someone else's activity; /firefighter activity shows yours.";
+
+/// `/firefighter activity` on a shared-role grant: the database cannot tell holders apart.
+pub fn activity_shared(level: Level) -> String {
+    format!(
+        "{level}: granted through the shared role, so the database cannot attribute statements \
+         to one person (access.identity = \"shared\")."
+    )
+}
+
+/// `/firefighter activity`: the database could not be asked.
+pub fn activity_unavailable(level: Level) -> String {
+    format!("{level}: I could not read the activity from the database just now; try again shortly.")
+}
+
+/// `/firefighter activity [@user]` for someone without live access.
+pub fn holds_nothing_at_all(holder: &SlackUserId) -> String {
+    format!("{} holds no firefighter access right now.", holder.mention())
+}

@@ -1,0 +1,182 @@
+//! The commands about live grants: `/firefighter status`, `revoke ro|rw [@user]`, `resend` and
+//! `activity [@user]`, for both identities (`access.identity`): with per-person logins a level
+//! has up to `access.max_holders_per_level` holders, each revoked, resent and summarised on
+//! their own; with the shared roles, at most one.
+//!
+//! Owns who may see or end whose grant here (the decisions are `access::can_revoke` and the
+//! status visibility); wording from `access::text`.
+
+use super::commands::as_grant;
+use super::Workflow;
+use crate::access::text::activity::activity_summary;
+use crate::access::text::{format_expiry, reply};
+use crate::access::{can_revoke, Rejection, SlackUserId};
+use crate::broker::activity::DEFAULT_TOP_STATEMENTS;
+use crate::grants::{GrantError, GrantRecord};
+use crate::model::Level;
+
+impl Workflow {
+    pub(super) async fn status(&self, user: &SlackUserId) -> (&'static str, String) {
+        let now = self.now();
+        let full = self.sees_full_status(user).await;
+        let mut lines = Vec::new();
+        for level in [Level::Ro, Level::Rw] {
+            let grants = match self.inner.grants.active_grants(level).await {
+                Ok(grants) => grants,
+                Err(e) => return ("error", e.user_message()),
+            };
+            let (shown, hidden): (Vec<_>, Vec<_>) =
+                grants.iter().partition(|g| full || g.holder == *user);
+            for g in &shown {
+                let expiry = format_expiry(g.expires_at, now);
+                let line = reply::status_held_by(level, &g.holder, &g.incident, &expiry);
+                lines.push(match &g.login {
+                    Some(login) => reply::with_login(&line, login),
+                    None => line,
+                });
+            }
+            if !hidden.is_empty() {
+                lines.push(reply::status_held(level));
+            }
+            if grants.is_empty() {
+                lines.push(reply::status_free(level));
+            }
+        }
+        match self.inner.store.open_requests(now).await {
+            Ok(open) => {
+                for r in open.into_iter().filter(|r| full || r.requester() == user) {
+                    lines.push(reply::status_pending(
+                        r.level(),
+                        r.requester(),
+                        r.incident(),
+                        r.approvals().len(),
+                        r.needed(),
+                        &format_expiry(r.approval_deadline(), now),
+                    ));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "listing open requests failed");
+                lines.push(reply::STATUS_PENDING_UNAVAILABLE.into());
+            }
+        }
+        if !full {
+            lines.push(reply::STATUS_ONLY_YOURS.into());
+        }
+        ("ok", lines.join("\n"))
+    }
+
+    /// Which grant `revoke ro|rw [@user]` means: the named holder's; without a name, the
+    /// caller's own, else the level's only one; several holders and no name is refused (a
+    /// typo must not end everybody's access: `pgroles revoke` is the kill switch).
+    async fn grant_to_revoke(
+        &self,
+        by: &SlackUserId,
+        level: Level,
+        holder: Option<&SlackUserId>,
+    ) -> Result<GrantRecord, (&'static str, String)> {
+        let grants = self.inner.grants.active_grants(level).await.map_err(|e| failed(&e))?;
+        let nothing = || ("rejected", Rejection::NothingToRevoke { level }.user_message());
+        match holder {
+            Some(h) => grants
+                .into_iter()
+                .find(|g| g.holder == *h)
+                .ok_or_else(|| ("rejected", reply::holds_nothing(level, h))),
+            None => match grants.iter().position(|g| g.holder == *by) {
+                Some(i) => Ok(grants.into_iter().nth(i).expect("found above")),
+                None if grants.len() > 1 => {
+                    let holders: Vec<_> = grants.iter().map(|g| g.holder.clone()).collect();
+                    Err(("rejected", reply::revoke_which(level, &holders)))
+                }
+                None => grants.into_iter().next().ok_or_else(nothing),
+            },
+        }
+    }
+
+    pub(super) async fn revoke(
+        &self,
+        by: &SlackUserId,
+        level: Level,
+        holder: Option<&SlackUserId>,
+    ) -> (&'static str, String) {
+        let grant = match self.grant_to_revoke(by, level, holder).await {
+            Ok(g) => g,
+            Err(refused) => return refused,
+        };
+        let policy = match self.inner.approvers.policy().await {
+            Ok(p) => p,
+            Err(_) => return ("error", Rejection::Misconfigured.user_message()),
+        };
+        let allowed = match as_grant(&grant) {
+            Some(g) => can_revoke(by, &g, &policy, &self.inner.settings.admins),
+            // A grant issued outside Slack (`cli:` holder): approvers and admins only.
+            None if policy.is_approver(by) || self.inner.settings.admins.contains(by) => Ok(()),
+            None => return ("rejected", reply::revoke_needs_approver(level)),
+        };
+        if let Err(rejection) = allowed {
+            return ("rejected", rejection.user_message());
+        }
+        match self.inner.grants.revoke_holder(level, &grant.holder, by.as_str()).await {
+            Ok(n) => ("ok", reply::revoked(level, n)),
+            Err(GrantError::NotActive) => {
+                ("rejected", Rejection::NothingToRevoke { level }.user_message())
+            }
+            Err(e) => failed(&e),
+        }
+    }
+
+    pub(super) async fn resend(&self, user: &SlackUserId) -> (&'static str, String) {
+        for level in [Level::Ro, Level::Rw] {
+            match self.inner.grants.active_of(level, user).await {
+                Ok(Some(_)) => {
+                    return match self.inner.grants.resend(level, user).await {
+                        Ok(_) => ("ok", reply::resent(level)),
+                        Err(e) => failed(&e),
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => return failed(&e),
+            }
+        }
+        ("rejected", Rejection::NothingToResend.user_message())
+    }
+
+    /// `/firefighter activity [@user]`: the summary of each live per-person login of `of`.
+    /// Someone else's activity is for those who see the full status.
+    pub(super) async fn activity(
+        &self,
+        user: &SlackUserId,
+        of: &SlackUserId,
+    ) -> (&'static str, String) {
+        if of != user && !self.sees_full_status(user).await {
+            return ("rejected", reply::ACTIVITY_NOT_YOURS.into());
+        }
+        let mut parts = Vec::new();
+        for level in [Level::Ro, Level::Rw] {
+            let grant = match self.inner.grants.active_of(level, of).await {
+                Ok(Some(g)) => g,
+                Ok(None) => continue,
+                Err(e) => return failed(&e),
+            };
+            let Some(login) = &grant.login else {
+                parts.push(reply::activity_shared(level));
+                continue;
+            };
+            match self.inner.grants.broker().person_activity(login, DEFAULT_TOP_STATEMENTS).await {
+                Ok(a) => parts.push(activity_summary(&a)),
+                Err(e) => {
+                    tracing::warn!(error = %e, level = %level, "reading activity failed");
+                    parts.push(reply::activity_unavailable(level));
+                }
+            }
+        }
+        if parts.is_empty() {
+            return ("rejected", reply::holds_nothing_at_all(of));
+        }
+        ("ok", parts.join("\n\n"))
+    }
+}
+
+fn failed(e: &GrantError) -> (&'static str, String) {
+    ("error", e.user_message())
+}
