@@ -46,7 +46,10 @@ fn schema_rejects_a_manifest_slack_would_reject() {
 fn manifest_declares_exactly_the_commands_and_events_the_bot_handles() {
     // What src/slack's listener routes and dispatches on.
     const COMMANDS: [(&str, &str); 2] = [
-        ("/firefighter", "ro|rw <incident> [duration] | status | revoke ro|rw | resend | help"),
+        (
+            "/firefighter",
+            "ro|rw <incident> [duration] | status | revoke ro|rw [@user] | resend | activity [@user] | help",
+        ),
         ("/pgroles", "verify [post] | help"),
     ];
     const EVENTS: [&str; 2] = ["reaction_added", "reaction_removed"];
