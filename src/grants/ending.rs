@@ -88,6 +88,9 @@ impl GrantService {
             self.watch.expired(rec.expires_at, self.now());
         }
         let ended = self.broker.terminate_sessions(rec.level, &audit).await?;
+        // Issue 16: the other instances too; one that fails is logged, the writer's end stands.
+        let started_before = self.now();
+        let ended = ended + self.end_on_instances(&rec.role, &audit, started_before).await.total();
         self.forget(rec, handling).await;
         tracing::info!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, actor,
             sessions_ended = ended, "grant ended");

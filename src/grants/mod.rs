@@ -23,6 +23,7 @@
 //! - [`error`]: the [`GrantError`] enum.
 //! - [`service`]: [`GrantService`]: `issue`, `resend`, `revoke`, `expire_now`, `active`.
 //! - [`ending`]: how a grant ends (expire, end sessions, forget) and the undo paths of issue.
+//! - [`instances`]: ending sessions on the cluster's other instances (Aurora readers).
 //! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
 //! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`].
 //! - [`worker`]: [`run`]: the timer worker (one task per claimed timer, per-attempt back-off)
@@ -33,6 +34,7 @@
 pub mod cli;
 pub mod ending;
 pub mod error;
+pub mod instances;
 pub mod notify;
 pub mod reconcile;
 pub mod record;
@@ -42,6 +44,7 @@ pub mod watch;
 pub mod worker;
 
 pub use error::GrantError;
+pub use instances::InstanceReport;
 pub use notify::{GrantEvent, LogNotifier, Notifier};
 pub use reconcile::{ReconcileReport, RoleStatus, Status};
 pub use record::{GrantRecord, GrantSettings, IssueRequest};
