@@ -14,6 +14,7 @@ mod budget;
 mod cli;
 mod expiry;
 mod fixture;
+mod instances;
 mod issue;
 mod recovery;
 mod secrets;
