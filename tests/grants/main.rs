@@ -16,6 +16,7 @@ mod expiry;
 mod fixture;
 mod instances;
 mod issue;
+mod person;
 mod recovery;
 mod secrets;
 mod stall;
