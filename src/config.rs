@@ -99,6 +99,9 @@ pub struct DatabaseConfig {
     pub max_replicas: u32,
     /// Host name firefighters should use in their psql string (defaults to `host`).
     pub public_host: Option<String>,
+    /// Every other instance of the cluster (Aurora readers), `host:port`, whose firefighter
+    /// sessions must end too: each is its own server, a terminate on the writer cannot see them.
+    pub instances: Vec<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -118,6 +121,7 @@ impl Default for DatabaseConfig {
             idle_timeout_secs: 60,
             max_replicas: 3,
             public_host: None,
+            instances: Vec::new(),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`request`]: the request state machine (`Pending` → `Approved` → `Issued` → ...).
 //! - [`grant`]: active grants, and who may request or revoke while one is held.
 //! - [`history`]: the firefighter history's rows, bounds and formats (text, JSON, guarded CSV).
+//! - [`reason`]: a request's free-text reason (`Reason`), validated and escaped for Slack.
 //! - [`rejection`]: every way a user's action is refused, as one `thiserror` enum, and the
 //!   errors of the `[access]` section.
 //! - [`activity`]: a per-person login's activity summary (`PersonActivity`), filled by the
@@ -31,6 +32,7 @@ pub mod ids;
 pub mod level;
 mod parse;
 pub mod policy;
+pub mod reason;
 pub mod rejection;
 pub mod request;
 pub mod settings;

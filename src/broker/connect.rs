@@ -160,6 +160,13 @@ impl BrokerManager {
         })
     }
 
+    /// Logins give up after `timeout` instead of [`CONNECT_TIMEOUT`] (the other instances of a
+    /// cluster: an unreachable reader must not hold an expiry up for long).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> BrokerManager {
+        self.base.connect_timeout(timeout);
+        self
+    }
+
     /// The slots of work other than expiry and revoke (see [`super::session::Work`]).
     pub fn general_slots(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.general

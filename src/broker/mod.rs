@@ -10,6 +10,9 @@
 //! - [`calls`]: `Broker::{issue, expire, terminate_sessions, sessions, role_valid_until}`.
 //! - [`person`]: per-person logins (issue 15): `Broker::{create_person_login,
 //!   renew_person_login, end_person_login, person_logins}`.
+//! - [`instances`]: the cluster's other instances (Aurora readers, issue 16): a broker per
+//!   instance and `Broker::{end_instance_sessions, instance_sessions,
+//!   record_instance_sessions_ended}`.
 //! - [`history`]: `Broker::history` (issue 17, `firefighter_history`) and `pgroles history`.
 //! - [`activity`]: `Broker::person_activity` (issue 15): a per-person login's statements, read
 //!   from pg_stat_statements through `db_admin.person_activity`.
@@ -25,6 +28,7 @@ pub mod connect;
 pub mod credential;
 pub mod error;
 pub mod history;
+pub mod instances;
 pub mod password;
 pub mod person;
 pub mod session;
@@ -33,6 +37,7 @@ pub mod tls;
 pub use calls::{ceil_to_second, ActionAudit, Broker, FirefighterSession, IssueAudit, Issued};
 pub use credential::{CredentialSource, DbCredential};
 pub use error::BrokerError;
+pub use instances::{Instance, InstanceEnd, InstanceSession, Instances};
 pub use password::{ScramVerifier, TempPassword};
 pub use person::{minutes_until, short_grant_id, PersonLogin, PersonLoginEnd, PersonLoginRow};
 

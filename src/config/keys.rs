@@ -91,6 +91,7 @@ pub const KEYS: &[Key] = &[
     k("database", "idle_timeout_secs", U64),
     k("database", "max_replicas", U32),
     k("database", "public_host", Kind::OptStr),
+    k("database", "instances", Kind::List),
     k("redis", "url", Kind::Str),
     k("redis", "key_prefix", Kind::Str),
     k("redis", "password", Kind::Secret),

@@ -11,6 +11,31 @@ use std::net::{IpAddr, SocketAddr};
 /// The database's cap on a firefighter password's validity (`p_hours` is at most 2).
 pub const MAX_GRANT_SECS: u64 = 2 * 3600;
 
+/// The most entries `database.instances` may hold (the audit row takes at most 32).
+pub const MAX_INSTANCES: usize = 16;
+
+/// `host:port` or `[v6 address]:port`; the host is a DNS name or an IP address.
+pub fn parse_host_port(raw: &str) -> Result<(String, u16), &'static str> {
+    let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+        let (v6, port) = rest.split_once("]:").ok_or("expected [address]:port")?;
+        v6.parse::<std::net::Ipv6Addr>().map_err(|_| "not an IPv6 address")?;
+        (format!("[{v6}]"), port)
+    } else {
+        let (host, port) = raw.rsplit_once(':').ok_or("no port")?;
+        let name_ok = !host.is_empty()
+            && host.len() <= 253
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            && !host.starts_with(['-', '.']);
+        if !name_ok {
+            return Err("not a host name or IPv4 address");
+        }
+        (host.to_owned(), port)
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.len() <= 5 => Ok((host, p)),
+        _ => Err("the port must be 1 to 65535"),
+    }
+}
 /// At most this many schedules per level: they travel in one `GET /oncalls` query string.
 pub const MAX_AUTO_APPROVE_SCHEDULES: usize = 20;
 
@@ -243,7 +268,45 @@ impl Config {
         if db.max_replicas < 1 {
             return Err(invalid("database.max_replicas", "must be at least 1"));
         }
+        self.instance_addrs()?;
         Ok(())
+    }
+
+    /// `database.instances` parsed: `(host, port)` each, in order. Refuses an entry that is not
+    /// `host:port` (`[v6]:port` for IPv6), a duplicate, the writer itself, more than
+    /// [`MAX_INSTANCES`], and (TLS off) a host that is not loopback.
+    pub fn instance_addrs(&self) -> Result<Vec<(String, u16)>, ConfigError> {
+        let db = &self.database;
+        let key = "database.instances";
+        if db.instances.len() > MAX_INSTANCES {
+            return Err(invalid(
+                key,
+                format!("at most {MAX_INSTANCES} instances (Aurora has at most 15 readers)"),
+            ));
+        }
+        let mut out: Vec<(String, u16)> = Vec::new();
+        for raw in &db.instances {
+            let (host, port) = parse_host_port(raw.trim()).map_err(|why| {
+                invalid(key, format!("{:?} is not host:port ({why})", raw.trim()))
+            })?;
+            if host.eq_ignore_ascii_case(&db.host) && port == db.port {
+                return Err(invalid(
+                    key,
+                    format!("{host}:{port} is the writer (database.host:database.port)"),
+                ));
+            }
+            if out.iter().any(|(h, p)| h.eq_ignore_ascii_case(&host) && *p == port) {
+                return Err(invalid(key, format!("{host}:{port} is listed twice")));
+            }
+            if db.sslmode == SslMode::Disable && !is_loopback(&host) {
+                return Err(invalid(
+                    key,
+                    format!("{host}:{port}: database.sslmode \"disable\" is for loopback only"),
+                ));
+            }
+            out.push((host, port));
+        }
+        Ok(out)
     }
 
     /// What `pgroles apply` needs: the bootstrap connection and valid IAM role names.
@@ -260,5 +323,36 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_are_host_port_pairs_without_the_writer_or_duplicates() {
+        assert_eq!(parse_host_port("r1.example:5432"), Ok(("r1.example".into(), 5432)));
+        assert_eq!(parse_host_port("[::1]:6543"), Ok(("[::1]".into(), 6543)));
+        for bad in ["r1", "r1:0", "r1:70000", ":5432", "a b:1", "[zz]:1", "r1:54x", "-r:1"] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+        let mut cfg = Config::default();
+        cfg.database.instances = vec!["r1:5432".into(), " r2:5433 ".into()];
+        assert_eq!(cfg.instance_addrs().unwrap(), [("r1".into(), 5432), ("r2".into(), 5433)]);
+        cfg.database.instances = vec!["r1:5432".into(), "R1:5432".into()];
+        let e = cfg.instance_addrs().unwrap_err().to_string();
+        assert!(e.contains("database.instances") && e.contains("listed twice"), "{e}");
+        assert!(e.contains("PGROLES_DATABASE_INSTANCES"), "{e}");
+        cfg.database.instances = vec!["127.0.0.1:5432".into()];
+        let e = cfg.instance_addrs().unwrap_err().to_string();
+        assert!(e.contains("is the writer"), "{e}");
+        cfg.database.instances = vec!["r1".into()];
+        assert!(cfg.instance_addrs().unwrap_err().to_string().contains("not host:port"));
+        cfg.database.instances = (0..17).map(|i| format!("r{i}:5432")).collect();
+        assert!(cfg.instance_addrs().unwrap_err().to_string().contains("at most 16"));
+        cfg.database.instances = vec!["r1:5432".into()];
+        cfg.database.sslmode = SslMode::Disable;
+        assert!(cfg.instance_addrs().unwrap_err().to_string().contains("loopback only"));
     }
 }

@@ -25,6 +25,11 @@ pub async fn build(cfg: &Config, notifier: Arc<dyn Notifier>) -> anyhow::Result<
         .context("setting up the password broker")?;
     let conn = timers::connect(&cfg.redis).await.context("connecting to Redis")?;
     let prefix = &cfg.redis.key_prefix;
+    let addrs = cfg.instance_addrs()?;
+    let instances =
+        crate::broker::Instances::from_config(&cfg.database, &cfg.aws, &cfg.model, &addrs)
+            .await
+            .context("setting up the other instances (database.instances)")?;
     Ok(GrantService::new(
         broker,
         TimerQueue::new(conn.clone(), prefix),
@@ -32,7 +37,8 @@ pub async fn build(cfg: &Config, notifier: Arc<dyn Notifier>) -> anyhow::Result<
         notifier,
         Arc::new(SystemClock),
         GrantSettings::from_access(&cfg.access),
-    ))
+    )
+    .with_instances(instances))
 }
 
 /// `pgroles revoke <level>`: ends the grant now (actor `cli`). Without a recorded grant it still

@@ -27,6 +27,7 @@
 //! - [`person`]: per-person grants (a login of one's own, slots of a level), and what both
 //!   identities share: lookups over a level's documents, starting and ending a credential.
 //! - [`ending`]: how a grant ends (expire, end sessions, forget) and the undo paths of issue.
+//! - [`instances`]: ending sessions on the cluster's other instances (Aurora readers).
 //! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
 //! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`];
 //!   `reconcile_person`: its pass over per-person logins (lost timers, logins without a grant).
@@ -38,6 +39,7 @@
 pub mod cli;
 pub mod ending;
 pub mod error;
+pub mod instances;
 pub mod notify;
 pub mod person;
 pub mod reconcile;
@@ -49,6 +51,7 @@ pub mod watch;
 pub mod worker;
 
 pub use error::GrantError;
+pub use instances::InstanceReport;
 pub use notify::{GrantEvent, LogNotifier, Notifier};
 pub use reconcile::{ReconcileReport, RoleStatus, Status};
 pub use record::{GrantRecord, GrantSettings, IssueRequest};

@@ -37,6 +37,8 @@ pub struct GrantService {
     pub(crate) reconciled_once: std::sync::atomic::AtomicBool,
     /// Heartbeat and expiry telemetry (read by `/readyz` and `/metrics`).
     pub(crate) watch: Arc<ExpiryWatch>,
+    /// The cluster's other instances (issue 16; empty: the writer only).
+    pub(crate) instances: crate::broker::Instances,
 }
 
 impl std::fmt::Debug for GrantService {
@@ -68,6 +70,7 @@ impl GrantService {
             instance: uuid::Uuid::new_v4().simple().to_string(),
             reconciled_once: std::sync::atomic::AtomicBool::new(false),
             watch: Arc::new(ExpiryWatch::default()),
+            instances: crate::broker::Instances::default(),
         }
     }
 

@@ -158,6 +158,10 @@ pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("end_person_login", "name, text"),
     ("renew_person_login", "name, text, integer, text"),
     ("person_logins", "boolean"),
+    // Issue 16: sessions on every instance (sql/57_instance_sessions.sql).
+    ("end_instance_firefighter_sessions", "name, timestamp with time zone"),
+    ("instance_firefighter_sessions", ""),
+    ("record_instance_sessions_ended", "name, text, text, jsonb"),
     // Issue 17: the history (sql/58_history.sql).
     ("firefighter_history", "integer, text, text, integer"),
     // Issue 15: a per-person login's activity (sql/59_person_activity.sql).

@@ -77,6 +77,11 @@ pub const FILES: &[ScriptFile] = &[
         text: include_str!("../../sql/56_person_logins.sql"),
     },
     ScriptFile {
+        name: "57_instance_sessions.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/57_instance_sessions.sql"),
+    },
+    ScriptFile {
         name: "58_history.sql",
         target: Target::Database,
         text: include_str!("../../sql/58_history.sql"),

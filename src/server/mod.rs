@@ -160,6 +160,7 @@ impl Application {
             anyhow::anyhow!("Slack auth.test failed ({}): check slack.bot_token", e.code)
         })?;
         let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model).await?;
+        use crate::broker::Instances;
         // Boxed as a trait object: keeps `build`'s future shallow for its callers.
         let budget: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + '_>> =
             Box::pin(check_budget(&broker, &cfg.database));
@@ -206,14 +207,19 @@ impl Application {
         .with_alert_group(cfg.slack.alert_group.as_deref())?;
         let settings =
             deps.grant_settings.clone().unwrap_or_else(|| GrantSettings::from_access(&cfg.access));
-        let grants = Arc::new(GrantService::new(
-            broker,
-            queue.clone(),
-            docs,
-            Arc::new(bot.clone()),
-            deps.clock.clone(),
-            settings,
-        ));
+        let addrs = cfg.instance_addrs()?;
+        let instances = Instances::from_config(&cfg.database, &cfg.aws, &cfg.model, &addrs).await?;
+        let grants = Arc::new(
+            GrantService::new(
+                broker,
+                queue.clone(),
+                docs,
+                Arc::new(bot.clone()),
+                deps.clock.clone(),
+                settings,
+            )
+            .with_instances(instances),
+        );
         let on_call = crate::slack::oncall::SlackPagerDutyOnCall::from_config(&cfg, slack.clone())?;
         let approvers = Approvers::new(
             access.clone(),

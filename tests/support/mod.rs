@@ -19,6 +19,7 @@ pub mod model;
 pub mod moto;
 pub mod pg;
 pub mod redis;
+pub mod replicas;
 pub mod stall;
 pub mod verify;
 

@@ -1,0 +1,97 @@
+//! Firefighter sessions on the cluster's other instances (Aurora readers, issue 16): when a
+//! grant ends, its role's sessions end on every instance too, not only on the writer.
+//!
+//! Owns the fan-out (every instance at once, each bounded), the per-instance audit row on the
+//! writer, and what an unreachable instance means here: it is logged and reported back; it never
+//! stops the password from being ended on the writer (the caller did that first). Must not
+//! decide who may end a grant.
+
+use super::service::GrantService;
+use crate::broker::{ActionAudit, Instances};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// The longest one instance's call may take (login plus the 5 s wait of the function).
+pub const INSTANCE_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What ending sessions on the other instances did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceReport {
+    /// `host:port` and the sessions ended there.
+    pub ended: Vec<(String, i32)>,
+    /// `host:port` of the instances that could not be reached or refused.
+    pub failed: Vec<String>,
+}
+
+impl InstanceReport {
+    /// Sessions ended on the other instances.
+    pub fn total(&self) -> i32 {
+        self.ended.iter().map(|(_, n)| *n).sum()
+    }
+}
+
+impl GrantService {
+    /// Adds the cluster's other instances: every grant that ends, ends there too.
+    pub fn with_instances(mut self, instances: Instances) -> GrantService {
+        self.instances = instances;
+        self
+    }
+
+    /// The cluster's other instances.
+    pub fn instances(&self) -> &Instances {
+        &self.instances
+    }
+
+    /// Ends `role`'s sessions started before `before` on every other instance, in parallel, and
+    /// records the count per instance on the writer. Never fails: a failed instance is listed.
+    pub(crate) async fn end_on_instances(
+        &self,
+        role: &str,
+        audit: &ActionAudit,
+        before: DateTime<Utc>,
+    ) -> InstanceReport {
+        let mut report = InstanceReport::default();
+        if self.instances.is_empty() {
+            return report;
+        }
+        let calls = self.instances.iter().map(|i| async move {
+            let call = i.broker.end_instance_sessions(role, before);
+            (i.addr.clone(), tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await)
+        });
+        let mut counts = serde_json::Map::new();
+        for (addr, res) in futures::future::join_all(calls).await {
+            match res {
+                Ok(Ok(end)) => {
+                    if end.sessions_left > 0 {
+                        tracing::warn!(instance = %addr, role, left = end.sessions_left,
+                            "firefighter sessions still open on an instance");
+                    }
+                    counts.insert(addr.clone(), end.sessions_ended.into());
+                    report.ended.push((addr, end.sessions_ended));
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(instance = %addr, role, error = %e,
+                        "ending firefighter sessions on an instance failed");
+                    counts.insert(addr.clone(), "unreachable".into());
+                    report.failed.push(addr);
+                }
+                Err(_) => {
+                    tracing::warn!(instance = %addr, role, "instance did not answer in time");
+                    counts.insert(addr.clone(), "unreachable".into());
+                    report.failed.push(addr);
+                }
+            }
+        }
+        let counts = serde_json::Value::Object(counts);
+        if let Err(e) = self.broker.record_instance_sessions_ended(role, audit, &counts).await {
+            tracing::warn!(role, error = %e, "recording the per-instance counts failed");
+        }
+        tracing::info!(
+            role,
+            ended = report.total(),
+            failed = report.failed.len(),
+            "firefighter sessions ended on the other instances"
+        );
+        report
+    }
+}

@@ -1,0 +1,158 @@
+//! Issue 16: a PostgreSQL 15 primary with 2 streaming replicas (`pg_basebackup -R`) stands in
+//! for an Aurora writer and its readers. A firefighter session on each replica ends when the
+//! grant is revoked, the writer's audit row records the count per instance, and the broker
+//! cannot use the new function against any other role.
+
+use crate::fixture::{eventually, test_settings, Fixture};
+use crate::support::{cluster, pg, replicas::ReplicaSet};
+use pgroles::broker::instances::instance_config;
+use pgroles::broker::{Broker, CredentialSource, DbCredential, Instance, Instances};
+use pgroles::config::AwsConfig;
+use pgroles::grants::GrantService;
+use pgroles::model::Level;
+use pgroles::timers::{self, DocStore, SystemClock, TimerQueue};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn replica_ready(server: &pg::PgServer, db: &str, role: &str, password: &str) -> bool {
+    pg::login(server, db, role, password).await.is_ok()
+}
+
+#[tokio::test]
+async fn firefighter_sessions_on_every_replica_end_on_revoke() {
+    let Some((_, bin)) = cluster::installed().await.into_iter().find(|(v, _)| *v == 15) else {
+        panic!("no PostgreSQL 15 binaries");
+    };
+    let set = ReplicaSet::start(15, &bin, 2);
+    let fx = Fixture::new(&set.primary, "inst").await;
+    let names = fx.model.names.clone();
+    let db = names.database.clone();
+    // The broker logs in on each replica as on the writer (same password, replicated).
+    let mut list = Vec::new();
+    for r in &set.replicas {
+        let one = instance_config(&fx.static_db(), &r.host, r.port);
+        let creds = CredentialSource::Static(DbCredential {
+            user: names.broker(),
+            password: secrecy::SecretString::from(fx.broker_pw.clone()),
+        });
+        list.push(Instance::new(&one, &names, creds).expect("instance"));
+    }
+    let instances = Instances::from_list(list);
+    let redis = fx.redis_config();
+    let conn = timers::connect(&redis).await.expect("redis");
+    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
+    let service = Arc::new(
+        GrantService::new(
+            broker,
+            TimerQueue::new(conn.clone(), &redis.key_prefix),
+            DocStore::new(conn, &redis.key_prefix),
+            fx.recorder.clone(),
+            Arc::new(SystemClock),
+            test_settings(),
+        )
+        .with_instances(instances.clone()),
+    );
+
+    service.issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(600))).await.unwrap();
+    let password = fx.recorder.last_password();
+    let role = fx.role(Level::Ro);
+    // The new password replicates; then the firefighter holds a session on the writer and on
+    // each replica.
+    let writer = fx.login(Level::Ro, &password).await.expect("writer login");
+    let mut on_replicas = Vec::new();
+    for r in &set.replicas {
+        let ok = eventually(Duration::from_secs(20), || replica_ready(r, &db, &role, &password));
+        assert!(ok.await, "the password never replicated to {}", r.port);
+        on_replicas.push(pg::login(r, &db, &role, &password).await.unwrap());
+    }
+    // Sessions of other roles on a replica, which must survive.
+    let app_pw = crate::support::random_alnum(32);
+    pg::superuser(&set.primary, "postgres")
+        .await
+        .batch_execute(&format!("ALTER ROLE {} PASSWORD '{app_pw}'", pg::ident(&names.app())))
+        .await
+        .unwrap();
+    let r0 = &set.replicas[0];
+    let app_role = names.app();
+    let app_ok = eventually(Duration::from_secs(20), || replica_ready(r0, &db, &app_role, &app_pw));
+    assert!(app_ok.await, "the app password never replicated");
+    let app = pg::login(r0, &db, &names.app(), &app_pw).await.unwrap();
+    let su = pg::superuser(r0, &db).await;
+
+    // Hostile: as the broker on a replica, the function refuses every other role.
+    let as_broker = pg::login(r0, &db, &names.broker(), &fx.broker_pw).await.unwrap();
+    let f = format!("{}.end_instance_firefighter_sessions", pg::ident(&names.admin_schema));
+    for other in [names.app(), names.admin(), names.broker(), "postgres".to_owned()] {
+        let res = as_broker
+            .query_one(&format!("SELECT * FROM {f}($1::name, now() + interval '1 day')"), &[&other])
+            .await;
+        let err = res.expect_err("another role must be refused");
+        let msg = err.as_db_error().map(|d| d.message().to_owned()).unwrap_or_default();
+        assert!(msg.contains("not a firefighter role"), "{other}: {msg}");
+    }
+    // Nor may it touch the audit of the writer from a replica: the function writes nothing.
+    let listed = instances.iter().next().unwrap().broker.instance_sessions().await.unwrap();
+    assert_eq!(listed.iter().filter(|s| s.role == role).count(), 1, "{listed:?}");
+
+    let ended = service.revoke(Level::Ro, "U0REVOKER").await.expect("revoke");
+    assert_eq!(ended, 3, "one session on the writer and one on each replica");
+    assert!(writer.query_one("SELECT 1", &[]).await.is_err(), "writer session survived");
+    for (i, s) in on_replicas.iter().enumerate() {
+        assert!(s.query_one("SELECT 1", &[]).await.is_err(), "replica {i} session survived");
+    }
+    assert!(app.query_one("SELECT 1", &[]).await.is_ok(), "the app's session was ended");
+    assert!(su.query_one("SELECT 1", &[]).await.is_ok(), "the superuser's session was ended");
+    assert!(as_broker.query_one("SELECT 1", &[]).await.is_ok(), "the broker's session ended");
+
+    // The writer's audit: the count per instance.
+    let rows = pg::superuser(&set.primary, &db)
+        .await
+        .query(
+            &format!(
+                "SELECT instances::text FROM {}.firefighter_audit WHERE instances IS NOT NULL",
+                pg::ident(&names.admin_schema)
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let counts: serde_json::Value = serde_json::from_str(rows[0].get::<_, &str>(0)).unwrap();
+    for r in &set.replicas {
+        assert_eq!(counts[format!("127.0.0.1:{}", r.port)], 1, "{counts}");
+    }
+    // The throwaway clusters go with `set`; the model's own cleanup is not needed there.
+    drop((app, su, as_broker, fx));
+}
+
+#[tokio::test]
+async fn an_unreachable_instance_does_not_stop_the_writers_end() {
+    let server = pg::versions().into_iter().next().expect("a cluster");
+    let fx = Fixture::new(&server, "instdown").await;
+    let names = fx.model.names.clone();
+    let dead = instance_config(&fx.static_db(), "127.0.0.1", crate::support::free_port());
+    let creds = CredentialSource::Static(DbCredential {
+        user: names.broker(),
+        password: secrecy::SecretString::from(fx.broker_pw.clone()),
+    });
+    let instances = Instances::from_list(vec![Instance::new(&dead, &names, creds).unwrap()]);
+    let redis = fx.redis_config();
+    let conn = timers::connect(&redis).await.expect("redis");
+    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
+    let service = GrantService::new(
+        broker,
+        TimerQueue::new(conn.clone(), &redis.key_prefix),
+        DocStore::new(conn, &redis.key_prefix),
+        fx.recorder.clone(),
+        Arc::new(SystemClock),
+        test_settings(),
+    )
+    .with_instances(instances);
+    service.issue(fx.request(Level::Rw, "U0HOLDER", Duration::from_secs(600))).await.unwrap();
+    let password = fx.recorder.last_password();
+    let session = fx.login(Level::Rw, &password).await.unwrap();
+    assert_eq!(service.revoke(Level::Rw, "U0REVOKER").await.expect("revoke"), 1);
+    assert!(session.query_one("SELECT 1", &[]).await.is_err());
+    fx.assert_login_refused(Level::Rw, &password).await;
+    fx.cleanup().await;
+}
