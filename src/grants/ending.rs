@@ -96,7 +96,8 @@ impl GrantService {
         }
         // Issue 16: the other instances too; one that fails is logged, the writer's end stands.
         let started_before = self.now();
-        let ended = ended + self.end_on_instances(rec.db_user(), &audit, started_before).await.total();
+        let ended =
+            ended + self.end_on_instances(rec.db_user(), &audit, started_before).await.total();
         self.forget(rec, handling).await;
         tracing::info!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, actor,
             login = rec.login.as_deref().unwrap_or("-"), sessions_ended = ended, "grant ended");

@@ -58,14 +58,17 @@ async fn three_responders_hold_one_level_at_once_and_one_ending_leaves_the_other
         let fx = Fixture::new(&server, "person3").await;
         let svc = person_service(&fx).await;
         let mut held = Vec::new();
-        for (who, secs) in [("U0ALICE", TEN_MIN), ("U0BOB", TEN_MIN), ("U0CAROL", Duration::from_secs(3))] {
+        for (who, secs) in
+            [("U0ALICE", TEN_MIN), ("U0BOB", TEN_MIN), ("U0CAROL", Duration::from_secs(3))]
+        {
             let rec = svc.issue(fx.request(Level::Ro, who, secs)).await.expect("issue");
             let login = rec.login.clone().expect("a login of their own");
             assert!(login.contains(&who.to_ascii_lowercase()), "{login}");
             assert_ne!(login, fx.role(Level::Ro));
             let pw = fx.recorder.last_password();
             let client = login_as(&fx, &rec, &pw).await;
-            let me: String = client.query_one("SELECT session_user::text", &[]).await.unwrap().get(0);
+            let me: String =
+                client.query_one("SELECT session_user::text", &[]).await.unwrap().get(0);
             assert_eq!(me, login, "{}", server.version);
             held.push((rec, pw, client));
         }
