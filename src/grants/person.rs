@@ -11,19 +11,13 @@
 //! configured identity, so grants issued before a switch of `access.identity` stay visible.
 
 use super::error::GrantError;
-use super::record::{grant_key, slot_key, Ending, GrantRecord, IssueRequest};
+use super::record::{grant_key, slot_key, Credential, Ending, GrantRecord, IssueRequest};
 use super::service::{database_end, issue_audit, new_record, GrantService, ACTOR_TIMER};
 use crate::access::settings::MAX_HOLDERS_PER_LEVEL;
 use crate::access::SlackUserId;
-use crate::broker::{minutes_until, short_grant_id, ActionAudit, BrokerError, TempPassword};
+use crate::broker::{minutes_until, short_grant_id, ActionAudit, BrokerError};
 use crate::model::Level;
 use chrono::{DateTime, Utc};
-
-/// A credential the database just set: the password to deliver and its `VALID UNTIL`.
-pub(crate) struct Credential {
-    pub password: TempPassword,
-    pub db_valid_until: DateTime<Utc>,
-}
 
 impl GrantService {
     /// Every document key of `level`: the shared one, then each per-person slot that may

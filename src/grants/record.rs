@@ -8,6 +8,7 @@
 pub use crate::access::settings::Identity;
 use crate::access::settings::MAX_HOLDERS_PER_LEVEL;
 use crate::access::{IncidentId, RequestId, SlackUserId};
+use crate::broker::TempPassword;
 use crate::model::{Level, Names};
 use crate::timers::{keys, Timer, TimerKind, TimerPayload};
 use chrono::{DateTime, Utc};
@@ -257,6 +258,12 @@ pub(crate) enum Ending<'a> {
     },
     /// Ended to make room (an overdue grant before a new issue): Expired is emitted too.
     Overdue,
+}
+
+/// A credential the database just set: the password to deliver and its `VALID UNTIL`.
+pub(crate) struct Credential {
+    pub password: TempPassword,
+    pub db_valid_until: DateTime<Utc>,
 }
 
 #[cfg(test)]

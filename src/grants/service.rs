@@ -7,8 +7,7 @@
 
 use super::error::GrantError;
 use super::notify::{GrantEvent, Notifier};
-use super::person::Credential;
-use super::record::{grant_key, Ending, GrantRecord, GrantSettings, IssueRequest};
+use super::record::{grant_key, Credential, Ending, GrantRecord, GrantSettings, IssueRequest};
 use super::watch::ExpiryWatch;
 use crate::access::SlackUserId;
 use crate::broker::{ActionAudit, Broker, IssueAudit};
