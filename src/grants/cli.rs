@@ -41,9 +41,10 @@ pub async fn build(cfg: &Config, notifier: Arc<dyn Notifier>) -> anyhow::Result<
     .with_instances(instances))
 }
 
-/// `pgroles revoke <level>`: ends the grant now (actor `cli`). Without a recorded grant it still
-/// expires the password and ends sessions (a kill switch), and it works without Redis: then it
-/// goes to PostgreSQL directly and leaves the grant record to the reconciler.
+/// `pgroles revoke <level>`: ends the level's grants now (actor `cli`), and every live
+/// per-person login of the level. Without a recorded grant it still expires the password and
+/// ends sessions (a kill switch), and it works without Redis: then it goes to PostgreSQL
+/// directly and leaves the grant records to the reconciler.
 pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
     let service = match build(cfg, Arc::new(LogNotifier::new())).await {
         Ok(service) => service,
@@ -51,16 +52,20 @@ pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
     };
     let holder = service.active(level).await.ok().flatten();
     match service.revoke(level, "cli").await {
-        Ok(ended) => Ok(match holder {
-            Some(g) => format!(
-                "Revoked the {level} grant of {} ({}): password expired, {ended} session(s) \
-                 ended.",
-                g.holder, g.incident
-            ),
-            None => {
-                format!("Revoked the {level} grant: password expired, {ended} session(s) ended.")
-            }
-        }),
+        Ok(ended) => {
+            // Per-person logins no grant names (Redis lost it) end too: the kill switch.
+            let ended = ended + end_live_logins(service.broker(), level).await?;
+            Ok(match holder {
+                Some(g) => format!(
+                    "Revoked the {level} grant of {} ({}): password expired, {ended} session(s) \
+                     ended.",
+                    g.holder, g.incident
+                ),
+                None => {
+                    format!("Revoked the {level} grant(s): access ended, {ended} session(s) ended.")
+                }
+            })
+        }
         Err(GrantError::NotActive) => {
             let ended = service
                 .expire_now(level, "cli revoke")
@@ -76,6 +81,22 @@ pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
     }
 }
 
+/// Ends every live per-person login of `level` (`pgroles revoke` leaves none behind, whatever
+/// Redis remembers); returns the sessions ended.
+async fn end_live_logins(broker: &Broker, level: Level) -> anyhow::Result<i32> {
+    let live = broker.person_logins(false).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut ended = 0;
+    for row in live.iter().filter(|r| r.level == Some(level)) {
+        let end = broker
+            .end_person_login(&row.login, "cli")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("ending the per-person login {}", row.login))?;
+        ended += end.sessions_ended;
+    }
+    Ok(ended)
+}
+
 /// The kill switch when the service cannot be built (Redis down): expire and end sessions
 /// through the broker alone.
 async fn revoke_without_redis(
@@ -88,8 +109,9 @@ async fn revoke_without_redis(
         .context("setting up the password broker")?;
     let audit = crate::broker::ActionAudit { incident: "cli revoke".into(), actor: "cli".into() };
     broker.expire(level, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ended =
+    let mut ended =
         broker.terminate_sessions(level, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    ended += end_live_logins(&broker, level).await?;
     Ok(format!(
         "Could not use Redis ({why:#}); expired the {level} password in PostgreSQL directly and \
          ended {ended} session(s). The grant record and its timers are cleaned up when Redis is \

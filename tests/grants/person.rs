@@ -121,3 +121,43 @@ async fn three_responders_hold_one_level_at_once_and_one_ending_leaves_the_other
         fx.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn pgroles_revoke_ends_every_live_login_of_the_level_even_one_redis_forgot() {
+    let server = pg::versions().remove(0);
+    let fx = Fixture::new(&server, "personkill").await;
+    let svc = person_service(&fx).await;
+    let mut sessions = Vec::new();
+    let mut recs = Vec::new();
+    for who in ["U0ALICE", "U0BOB"] {
+        let rec = svc.issue(fx.request(Level::Ro, who, TEN_MIN)).await.expect("issue");
+        let pw = fx.recorder.last_password();
+        sessions.push(login_as(&fx, &rec, &pw).await);
+        recs.push(rec);
+    }
+    // Redis forgets Alice's grant: only the database still knows her login.
+    let mut conn = redis::Client::open(fx.redis_url.as_str()).unwrap().get_connection().unwrap();
+    let key = format!("{}{}", fx.prefix, recs[0].key());
+    let deleted: i32 = redis::cmd("DEL").arg(&key).query(&mut conn).unwrap();
+    assert_eq!(deleted, 1, "{key}");
+
+    let cfg = pgroles::config::Config {
+        model: fx.model.names.clone(),
+        database: fx.static_db(),
+        redis: fx.redis_config(),
+        access: pgroles::config::AccessConfig {
+            identity: Identity::PerPerson,
+            ..pgroles::config::AccessConfig::default()
+        },
+        ..pgroles::config::Config::default()
+    };
+    let out = pgroles::grants::cli::revoke(&cfg, Level::Ro).await.expect("revoke");
+    assert!(out.contains("2 session(s)"), "{out}");
+    for s in &sessions {
+        assert!(s.query_one("SELECT 1", &[]).await.is_err(), "a session survived the kill switch");
+    }
+    assert!(svc.broker().person_logins(false).await.unwrap().is_empty());
+    assert!(svc.active_grants(Level::Ro).await.unwrap().is_empty());
+    drop(sessions);
+    fx.cleanup().await;
+}
