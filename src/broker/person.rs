@@ -184,6 +184,20 @@ impl Broker {
         Ok(end)
     }
 
+    /// Ends every live per-person login of `level` (the kill switch's part for per-person
+    /// logins, whatever Redis remembers); returns the sessions ended.
+    pub async fn end_live_person_logins(
+        &self,
+        level: Level,
+        actor: &str,
+    ) -> Result<i32, BrokerError> {
+        let mut ended = 0;
+        for row in self.person_logins(false).await?.iter().filter(|r| r.level == Some(level)) {
+            ended += self.end_person_login(&row.login, actor).await?.sessions_ended;
+        }
+        Ok(ended)
+    }
+
     /// The recorded per-person logins: the live ones, and with `include_ended` the last 1000
     /// ended ones.
     pub async fn person_logins(

@@ -54,7 +54,8 @@ pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
     match service.revoke(level, "cli").await {
         Ok(ended) => {
             // Per-person logins no grant names (Redis lost it) end too: the kill switch.
-            let ended = ended + end_live_logins(service.broker(), level).await?;
+            let more = service.broker().end_live_person_logins(level, "cli").await;
+            let ended = ended + more.map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(match holder {
                 Some(g) => format!(
                     "Revoked the {level} grant of {} ({}): password expired, {ended} session(s) \
@@ -81,22 +82,6 @@ pub async fn revoke(cfg: &Config, level: Level) -> anyhow::Result<String> {
     }
 }
 
-/// Ends every live per-person login of `level` (`pgroles revoke` leaves none behind, whatever
-/// Redis remembers); returns the sessions ended.
-async fn end_live_logins(broker: &Broker, level: Level) -> anyhow::Result<i32> {
-    let live = broker.person_logins(false).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut ended = 0;
-    for row in live.iter().filter(|r| r.level == Some(level)) {
-        let end = broker
-            .end_person_login(&row.login, "cli")
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("ending the per-person login {}", row.login))?;
-        ended += end.sessions_ended;
-    }
-    Ok(ended)
-}
-
 /// The kill switch when the service cannot be built (Redis down): expire and end sessions
 /// through the broker alone.
 async fn revoke_without_redis(
@@ -111,7 +96,8 @@ async fn revoke_without_redis(
     broker.expire(level, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut ended =
         broker.terminate_sessions(level, &audit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    ended += end_live_logins(&broker, level).await?;
+    ended +=
+        broker.end_live_person_logins(level, "cli").await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(format!(
         "Could not use Redis ({why:#}); expired the {level} password in PostgreSQL directly and \
          ended {ended} session(s). The grant record and its timers are cleaned up when Redis is \

@@ -285,12 +285,7 @@ impl GrantService {
         let audit = ActionAudit { incident: reason.to_owned(), actor: ACTOR_SERVICE.to_owned() };
         self.broker.expire(level, &audit).await?;
         ended += self.broker.terminate_sessions(level, &audit).await?;
-        for row in self.broker.person_logins(false).await? {
-            if row.level == Some(level) {
-                ended +=
-                    self.broker.end_person_login(&row.login, ACTOR_SERVICE).await?.sessions_ended;
-            }
-        }
+        ended += self.broker.end_live_person_logins(level, ACTOR_SERVICE).await?;
         tracing::info!(level = %level, reason, sessions_ended = ended, "level ended now");
         Ok(ended)
     }

@@ -82,14 +82,16 @@ impl Workflow {
                 .into_iter()
                 .find(|g| g.holder == *h)
                 .ok_or_else(|| ("rejected", reply::holds_nothing(level, h))),
-            None => match grants.iter().position(|g| g.holder == *by) {
-                Some(i) => Ok(grants.into_iter().nth(i).expect("found above")),
-                None if grants.len() > 1 => {
-                    let holders: Vec<_> = grants.iter().map(|g| g.holder.clone()).collect();
-                    Err(("rejected", reply::revoke_which(level, &holders)))
+            None => {
+                if let Some(own) = grants.iter().find(|g| g.holder == *by) {
+                    return Ok(own.clone());
                 }
-                None => grants.into_iter().next().ok_or_else(nothing),
-            },
+                if grants.len() > 1 {
+                    let holders: Vec<_> = grants.iter().map(|g| g.holder.clone()).collect();
+                    return Err(("rejected", reply::revoke_which(level, &holders)));
+                }
+                grants.into_iter().next().ok_or_else(nothing)
+            }
         }
     }
 

@@ -18,7 +18,7 @@ pub struct Throwaway {
 }
 
 /// `cmd` as the `postgres` OS user when we are root (initdb and postgres refuse root).
-fn as_pg(program: &Path) -> Command {
+pub fn as_pg(program: &Path) -> Command {
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
     if root {
         let mut c = Command::new("runuser");
@@ -29,7 +29,8 @@ fn as_pg(program: &Path) -> Command {
     }
 }
 
-fn run(mut cmd: Command, what: &str) {
+/// Runs `cmd`, panicking with its output if it fails.
+pub fn run(mut cmd: Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),

@@ -4,30 +4,10 @@
 //! Owns initdb, configuration, start and stop of these clusters in one temporary directory,
 //! removed on drop. Must not touch the shared clusters.
 
+use super::cluster::{as_pg, run};
 use super::pg::PgServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn as_pg(program: &Path) -> Command {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
-    if root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    }
-}
-
-fn run(mut cmd: Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A primary and its standbys, stopped and removed on drop.
 pub struct ReplicaSet {
