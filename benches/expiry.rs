@@ -120,7 +120,11 @@ async fn bench(model: &support::model::Model, prefix: &str) -> anyhow::Result<()
     let conn = timers::connect(&redis).await?;
     let queue = TimerQueue::new(conn.clone(), prefix);
     let capture = Arc::new(Capture::default());
-    let settings = GrantSettings { reminder_before: Duration::ZERO, ..GrantSettings::default() };
+    let settings = GrantSettings {
+        reminder_before: Duration::ZERO,
+        identity: pgroles::access::settings::Identity::Shared,
+        ..GrantSettings::default()
+    };
     let service = Arc::new(GrantService::new(
         broker,
         queue.clone(),

@@ -159,7 +159,10 @@ async fn one_run(
         DocStore::new(conn, prefix),
         Arc::new(Quiet),
         Arc::new(SystemClock),
-        GrantSettings::default(),
+        GrantSettings {
+            identity: pgroles::access::settings::Identity::Shared,
+            ..GrantSettings::default()
+        },
     ));
     let start = Utc::now() + chrono::Duration::milliseconds(500);
     let timers: Vec<Timer> = (0..EXPIRIES)

@@ -46,11 +46,12 @@ pub struct AccessConfig {
 #[serde(rename_all = "snake_case")]
 pub enum Identity {
     /// Each approved request gets its own login (`<prefix>ff_<level>_<slack id>_<grant>`), a
-    /// member of the level's firefighter role: several holders per level, each attributed.
+    /// member of the level's firefighter role: several holders per level, each attributed
+    /// (the default).
+    #[default]
     PerPerson,
     /// The level's firefighter role itself gets the password: one holder per level (the
-    /// default until the bot's per-person flow is proven end to end).
-    #[default]
+    /// seed's design, kept for teams that want it exactly).
     Shared,
 }
 
@@ -95,7 +96,7 @@ impl Default for AccessConfig {
             status_visibility: StatusVisibility::Approvers,
             auto_approve_ro_schedules: Vec::new(),
             auto_approve_rw_schedules: Vec::new(),
-            identity: Identity::Shared,
+            identity: Identity::PerPerson,
             max_holders_per_level: 10,
         }
     }

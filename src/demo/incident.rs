@@ -12,7 +12,7 @@ use super::stage::{db_message, Bot, Target, GRANT_SECS};
 use super::transcript::Transcript;
 use super::{slack_text, step, ALICE, AUDIT, BOB, INCIDENT};
 use crate::model::script::quote_ident;
-use crate::model::{Level, Names};
+use crate::model::Names;
 use secrecy::{ExposeSecret, SecretString};
 use slack_fake::{FakeEphemeral, FakeMessage, Workspace};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -58,10 +58,10 @@ impl Play<'_> {
     async fn run(&self) -> Result<(), Missed> {
         let ts = self.request().await?;
         self.own_reaction(&ts).await?;
-        let password = self.approval(&ts).await?;
-        let session = self.firefighter(&password).await?;
+        let (login, password) = self.approval(&ts).await?;
+        let session = self.firefighter(&login, &password).await?;
         self.reminder(&ts).await?;
-        self.expiry(&ts, &session, &password).await?;
+        self.expiry(&ts, &session, &login, &password).await?;
         self.verify().await
     }
 
@@ -167,7 +167,9 @@ impl Play<'_> {
         Ok(())
     }
 
-    async fn approval(&self, ts: &str) -> Result<SecretString, Missed> {
+    /// Bob approves; returns the login named in the DM's psql line (Alice's own login, or the
+    /// shared role with `access.identity = "shared"`) and the password.
+    async fn approval(&self, ts: &str) -> Result<(String, SecretString), Missed> {
         let step = step::DELIVERED;
         self.react(BOB, ts).await.map_err(|e| Missed(step, e))?;
         let dm = self
@@ -184,18 +186,22 @@ impl Play<'_> {
             .and_then(|(_, rest)| rest.split_once('`'))
             .map(|(p, _)| SecretString::from(p.to_owned()))
             .ok_or_else(|| Missed(step, "the DM has no password line".into()))?;
+        let login = text
+            .split_once(" user=")
+            .and_then(|(_, rest)| rest.split_once(' '))
+            .map(|(login, _)| login.to_owned())
+            .ok_or_else(|| Missed(step, "the DM has no psql line with user=".into()))?;
         self.wait(step, WAIT, "the 'Access issued' note", self.thread_note(ts, "Access issued"))
             .await?;
         self.ok(step);
-        Ok(password)
+        Ok((login, password))
     }
 
     fn orders(&self) -> String {
         format!("{}.orders", quote_ident(&self.names.schema))
     }
 
-    async fn firefighter(&self, password: &SecretString) -> Result<Client, Missed> {
-        let role = self.names.firefighter(Level::Ro);
+    async fn firefighter(&self, role: &str, password: &SecretString) -> Result<Client, Missed> {
         let db = &self.names.database;
         let step = step::LOGIN;
         let shown = slack_text::mask(password.expose_secret());
@@ -208,7 +214,7 @@ impl Play<'_> {
         );
         let ff = self
             .target
-            .login(db, &role, password.expose_secret())
+            .login(db, role, password.expose_secret())
             .await
             .map_err(|e| Missed(step, format!("login refused: {}", db_message(&e))))?;
         let who = ff
@@ -263,7 +269,13 @@ impl Play<'_> {
         Ok(())
     }
 
-    async fn expiry(&self, ts: &str, ff: &Client, password: &SecretString) -> Result<(), Missed> {
+    async fn expiry(
+        &self,
+        ts: &str,
+        ff: &Client,
+        role: &str,
+        password: &SecretString,
+    ) -> Result<(), Missed> {
         let step = step::EXPIRED;
         let timeout = Duration::from_secs(GRANT_SECS) + WAIT;
         let note = self
@@ -288,7 +300,6 @@ impl Play<'_> {
         self.ok(step);
 
         let step = step::LOGIN_REFUSED;
-        let role = self.names.firefighter(Level::Ro);
         let shown = slack_text::mask(password.expose_secret());
         self.line(
             "psql",
@@ -296,7 +307,7 @@ impl Play<'_> {
                 "$ PGPASSWORD={shown} psql \"... user={role} ...\"   (the same password again)"
             ),
         );
-        match self.target.login(&self.names.database, &role, password.expose_secret()).await {
+        match self.target.login(&self.names.database, role, password.expose_secret()).await {
             Ok(_) => return Err(Missed(step, "the expired password still logs in".into())),
             Err(e) => self.t.line("psql", &format!("psql: {}", db_message(&e))),
         }

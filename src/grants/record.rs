@@ -223,7 +223,7 @@ impl Default for GrantSettings {
             reconcile_every: Duration::from_secs(60),
             delayed_notice_every: Duration::from_secs(600),
             delivery_deadline: Duration::from_secs(180),
-            identity: Identity::Shared,
+            identity: Identity::PerPerson,
             max_holders: 10,
         }
     }

@@ -5,13 +5,15 @@
 use crate::helpers::*;
 use crate::support::model::must_fail;
 use crate::support::pg;
+use pgroles::config::Identity;
 use pgroles::model::Level;
 use slack_fake::spec;
 use std::time::Duration;
 
-async fn drill(level: Level, pg_version: u32) {
+async fn drill(level: Level, pg_version: u32, identity: Identity) {
     let bot = spawn_bot(Options {
         pg_version,
+        identity,
         default_duration_secs: 6,
         reminder_before_secs: 3,
         ..Options::default()
@@ -46,8 +48,16 @@ async fn drill(level: Level, pg_version: u32) {
     let dm = bot.ephemeral(REQUESTER, "Password: `").await;
     assert_eq!(Some(dm.channel.clone()), bot.fake.with(|ws| ws.dm_channel(REQUESTER)));
     let dm_text = dm.text.clone().unwrap_or_default();
-    let role = bot.model.names.firefighter(level);
-    assert!(dm_text.contains(&format!("user={role}")), "{dm_text}");
+    let role = match identity {
+        Identity::Shared => bot.model.names.firefighter(level),
+        Identity::PerPerson => crate::holders::login_in(&dm_text),
+    };
+    assert!(dm_text.contains(&format!("user={role} ")), "{dm_text}");
+    if identity == Identity::PerPerson {
+        let own =
+            format!("{}ff_{level}_{}_", bot.model.names.role_prefix, REQUESTER.to_lowercase());
+        assert!(role.starts_with(&own), "a login of the requester's own: {role}");
+    }
     assert!(dm_text.contains("psql \"host="), "{dm_text}");
     assert!(dm_text.contains("UTC (in "), "expiry in UTC and relative: {dm_text}");
     let password = password_in(&dm);
@@ -67,11 +77,30 @@ async fn drill(level: Level, pg_version: u32) {
         }
         Level::Rw => ff.batch_execute(&update).await.expect("rw may update"),
     }
+    let su = pg::superuser(&server, &db).await;
+    let seen: Vec<String> = su
+        .query("SELECT usename::text FROM pg_stat_activity WHERE usename IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(seen.contains(&role), "{role} attributed in pg_stat_activity: {seen:?}");
 
     bot.thread_note(&request.ts, "Reminder sent").await;
     bot.ephemeral(REQUESTER, "ends at").await;
     let expired = bot.thread_note(&request.ts, "Password expired").await;
     assert!(text_of(&expired).contains("1 session ended"), "{}", text_of(&expired));
+    if identity == Identity::PerPerson {
+        let note = text_of(&expired);
+        assert!(note.contains(&format!("Database login: `{role}`")), "{note}");
+        let left: i64 = su
+            .query_one("SELECT count(*) FROM pg_roles WHERE rolname = $1", &[&role])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0, "the login was dropped at expiry");
+    }
     assert!(
         tokio::time::timeout(Duration::from_secs(5), ff.query_one("SELECT 1", &[]))
             .await
@@ -155,10 +184,20 @@ fn web_api_inventory(bot: &Bot) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ro_drill_request_approve_login_select_but_not_update_then_expire() {
-    drill(Level::Ro, 15).await;
+    drill(Level::Ro, 15, Identity::Shared).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rw_drill_needs_two_approvals_then_updates_and_expires_on_pg17() {
-    drill(Level::Rw, 17).await;
+    drill(Level::Rw, 17, Identity::Shared).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ro_drill_with_a_login_of_ones_own_attributed_then_dropped_at_expiry_on_pg16() {
+    drill(Level::Ro, 16, Identity::PerPerson).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rw_drill_with_a_login_of_ones_own_on_pg17() {
+    drill(Level::Rw, 17, Identity::PerPerson).await;
 }

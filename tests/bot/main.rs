@@ -11,6 +11,7 @@ mod commands;
 mod drill;
 mod groups;
 mod helpers;
+mod holders;
 mod lifecycle;
 mod notes;
 mod oncall;

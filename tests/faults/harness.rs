@@ -104,6 +104,7 @@ audit_channel = "{AUDIT}"
 approve_emoji = "{APPROVE}"
 
 [access]
+identity = "shared"
 approvers = ["{APPROVER1}", "{APPROVER2}"]
 default_duration_secs = {dur}
 max_duration_secs = 3600

@@ -110,6 +110,8 @@ pub fn test_settings() -> GrantSettings {
         poll_interval: Duration::from_millis(50),
         reconcile_every: Duration::from_secs(3600),
         delayed_notice_every: Duration::from_secs(600),
+        // The suite tests the shared roles; tests/grants/person.rs asks for per-person logins.
+        identity: pgroles::access::settings::Identity::Shared,
         ..GrantSettings::default()
     }
 }

@@ -10,7 +10,7 @@
 //! snapshots to the abuse suite, measurements to the benches.
 
 use super::{logs, model::Model, pg, redis::OwnRedis};
-use pgroles::config::Config;
+use pgroles::config::{Config, Identity};
 use pgroles::server::{Application, Deps};
 use pgroles::workflow::Workflow;
 use secrecy::SecretString;
@@ -66,6 +66,8 @@ pub struct Options {
     pub stop: Option<Arc<tokio::sync::Notify>>,
     /// Runs after every stored request change (a test stops the bot there).
     pub commit_hook: Option<pgroles::timers::CommitHook>,
+    /// `access.identity`: the suites test the shared roles unless they ask for per-person logins.
+    pub identity: Identity,
 }
 
 /// See [`Options::tweak`].
@@ -91,6 +93,7 @@ impl Default for Options {
             tweak: None,
             stop: None,
             commit_hook: None,
+            identity: Identity::Shared,
         }
     }
 }
@@ -175,6 +178,7 @@ impl World {
         cfg.access.max_duration_secs = 3600;
         cfg.access.reminder_before_secs = opts.reminder_before_secs;
         cfg.access.approval_window_secs = opts.approval_window_secs;
+        cfg.access.identity = opts.identity;
         cfg.server.listen = listen.into();
         cfg
     }
