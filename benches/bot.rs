@@ -3,8 +3,10 @@
 //! 1. slash-command ack latency under an open-loop load (default 200 req/s for 10 s) for
 //!    `/firefighter help`, `status` and `ro INC-n`, against `GET /healthz` (no signature, no
 //!    work) before and after; goal p99 <= 10 ms;
-//! 2. approval reaction -> password DM received by Slack, over 30 grants, against the broker's
-//!    `issue` alone and bare fake-Slack calls; goals p50 <= 25 ms, p99 <= 60 ms;
+//! 2. approval reaction -> password DM received by Slack, over 30 grants with the shared role
+//!    and 30 with per-person logins (`access.identity`), against the broker's `issue` and
+//!    `create_person_login` alone and bare fake-Slack calls; goals p50 <= 25 ms, p99 <= 60 ms,
+//!    per-person p99 <= 1.25 x the shared grant's;
 //! 3. idle RSS of the `pgroles serve` process (the binary cargo built for this bench: the
 //!    release one under `cargo bench`); goal <= 30 MB;
 //! 4. that binary's size on disk; goal <= 30 MB (1 MB = 10^6 bytes here, the stricter reading).
@@ -35,6 +37,7 @@ mod setup;
 #[path = "bot/stats.rs"]
 mod stats;
 
+use pgroles::config::Identity;
 use report::Report;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -72,7 +75,7 @@ async fn run(f: &support::bot::World, report: &mut Report) -> anyhow::Result<()>
     let grants = knob("PGROLES_BENCH_GRANTS", 30) as usize;
 
     eprintln!("1/4 slash-command acks: {n} requests per phase at {rate}/s");
-    let bot = setup::bot(f, false).await?;
+    let bot = setup::bot(f, false, Identity::Shared).await?;
     let secret = bot.signing_secret.clone();
     let phases: Vec<(&str, Vec<ack::Prepared>)> = vec![
         ("baseline: GET /healthz", ack::healthz(n)),
@@ -94,9 +97,12 @@ async fn run(f: &support::bot::World, report: &mut Report) -> anyhow::Result<()>
     }
     drop(bot);
 
-    eprintln!("2/4 approval reaction -> DM over {grants} grants");
-    let bot = setup::bot(f, true).await?;
-    report.approval(approval::reaction_to_dm(f, &bot, grants).await?);
+    eprintln!("2/4 approval reaction -> DM over {grants} grants, shared role then per-person");
+    let bot = setup::bot(f, true, Identity::Shared).await?;
+    report.approval(approval::reaction_to_dm(f, &bot, grants, approval::SHARED, 90_000).await?);
+    drop(bot);
+    let bot = setup::bot(f, true, Identity::PerPerson).await?;
+    report.approval(approval::reaction_to_dm(f, &bot, grants, approval::PER_PERSON, 80_000).await?);
     report.approval(approval::baselines(f, &bot, grants).await?);
     drop(bot);
 

@@ -38,7 +38,9 @@ async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{stdout}\n{stderr}", out.status.code());
-    let ff = format!("{prefix}_firefighter_ro");
+    // Alice's own login (access.identity = "per_person", the default), named after her Slack id
+    // and the grant: `<prefix>_ff_ro_u0alice001_<8 hex>`.
+    let ff = format!("{prefix}_ff_ro_u0alice001_");
     for line in [
         "/firefighter ro INC-4242".to_string(),
         "#incident-audit · pgroles".into(),
@@ -46,7 +48,7 @@ async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
         "@alice reacted to their own request; that does not count".into(),
         "@bob approved".into(),
         "DM with pgroles · ephemeral, only @alice sees this".into(),
-        format!("user={ff} sslmode=disable"),
+        format!("user={ff}"),
         format!("connected as {ff}"),
         "ORD-1001 created, ORD-1002 paid, ORD-1003 shipped (3 rows)".into(),
         "ERROR:  permission denied for table orders".into(),

@@ -5,7 +5,8 @@
 //!
 //! - issue 8: after a full grant through the broker functions (as the bot issues it) and the
 //!   firefighter's login, the server log holds neither the password nor its SCRAM verifier;
-//!   without the broker's role settings it would (shown in the same test);
+//!   without the broker's role settings it would (shown in the same test); issue 15: nor those
+//!   of a per-person login (created, logged in, renewed, ended);
 //! - issue 10: a freshly applied model leaves `postgres` and `template1` open to the model's
 //!   roles (verify reports them); `apply --harden-cluster` closes them, keeps a login outside
 //!   the model able to connect, changes nothing when re-run, and leaves verify with no findings.
@@ -82,6 +83,31 @@ async fn full_grant(m: &Model, broker_pw: &str) -> (String, String) {
     (password, verifier)
 }
 
+/// A per-person login as the bot makes one (create, log in, resend, end); returns both of its
+/// passwords and the verifier the server stored for the first.
+async fn person_grant(m: &Model, broker_pw: &str) -> (Vec<String>, String) {
+    let cfg = m.broker_db_config(broker_pw);
+    let broker = Broker::from_config(&cfg, &AwsConfig::default(), &m.names).await.expect("broker");
+    let created = broker
+        .create_person_login(Level::Rw, "0badcafe-0000-4000-8000-00000000000f", 30, &audit())
+        .await
+        .expect("create a per-person login");
+    let first = created.password.expose_for_delivery().to_string();
+    let ff = pg::login(&m.pg, &m.names.database, &created.login, &first).await.expect("login");
+    ff.batch_execute("SELECT 1").await.expect("per-person query");
+    let verifier: String = pg::superuser(&m.pg, "postgres")
+        .await
+        .query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&created.login])
+        .await
+        .expect("read the verifier")
+        .get(0);
+    let renewed =
+        broker.renew_person_login(&created.login, 20, "U0REQUESTER").await.expect("renew");
+    let second = renewed.password.expose_for_delivery().to_string();
+    broker.end_person_login(&created.login, "worker").await.expect("end");
+    (vec![first, second], verifier)
+}
+
 #[tokio::test]
 async fn the_server_log_holds_neither_password_nor_verifier_of_a_grant() {
     for (version, bin) in installed().await {
@@ -93,10 +119,15 @@ async fn the_server_log_holds_neither_password_nor_verifier_of_a_grant() {
         let broker_pw = set_broker_password_as_the_runbook_says(&su, &m).await;
         su.batch_execute("SELECT 'pgroles-log-marker'").await.unwrap();
         let (password, verifier) = full_grant(&m, &broker_pw).await;
+        let (person_passwords, person_verifier) = person_grant(&m, &broker_pw).await;
         let log = cluster.log();
         assert!(log.contains("pgroles-log-marker"), "PG{version}: the server logs statements");
         assert!(!log.contains(&password), "PG{version}: the password is in the server log");
         assert!(!log.contains(&verifier), "PG{version}: the verifier is in the server log");
+        for p in &person_passwords {
+            assert!(!log.contains(p), "PG{version}: a per-person password is in the server log");
+        }
+        assert!(!log.contains(&person_verifier), "PG{version}: a per-person verifier is logged");
         // Any verifier (`SCRAM-SHA-256$<iterations>:...`), not just this grant's; the broker
         // function's source, which mentions the prefix, is logged by apply and is fine.
         let scram: Vec<&str> = log

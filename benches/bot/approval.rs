@@ -1,7 +1,9 @@
 //! Approval reaction -> password DM: the time from sending a signed `reaction_added` to the
 //! fake Slack receiving the `chat.postEphemeral` in the requester's DM (the fake's own receive
-//! time), over one grant after another (request, approve, measure, revoke). Baselines from the
-//! same run: the broker's `issue` alone (SCRAM verifier + one PostgreSQL round trip), a bare
+//! time), over one grant after another (request, approve, measure, revoke), with the shared
+//! role or a per-person login (the bot's `access.identity`). Baselines from the same run: the
+//! broker's `issue` and `create_person_login` alone (SCRAM verifier + one PostgreSQL round
+//! trip; CREATE ROLE, GRANT and settings in one transaction for the second), a bare
 //! `chat.postMessage` to the fake, and the DM delivery's two calls (`conversations.open` +
 //! `chat.postEphemeral`) made directly.
 //!
@@ -18,15 +20,29 @@ use slack_fake::{FakeSlack, Workspace};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const WAIT: Duration = Duration::from_secs(15);
+/// The labels of the two identities, in the series' names (the report pairs them by these).
+pub const SHARED: &str = "shared role";
+pub const PER_PERSON: &str = "per-person login";
+/// The name of the reaction -> DM series of an identity.
+pub fn to_dm_name(label: &str) -> String {
+    format!("reaction_added sent -> password DM received by Slack ({label})")
+}
 
-/// Reaction -> DM, and the reaction's own HTTP ack, over `n` grants.
-pub async fn reaction_to_dm(f: &World, bot: &Running, n: usize) -> anyhow::Result<Vec<Series>> {
+/// Reaction -> DM, and the reaction's own HTTP ack, over `n` grants for incidents numbered
+/// from `first_incident` (distinct per call: the request message is found by its incident).
+pub async fn reaction_to_dm(
+    f: &World,
+    bot: &Running,
+    n: usize,
+    label: &str,
+    first_incident: usize,
+) -> anyhow::Result<Vec<Series>> {
     let fake = &f.fake;
     let posted_before = posted_notes(fake);
     let (mut to_dm, mut acks) = (Vec::new(), Vec::new());
     let (mut to_update, mut to_open) = (Vec::new(), Vec::new());
     for i in 0..n {
-        let incident = format!("INC-{}", 90_000 + i);
+        let incident = format!("INC-{}", first_incident + i);
         let cmd = fake.slash_command("/firefighter", &format!("ro {incident}"), REQUESTER, AUDIT);
         let ack = bot.sender.send_command(&cmd).await?;
         anyhow::ensure!(ack.body.contains("Asking the approvers"), "request {i}: {}", ack.body);
@@ -77,10 +93,10 @@ pub async fn reaction_to_dm(f: &World, bot: &Running, n: usize) -> anyhow::Resul
         bot.workflow.grants().revoke(Level::Ro, APPROVER1).await?;
     }
     Ok(vec![
-        Series::new("reaction_added sent -> password DM received by Slack", to_dm, 0),
+        Series::new(to_dm_name(label), to_dm, 0),
         Series::new("  of which: -> request message updated (chat.update)", to_update, 0),
-        Series::new("  of which: -> password set, DM opened (conversations.open)", to_open, 0),
-        Series::new("(reaction_added HTTP ack)", acks, 0),
+        Series::new("  of which: -> credential set, DM opened (conversations.open)", to_open, 0),
+        Series::new(format!("(reaction_added HTTP ack, {label})"), acks, 0),
     ])
 }
 
@@ -102,6 +118,14 @@ pub async fn baselines(f: &World, bot: &Running, n: usize) -> anyhow::Result<Vec
         drop(issued);
         broker.expire(Level::Ro, &expire).await?;
     }
+    let mut create = Vec::new();
+    for i in 0..n {
+        let request_id = format!("{:08x}-0000-4000-8000-000000000000", 0xbe00_0000_u32 + i as u32);
+        let t = Instant::now();
+        let login = broker.create_person_login(Level::Ro, &request_id, 60, &audit).await?;
+        create.push(t.elapsed());
+        broker.end_person_login(&login.login, "bench").await?;
+    }
     let api = SlackApi::new(&f.fake.api_url(), &SecretString::from(f.fake.bot_token()))?;
     let (mut post, mut dm) = (Vec::new(), Vec::new());
     for _ in 0..n {
@@ -115,6 +139,7 @@ pub async fn baselines(f: &World, bot: &Running, n: usize) -> anyhow::Result<Vec
     }
     Ok(vec![
         Series::new("baseline: Broker::issue (SCRAM + PostgreSQL)", issue, 0),
+        Series::new("baseline: Broker::create_person_login (SCRAM + PostgreSQL)", create, 0),
         Series::new("baseline: fake Slack chat.postMessage", post, 0),
         Series::new("baseline: fake Slack conversations.open + chat.postEphemeral", dm, 0),
     ])

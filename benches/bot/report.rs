@@ -4,6 +4,7 @@
 //! Owns presentation and the goal thresholds; it must not measure anything.
 
 use crate::ack::Phase;
+use crate::approval::{to_dm_name, PER_PERSON, SHARED};
 use crate::process::ServeReport;
 use crate::stats::{header, ms, Series};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ use std::time::Duration;
 const ACK_P99: Duration = Duration::from_millis(10);
 const DM_P50: Duration = Duration::from_millis(25);
 const DM_P99: Duration = Duration::from_millis(60);
+/// Per-person reaction -> DM p99 at most this many times the shared grant's.
+const PER_PERSON_RATIO: f64 = 1.25;
 /// 30 MB, read strictly as 30 * 10^6 bytes.
 const MAX_BYTES: u64 = 30_000_000;
 
@@ -153,23 +156,7 @@ impl Report {
         if commands.is_empty() {
             println!("| ack p99 <= 10 ms | not measured | NOT met |");
         }
-        match self.approval.first() {
-            Some(s) if s.len() > 0 => {
-                println!(
-                    "| reaction -> DM p50 <= 25 ms | p50 {} ms (n = {}) | {} |",
-                    ms(s.pct(50.0)),
-                    s.len(),
-                    verdict(s.pct(50.0) <= DM_P50)
-                );
-                println!(
-                    "| reaction -> DM p99 <= 60 ms | p99 {} ms (n = {}) | {} |",
-                    ms(s.pct(99.0)),
-                    s.len(),
-                    verdict(s.pct(99.0) <= DM_P99)
-                );
-            }
-            _ => println!("| reaction -> DM p50 <= 25 ms, p99 <= 60 ms | not measured | NOT met |"),
-        }
+        self.print_dm_goals();
         match &self.serve {
             Some((bin, r)) => {
                 let bytes = r.idle.rss_kib * 1024;
@@ -194,5 +181,46 @@ impl Report {
             None => println!("| binary size <= 30 MB | not measured | NOT met |"),
         }
         println!();
+    }
+
+    /// Reaction -> DM: p50 and p99 per identity, and per-person p99 against the shared one's.
+    fn print_dm_goals(&self) {
+        let find = |label| {
+            let name = to_dm_name(label);
+            self.approval.iter().find(|s| s.name == name && s.len() > 0)
+        };
+        for label in [SHARED, PER_PERSON] {
+            let Some(s) = find(label) else {
+                println!("| reaction -> DM ({label}) p50 <= 25 ms, p99 <= 60 ms | not measured | NOT met |");
+                continue;
+            };
+            println!(
+                "| reaction -> DM ({label}) p50 <= 25 ms | p50 {} ms (n = {}) | {} |",
+                ms(s.pct(50.0)),
+                s.len(),
+                verdict(s.pct(50.0) <= DM_P50)
+            );
+            println!(
+                "| reaction -> DM ({label}) p99 <= 60 ms | p99 {} ms (n = {}) | {} |",
+                ms(s.pct(99.0)),
+                s.len(),
+                verdict(s.pct(99.0) <= DM_P99)
+            );
+        }
+        match (find(SHARED), find(PER_PERSON)) {
+            (Some(shared), Some(person)) => {
+                let ratio = person.pct(99.0).as_secs_f64() / shared.pct(99.0).as_secs_f64();
+                println!(
+                    "| reaction -> DM p99, per-person <= {PER_PERSON_RATIO} x shared | {} ms vs {} \
+                     ms: {ratio:.2} x | {} |",
+                    ms(person.pct(99.0)),
+                    ms(shared.pct(99.0)),
+                    verdict(ratio <= PER_PERSON_RATIO)
+                );
+            }
+            _ => println!(
+                "| reaction -> DM p99, per-person <= 1.25 x shared | not measured | NOT met |"
+            ),
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::support::bot::{Options, Running, World};
 use crate::support::redis;
+use pgroles::config::Identity;
 use std::sync::Arc;
 
 /// The model (with `orders` and a broker password) on PostgreSQL 15, and the fake Slack.
@@ -14,24 +15,31 @@ pub async fn start() -> World {
     World::start(15, "benchbot").await
 }
 
-/// Production's options, the timer worker on or off.
-fn options(run_worker: bool) -> Options {
+/// Production's options, the timer worker on or off, with `access.identity`.
+fn options(run_worker: bool, identity: Identity) -> Options {
     Options {
         tweak: Some(Arc::new(move |_, deps| deps.run_worker = run_worker)),
+        identity,
         ..Options::production()
     }
 }
 
 /// Builds and runs a bot in this process under a fresh prefix.
-pub async fn bot(world: &World, run_worker: bool) -> anyhow::Result<Running> {
-    world.launch(&options(run_worker), &redis::url(), &world.prefix("benchbot")).await
+pub async fn bot(world: &World, run_worker: bool, identity: Identity) -> anyhow::Result<Running> {
+    world.launch(&options(run_worker, identity), &redis::url(), &world.prefix("benchbot")).await
 }
 
 /// The configuration of [`bot`] as a TOML file's text, for `pgroles serve --config` (the
 /// fake's token and a throwaway signing secret: nothing real), listening on `listen`.
 pub fn serve_toml(world: &World, signing_secret: &str, listen: &str) -> anyhow::Result<String> {
     let prefix = world.prefix("benchbot");
-    let cfg = world.config(&options(false), signing_secret, &redis::url(), &prefix, listen);
+    let cfg = world.config(
+        &options(false, Identity::default()),
+        signing_secret,
+        &redis::url(),
+        &prefix,
+        listen,
+    );
     let names = &cfg.model;
     let mut model = serde_json::json!({
         "role_prefix": names.role_prefix,
