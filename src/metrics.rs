@@ -165,7 +165,12 @@ impl Metrics {
 
     /// Registers the expiry lag histogram and the failed-expiry counter of the grants worker
     /// (the handles of its `ExpiryWatch`; this module imports nothing of the crate).
-    pub fn register_expiry(&self, lag: Histogram, failed: Family<Labels, Counter>) {
+    pub fn register_expiry(
+        &self,
+        lag: Histogram,
+        failed: Family<Labels, Counter>,
+        instance_sweeps: Family<Labels, Counter>,
+    ) {
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         registry.register(
             "expiry_lag_seconds",
@@ -176,6 +181,12 @@ impl Metrics {
             "expiry_failures",
             "Expire timer runs that failed and will be retried, by reason",
             failed,
+        );
+        registry.register(
+            "instance_sweeps",
+            "Instances where a grant's sessions could not be ended at its end (unreachable), and \
+             how their retries ended (recovered, abandoned)",
+            instance_sweeps,
         );
     }
 

@@ -55,7 +55,7 @@ async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
         "Reminder sent to @alice".into(),
         "1 session ended".into(),
         "server closed the connection unexpectedly".into(),
-        format!("password authentication failed for user \"{ff}\""),
+        format!("password authentication failed for user \"{ff}"),
         "/pgroles verify".into(),
         "no drift: the database matches the role model".into(),
         "14 of 14 steps happened".into(),

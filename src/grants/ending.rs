@@ -94,10 +94,14 @@ impl GrantService {
         if handling.is_some() && matches!(ending, Ending::Expired) {
             self.watch.expired(rec.expires_at, self.now());
         }
-        // Issue 16: the other instances too; one that fails is logged, the writer's end stands.
+        // Issue 16: the other instances too; one that fails is swept later, the writer's end
+        // stands.
         let started_before = self.now();
-        let ended =
-            ended + self.end_on_instances(rec.db_user(), &audit, started_before).await.total();
+        let elsewhere = self.end_on_instances(rec.db_user(), &audit, started_before).await;
+        if !elsewhere.failed.is_empty() {
+            self.schedule_sweeps(rec, &elsewhere.failed, started_before).await;
+        }
+        let ended = ended + elsewhere.total();
         self.forget(rec, handling).await;
         tracing::info!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, actor,
             login = rec.login.as_deref().unwrap_or("-"), sessions_ended = ended, "grant ended");
@@ -116,6 +120,10 @@ impl GrantService {
             Ending::DeliveryFailed { reason } => GrantEvent::DeliveryFailed { grant: rec, reason },
         };
         self.emit(event).await;
+        if !elsewhere.failed.is_empty() {
+            let instances = &elsewhere.failed;
+            self.emit(GrantEvent::InstancesUnreachable { grant: rec, instances }).await;
+        }
         Ok(ended)
     }
 

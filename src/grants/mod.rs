@@ -27,7 +27,8 @@
 //! - [`person`]: per-person grants (a login of one's own, slots of a level), and what both
 //!   identities share: lookups over a level's documents, starting and ending a credential.
 //! - [`ending`]: how a grant ends (expire, end sessions, forget) and the undo paths of issue.
-//! - [`instances`]: ending sessions on the cluster's other instances (Aurora readers).
+//! - [`instances`]: ending sessions on the cluster's other instances (Aurora readers);
+//!   `sweep`: retrying an instance that was unreachable when a grant ended.
 //! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
 //! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`];
 //!   `reconcile_person`: its pass over per-person logins (lost timers, logins without a grant).
@@ -46,6 +47,7 @@ pub mod reconcile;
 mod reconcile_person;
 pub mod record;
 pub mod service;
+mod sweep;
 pub mod timers;
 pub mod watch;
 pub mod worker;

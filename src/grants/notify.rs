@@ -39,6 +39,17 @@ pub enum GrantEvent<'a> {
     Restored { role: &'a str, expires_at: DateTime<Utc> },
     /// The reconciler ended sessions of a role that holds no active grant.
     OrphanSessionsEnded { role: &'a str, sessions_ended: i32 },
+    /// Ending the grant's sessions failed on these instances (`host:port`); retried until they
+    /// answer. The password or login is already ended on the writer.
+    InstancesUnreachable { grant: &'a GrantRecord, instances: &'a [String] },
+    /// A retried instance answered: `sessions_ended` of `role` ended there; `None`: it never
+    /// answered and the retries stopped. `grant`: its record, where still kept.
+    InstanceSwept {
+        grant: Option<&'a GrantRecord>,
+        role: &'a str,
+        instance: &'a str,
+        sessions_ended: Option<i32>,
+    },
 }
 
 impl GrantEvent<'_> {
@@ -54,6 +65,8 @@ impl GrantEvent<'_> {
             GrantEvent::ExpiryDelayed { .. } => "expiry_delayed",
             GrantEvent::Restored { .. } => "restored",
             GrantEvent::OrphanSessionsEnded { .. } => "orphan_sessions_ended",
+            GrantEvent::InstancesUnreachable { .. } => "instances_unreachable",
+            GrantEvent::InstanceSwept { .. } => "instance_swept",
         }
     }
 }
@@ -150,6 +163,12 @@ impl Notifier for LogNotifier {
                 %expires_at, "expiry timer restored"),
             GrantEvent::OrphanSessionsEnded { role, sessions_ended } => {
                 tracing::warn!(event = name, role, sessions_ended, "sessions without a grant ended")
+            }
+            GrantEvent::InstancesUnreachable { grant, instances } => tracing::warn!(event = name,
+                grant_id = %grant.id, instances = %instances.join(","),
+                "instances unreachable at the grant's end; retrying"),
+            GrantEvent::InstanceSwept { role, instance, sessions_ended, .. } => {
+                tracing::info!(event = name, role, instance, ?sessions_ended, "instance swept")
             }
         }
         Ok(())

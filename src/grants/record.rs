@@ -96,6 +96,7 @@ impl GrantRecord {
             grant_id: Some(self.id.clone()),
             incident: Some(self.incident.to_string()),
             slot: self.slot,
+            ..TimerPayload::default()
         }
     }
 

@@ -1,4 +1,5 @@
-//! The timer handlers of grants: Expire (end the grant it names) and Reminder.
+//! The timer handlers of grants: Expire (end the grant it names) and Reminder (Sweep is
+//! `sweep`'s).
 //!
 //! Owns what a fired timer means for a grant. Handlers are idempotent (timers are delivered at
 //! least once): a timer acts only on the grant it names, so an old timer never ends a newer grant
@@ -30,6 +31,7 @@ impl GrantService {
             TimerKind::ApprovalTimeout => Ok(TimerOutcome::NotMine),
             TimerKind::Reminder => self.on_reminder(timer).await,
             TimerKind::Expire => self.on_expire(timer).await,
+            TimerKind::Sweep => self.on_sweep(timer).await,
         }
     }
 

@@ -27,6 +27,9 @@ pub struct ExpiryWatch {
     pub lag: Histogram,
     /// Expire timer runs that failed (and will be retried), by reason.
     pub failed: Family<ReasonLabels, Counter>,
+    /// Instances swept after a grant's end, by outcome: `unreachable` (at the end; a sweep was
+    /// scheduled), `recovered` (it answered later), `abandoned` (it never did).
+    pub instance_sweeps: Family<ReasonLabels, Counter>,
 }
 
 impl Default for ExpiryWatch {
@@ -37,6 +40,7 @@ impl Default for ExpiryWatch {
             reconcile_passes: AtomicU64::new(0),
             lag: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
             failed: Family::default(),
+            instance_sweeps: Family::default(),
         }
     }
 }
@@ -89,6 +93,12 @@ impl ExpiryWatch {
     /// An Expire timer run failed for `reason`.
     pub fn expiry_failed(&self, reason: &str) {
         self.failed.get_or_create(&vec![("reason", reason.to_owned())]).inc();
+    }
+
+    /// `n` instance sweeps reached `outcome` (`unreachable`, `recovered`, `abandoned`).
+    pub fn instance_sweep(&self, outcome: &str, n: usize) {
+        let c = self.instance_sweeps.get_or_create(&vec![("outcome", outcome.to_owned())]);
+        c.inc_by(n as u64);
     }
 }
 

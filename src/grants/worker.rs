@@ -126,7 +126,7 @@ impl TimerHandler for GrantTimers {
 
     /// Without the bot's handler, approval timeouts are left to a process that has it.
     fn kinds(&self) -> Option<&'static [TimerKind]> {
-        self.extra.is_none().then_some(&[TimerKind::Expire, TimerKind::Reminder])
+        self.extra.is_none().then_some(&[TimerKind::Expire, TimerKind::Reminder, TimerKind::Sweep])
     }
 
     fn polled(&self) {

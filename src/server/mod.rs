@@ -251,7 +251,12 @@ impl Application {
         }
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
-        metrics.register_expiry(grants.watch().lag.clone(), grants.watch().failed.clone());
+        let watch = grants.watch();
+        metrics.register_expiry(
+            watch.lag.clone(),
+            watch.failed.clone(),
+            watch.instance_sweeps.clone(),
+        );
         let health = health::HealthState {
             redis: conn,
             grants,

@@ -110,6 +110,17 @@ impl Notifier for SlackBot {
                 let text = grant_text::orphan_sessions_ended(role, sessions_ended);
                 self.audit(&GrantContext::default(), &text).await;
             }
+            GrantEvent::InstancesUnreachable { grant, instances } => {
+                let text = grant_text::instances_unreachable(grant.db_user(), instances);
+                self.audit(&GrantContext::of(grant), &text).await;
+            }
+            GrantEvent::InstanceSwept { grant, role, instance, sessions_ended } => {
+                if let Some(n) = sessions_ended {
+                    self.metrics.sessions(n);
+                }
+                let text = grant_text::instance_swept(role, instance, sessions_ended);
+                self.audit(&grant.map(GrantContext::of).unwrap_or_default(), &text).await;
+            }
         }
         Ok(())
     }

@@ -45,6 +45,12 @@ pub fn grant_slot(level: &str, slot: u16) -> String {
     format!("grant:{level}:{slot}")
 }
 
+/// An ended grant's record, kept while a sweep of an unreachable instance is pending (its
+/// thread note needs the request's message).
+pub fn ended_grant(grant_id: &str) -> String {
+    format!("grant:ended:{grant_id}")
+}
+
 /// Idempotency key of a Slack Events API delivery (`event_id`, stable across Slack's retries).
 pub fn slack_event(event_id: &str) -> String {
     format!("event:{event_id}")

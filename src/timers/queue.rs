@@ -30,6 +30,8 @@ pub enum TimerKind {
     Reminder,
     /// Close a request that did not collect its approvals in time.
     ApprovalTimeout,
+    /// End an ended grant's sessions on an instance that was unreachable at its end.
+    Sweep,
 }
 
 impl TimerKind {
@@ -38,6 +40,7 @@ impl TimerKind {
             TimerKind::Expire => "expire",
             TimerKind::Reminder => "reminder",
             TimerKind::ApprovalTimeout => "approval_timeout",
+            TimerKind::Sweep => "sweep",
         }
     }
 }
@@ -62,6 +65,12 @@ pub struct TimerPayload {
     /// The per-person slot of the grant's document (`None`: the level's shared document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slot: Option<u16>,
+    /// A sweep's instance (`host:port`, from the configuration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// A sweep's cut-off: sessions that started before it end (Unix millis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_ms: Option<i64>,
 }
 
 /// A scheduled timer. `id` is chosen by the caller and makes scheduling idempotent; a

@@ -94,6 +94,14 @@ impl Notifier for Recorder {
                 seen.role = Some(role.to_owned());
                 seen.sessions_ended = Some(sessions_ended);
             }
+            GrantEvent::InstancesUnreachable { grant, .. } => {
+                seen.grant_id = Some(grant.id.clone());
+            }
+            GrantEvent::InstanceSwept { grant, role, sessions_ended, .. } => {
+                seen.grant_id = grant.map(|g| g.id.clone());
+                seen.role = Some(role.to_owned());
+                seen.sessions_ended = sessions_ended;
+            }
         }
         self.events.lock().unwrap().push(seen);
         Ok(())

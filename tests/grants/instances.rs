@@ -1,9 +1,11 @@
 //! Issue 16: a PostgreSQL 15 primary with 2 streaming replicas (`pg_basebackup -R`) stands in
 //! for an Aurora writer and its readers. A firefighter session on each replica ends when the
 //! grant is revoked, the writer's audit row records the count per instance, and the broker
-//! cannot use the new function against any other role.
+//! cannot use the new function against any other role. A replica the bot cannot reach at
+//! expiry is told in the thread, retried, and its session ends once it answers again.
 
-use crate::fixture::{eventually, test_settings, Fixture};
+use crate::fixture::{eventually, spawn_worker, test_settings, Fixture};
+use crate::support::stall::Gate;
 use crate::support::{cluster, pg, replicas::ReplicaSet};
 use pgroles::broker::instances::instance_config;
 use pgroles::broker::{Broker, CredentialSource, DbCredential, Instance, Instances};
@@ -155,4 +157,94 @@ async fn an_unreachable_instance_does_not_stop_the_writers_end() {
     assert!(session.query_one("SELECT 1", &[]).await.is_err());
     fx.assert_login_refused(Level::Rw, &password).await;
     fx.cleanup().await;
+}
+
+/// The acceptance's "a replica that is down at expiry is reported, retried, and its session
+/// ends when it returns": the bot's path to the replica is cut (a [`Gate`]) while the
+/// firefighter's own session there stays open; the expiry ends the writer's side, the thread is
+/// told, the sweep retries, and once the path is back the replica's session ends and is told.
+#[tokio::test]
+async fn a_replica_unreachable_at_expiry_is_retried_and_its_session_ends_when_it_returns() {
+    let Some((_, bin)) = cluster::installed().await.into_iter().find(|(v, _)| *v == 15) else {
+        panic!("no PostgreSQL 15 binaries");
+    };
+    let set = ReplicaSet::start(15, &bin, 1);
+    let fx = Fixture::new(&set.primary, "instsweep").await;
+    let names = fx.model.names.clone();
+    let db = names.database.clone();
+    let replica = &set.replicas[0];
+    let gate = Gate::start(format!("127.0.0.1:{}", replica.port).parse().unwrap()).await;
+    let via_gate = instance_config(&fx.static_db(), "127.0.0.1", gate.port);
+    let creds = CredentialSource::Static(DbCredential {
+        user: names.broker(),
+        password: secrecy::SecretString::from(fx.broker_pw.clone()),
+    });
+    let instances = Instances::from_list(vec![Instance::new(&via_gate, &names, creds).unwrap()]);
+    let redis = fx.redis_config();
+    let conn = timers::connect(&redis).await.expect("redis");
+    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
+    let service = Arc::new(
+        GrantService::new(
+            broker,
+            TimerQueue::new(conn.clone(), &redis.key_prefix),
+            DocStore::new(conn, &redis.key_prefix),
+            fx.recorder.clone(),
+            Arc::new(SystemClock),
+            test_settings(),
+        )
+        .with_instances(instances),
+    );
+
+    let rec = service.issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(4))).await;
+    let rec = rec.expect("issue");
+    let password = fx.recorder.last_password();
+    let role = fx.role(Level::Ro);
+    let ok = eventually(Duration::from_secs(20), || replica_ready(replica, &db, &role, &password));
+    assert!(ok.await, "the password never replicated");
+    let on_replica = pg::login(replica, &db, &role, &password).await.unwrap();
+
+    gate.shut();
+    let worker = spawn_worker(service.clone());
+    let told = eventually(Duration::from_secs(30), || async {
+        fx.recorder.count("expired") == 1 && fx.recorder.count("instances_unreachable") == 1
+    });
+    assert!(told.await, "the expiry and the unreachable instance were not told");
+    let seen = fx.recorder.of("instances_unreachable");
+    assert_eq!(seen[0].grant_id.as_deref(), Some(rec.id.as_str()));
+    // Retried while the path is cut: the session on the replica is still open.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(on_replica.query_one("SELECT 1", &[]).await.is_ok(), "ended without a path?");
+    assert_eq!(fx.recorder.count("instance_swept"), 0);
+    // (The family's guard goes at once: held, it would block the worker's next count.)
+    let label = vec![("outcome", "unreachable".to_owned())];
+    let failures = service.watch().instance_sweeps.get_or_create(&label).get();
+    assert_eq!(failures, 1);
+
+    gate.open();
+    let swept =
+        eventually(Duration::from_secs(30), || async { fx.recorder.count("instance_swept") == 1 });
+    assert!(swept.await, "the sweep never succeeded once the replica was back");
+    assert!(on_replica.query_one("SELECT 1", &[]).await.is_err(), "the replica session survived");
+    let swept = &fx.recorder.of("instance_swept")[0];
+    assert_eq!(swept.sessions_ended, Some(1));
+    assert_eq!(swept.grant_id.as_deref(), Some(rec.id.as_str()), "told in the grant's thread");
+    worker.stop().await;
+
+    // The writer's audit has the swept count for the instance.
+    let rows = pg::superuser(&set.primary, &db)
+        .await
+        .query(
+            &format!(
+                "SELECT instances::text FROM {}.firefighter_audit WHERE instances IS NOT NULL \
+                 ORDER BY id",
+                pg::ident(&names.admin_schema)
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let last: serde_json::Value =
+        serde_json::from_str(rows.last().expect("audit rows").get::<_, &str>(0)).unwrap();
+    assert_eq!(last[format!("127.0.0.1:{}", gate.port)], 1, "{last}");
+    drop((on_replica, fx));
 }

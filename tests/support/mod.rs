@@ -9,7 +9,7 @@
 //! bot fixture of tests and benches ([`bot`]: the bot in-process against a model and the fake
 //! Slack) and the in-memory log capture ([`logs`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
-//! anything outside the repository. [`stall`]: a TCP proxy whose connections can be frozen.
+//! anything outside the repository. [`stall`]: TCP proxies whose connections can be frozen or cut.
 #![allow(dead_code)]
 
 pub mod bot;

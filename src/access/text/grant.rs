@@ -91,6 +91,34 @@ pub fn expiry_delayed(level: Level, holder: &SlackUserId, cap: &str) -> String {
     )
 }
 
+/// In the thread: sessions could not be ended on these instances; retried until they answer.
+pub fn instances_unreachable(login: &str, instances: &[String]) -> String {
+    format!(
+        "Could not reach {} to end the sessions of {} there; the access itself is already \
+         ended. Retrying until it answers.",
+        instances.iter().map(|i| code_span(i, 255)).collect::<Vec<_>>().join(", "),
+        code_span(login, 63)
+    )
+}
+
+/// In the thread: a retried instance answered (`Some(n)`), or never did (`None`).
+pub fn instance_swept(login: &str, instance: &str, sessions_ended: Option<i32>) -> String {
+    match sessions_ended {
+        Some(n) => format!(
+            "{} answers again: {} of {} ended there.",
+            code_span(instance, 255),
+            sessions(n),
+            code_span(login, 63)
+        ),
+        None => format!(
+            "Gave up on {} after 24 hours: it never answered, so sessions of {} that were open \
+             there may still be. Check it by hand (docs/runbook.md).",
+            code_span(instance, 255),
+            code_span(login, 63)
+        ),
+    }
+}
+
 /// In the audit channel: the reconciler found a live role without a timer.
 pub fn restored(role: &str, at: &str) -> String {
     format!("Found {role} with a live password and no expiry timer; it will be expired at {at}.")
