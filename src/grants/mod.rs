@@ -31,7 +31,8 @@
 //!   `sweep`: retrying an instance that was unreachable when a grant ended.
 //! - [`timers`]: `GrantService::handle_timer` (Expire, Reminder).
 //! - [`reconcile`]: `GrantService::{reconcile, status}`, [`ReconcileReport`], [`Status`];
-//!   `reconcile_person`: its pass over per-person logins (lost timers, logins without a grant).
+//!   `reconcile_person`: its pass over per-person logins (lost timers, logins without a grant);
+//!   `reconcile_instances`: its pass over the other instances (sessions without a grant).
 //! - [`worker`]: [`run`]: the timer worker (one task per claimed timer, per-attempt back-off)
 //!   and the reconcile loop in its own task.
 //! - [`watch`]: [`ExpiryWatch`]: the worker's heartbeat, expiry lag and failed expiries.
@@ -44,6 +45,7 @@ pub mod instances;
 pub mod notify;
 pub mod person;
 pub mod reconcile;
+mod reconcile_instances;
 mod reconcile_person;
 pub mod record;
 pub mod service;

@@ -37,6 +37,9 @@ pub struct ReconcileReport {
     /// Per-person logins ended because no active grant names them or they are past their end,
     /// with the sessions ended.
     pub person_logins_ended: Vec<(String, i32)>,
+    /// Sessions ended on another instance (`host:port`, login, count) whose login held no
+    /// active grant.
+    pub instance_sessions_ended: Vec<(String, String, i32)>,
 }
 
 impl ReconcileReport {
@@ -46,6 +49,7 @@ impl ReconcileReport {
             && self.undelivered_ended.is_empty()
             && self.unbounded_expired.is_empty()
             && self.person_logins_ended.is_empty()
+            && self.instance_sessions_ended.is_empty()
     }
 }
 
@@ -133,6 +137,7 @@ impl GrantService {
             }
         }
         self.reconcile_person_logins(&mut report).await?;
+        self.reconcile_instances(&mut report).await?;
         Ok(report)
     }
 

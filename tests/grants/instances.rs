@@ -248,3 +248,66 @@ async fn a_replica_unreachable_at_expiry_is_retried_and_its_session_ends_when_it
     assert_eq!(last[format!("127.0.0.1:{}", gate.port)], 1, "{last}");
     drop((on_replica, fx));
 }
+
+/// The reconciler's pass over the instances: the grant ended while the reader was cut off and
+/// its sweep was lost (Redis forgot it); once the reader answers, the next reconcile ends the
+/// session there, and leaves alone a session of a login that holds an active grant.
+#[tokio::test]
+async fn the_reconciler_ends_reader_sessions_of_logins_without_an_active_grant() {
+    let Some((_, bin)) = cluster::installed().await.into_iter().find(|(v, _)| *v == 15) else {
+        panic!("no PostgreSQL 15 binaries");
+    };
+    let set = ReplicaSet::start(15, &bin, 1);
+    let fx = Fixture::new(&set.primary, "instrec").await;
+    let names = fx.model.names.clone();
+    let db = names.database.clone();
+    let replica = &set.replicas[0];
+    let gate = Gate::start(format!("127.0.0.1:{}", replica.port).parse().unwrap()).await;
+    let via_gate = instance_config(&fx.static_db(), "127.0.0.1", gate.port);
+    let creds = CredentialSource::Static(DbCredential {
+        user: names.broker(),
+        password: secrecy::SecretString::from(fx.broker_pw.clone()),
+    });
+    let instances = Instances::from_list(vec![Instance::new(&via_gate, &names, creds).unwrap()]);
+    let redis = fx.redis_config();
+    let conn = timers::connect(&redis).await.expect("redis");
+    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
+    let queue = TimerQueue::new(conn.clone(), &redis.key_prefix);
+    let service = GrantService::new(
+        broker,
+        queue.clone(),
+        DocStore::new(conn, &redis.key_prefix),
+        fx.recorder.clone(),
+        Arc::new(SystemClock),
+        test_settings(),
+    )
+    .with_instances(instances);
+
+    let mut on_replica = Vec::new();
+    let mut recs = Vec::new();
+    for level in [Level::Ro, Level::Rw] {
+        let rec = service.issue(fx.request(level, "U0HOLDER", Duration::from_secs(600))).await;
+        let rec = rec.expect("issue");
+        let (role, pw) = (fx.role(level), fx.recorder.last_password());
+        let ok = eventually(Duration::from_secs(20), || replica_ready(replica, &db, &role, &pw));
+        assert!(ok.await, "the password never replicated");
+        on_replica.push(pg::login(replica, &db, &role, &pw).await.unwrap());
+        recs.push(rec);
+    }
+    gate.shut();
+    assert_eq!(service.revoke(Level::Ro, "U0REVOKER").await.expect("revoke"), 0);
+    assert_eq!(fx.recorder.count("instances_unreachable"), 1);
+    // Redis forgets the sweep.
+    let sweep = format!("sweep:{}:127.0.0.1:{}", recs[0].id, gate.port);
+    assert!(queue.cancel(&sweep).await.expect("cancel"), "the sweep was scheduled as {sweep}");
+    gate.open();
+
+    let report = service.reconcile().await.expect("reconcile");
+    let addr = format!("127.0.0.1:{}", gate.port);
+    assert_eq!(report.instance_sessions_ended, vec![(addr, fx.role(Level::Ro), 1)]);
+    assert!(on_replica[0].query_one("SELECT 1", &[]).await.is_err(), "ro session survived");
+    assert!(on_replica[1].query_one("SELECT 1", &[]).await.is_ok(), "rw holds a grant");
+    let again = service.reconcile().await.expect("reconcile again");
+    assert!(again.instance_sessions_ended.is_empty(), "{again:?}");
+    drop((on_replica, fx));
+}
