@@ -96,11 +96,7 @@ impl GrantService {
         }
         // Issue 16: the other instances too; one that fails is swept later, the writer's end
         // stands.
-        let started_before = self.now();
-        let elsewhere = self.end_on_instances(rec.db_user(), &audit, started_before).await;
-        if !elsewhere.failed.is_empty() {
-            self.schedule_sweeps(rec, &elsewhere.failed, started_before).await;
-        }
+        let elsewhere = self.end_elsewhere(rec, &audit).await;
         let ended = ended + elsewhere.total();
         self.forget(rec, handling).await;
         tracing::info!(grant_id = %rec.id, level = %rec.level, incident = %rec.incident, actor,

@@ -42,6 +42,21 @@ impl GrantService {
         &self.instances
     }
 
+    /// Ends `rec`'s sessions (its login's, started until now) on every other instance, and
+    /// schedules a sweep of each instance that could not be reached.
+    pub(crate) async fn end_elsewhere(
+        &self,
+        rec: &super::GrantRecord,
+        audit: &ActionAudit,
+    ) -> InstanceReport {
+        let before = self.now();
+        let report = self.end_on_instances(rec.db_user(), audit, before).await;
+        if !report.failed.is_empty() {
+            self.schedule_sweeps(rec, &report.failed, before).await;
+        }
+        report
+    }
+
     /// Ends `role`'s sessions started before `before` on every other instance, in parallel, and
     /// records the count per instance on the writer. Never fails: a failed instance is listed.
     pub(crate) async fn end_on_instances(

@@ -200,7 +200,14 @@ impl GrantService {
             tracing::warn!(grant_id = %previous.id, level = %previous.level, error = %e,
                 "ending the previous holder's sessions failed");
         }
+        // On the readers too (before the new holder has the password: every session there is
+        // the previous holder's).
+        let elsewhere = self.end_elsewhere(previous, &audit).await;
         self.emit(GrantEvent::TakenOver { previous, by }).await;
+        if !elsewhere.failed.is_empty() {
+            let instances = &elsewhere.failed;
+            self.emit(GrantEvent::InstancesUnreachable { grant: previous, instances }).await;
+        }
     }
 
     /// Rotates the holder's password (the old one stops working) and delivers the new one; the
@@ -285,6 +292,10 @@ impl GrantService {
         let audit = ActionAudit { incident: reason.to_owned(), actor: ACTOR_SERVICE.to_owned() };
         self.broker.expire(level, &audit).await?;
         ended += self.broker.terminate_sessions(level, &audit).await?;
+        let role = self.names().firefighter(level);
+        ended += self.end_on_instances(&role, &audit, self.now()).await.total();
+        // Per-person logins Redis forgot end on the writer here; their reader sessions at the
+        // reconciler's next pass (which compares every reader session with the active grants).
         ended += self.broker.end_live_person_logins(level, ACTOR_SERVICE).await?;
         tracing::info!(level = %level, reason, sessions_ended = ended, "level ended now");
         Ok(ended)

@@ -118,6 +118,14 @@ pub fn blocks(report: &Report, top: usize) -> Vec<Value> {
             .collect();
         out.push(section(&format!("*Open firefighter sessions*\n{}", lines.join("\n"))));
     }
+    if !report.unreachable_instances.is_empty() {
+        let list: Vec<String> =
+            report.unreachable_instances.iter().map(|i| format!("`{}`", escape(i))).collect();
+        out.push(section(&format!(
+            "*Instances whose sessions could not be listed*: {}",
+            list.join(", ")
+        )));
+    }
     out.truncate(MAX_BLOCKS);
     out
 }

@@ -160,6 +160,9 @@ pub struct Session {
     pub client_addr: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub state: Option<String>,
+    /// Another instance of the cluster (`host:port`, issue 16); `None`: the verified one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// Everything the checks read, except the names of drifted objects (fetched on demand).
@@ -311,6 +314,7 @@ pub async fn read(session: &Snapshot<'_>, names: &Names) -> Result<Catalog, Veri
                         client_addr: row.try_get("client_addr")?,
                         since: row.try_get("backend_start")?,
                         state: row.try_get("state")?,
+                        instance: None,
                     })
                 })
                 .collect::<Result<_, tokio_postgres::Error>>()?,

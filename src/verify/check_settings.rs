@@ -252,8 +252,9 @@ pub fn firefighters(
 
 /// `pid 123 from 10.0.0.5 since 2026-...Z (idle)`.
 pub fn describe_session(s: &Session) -> String {
+    let on = s.instance.as_deref().map(|i| format!(" on instance {i}")).unwrap_or_default();
     format!(
-        "pid {} from {} since {} ({})",
+        "pid {}{on} from {} since {} ({})",
         s.pid,
         s.client_addr.as_deref().unwrap_or("local socket"),
         s.since.map(|t| t.to_rfc3339()).unwrap_or_else(|| "?".into()),

@@ -44,6 +44,23 @@ pub struct VerifyArgs {
     pub jobs: u8,
 }
 
+/// With the bot's own connection: the sessions of `database.instances` too (a configuration
+/// error there is reported as each instance unreachable would be: named, not fatal).
+async fn add_instances(cfg: &Config, names: &Names, report: &mut super::report::Report) {
+    let addrs = match cfg.instance_addrs() {
+        Ok(a) if a.is_empty() => return,
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("pgroles verify: database.instances: {e}");
+            return;
+        }
+    };
+    match crate::broker::Instances::from_config(&cfg.database, &cfg.aws, names, &addrs).await {
+        Ok(instances) => super::instances::add_instance_sessions(report, &instances).await,
+        Err(e) => eprintln!("pgroles verify: the other instances: {e:#}"),
+    }
+}
+
 /// Runs verify and prints the report; returns 0 clean, 1 drift, 2 could not verify.
 pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> ExitCode {
     let now = Utc::now();
@@ -56,7 +73,10 @@ pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> ExitCod
         Err(e) => Err(e),
     };
     match result {
-        Ok(report) => {
+        Ok(mut report) => {
+            if args.url.is_none() {
+                add_instances(cfg, names, &mut report).await;
+            }
             match args.format {
                 Format::Text => print!("{}", report.to_text()),
                 Format::Json => println!("{}", pretty(&report.to_json())),

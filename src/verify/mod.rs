@@ -18,6 +18,7 @@
 //! - [`report`]: `Report`, text and JSON (`docs/verify-json.md`), exit codes.
 //! - [`blocks`]: Slack Block Kit rendering.
 //! - [`cli`]: `pgroles verify [--format text|json|slack] [--url URL]`.
+//! - [`instances`]: the open firefighter sessions of the cluster's other instances (issue 16).
 //!
 //! Must not change the database: verify only reads, in one `REPEATABLE READ, READ ONLY`
 //! transaction. Speed: one pass compares each object with the ACL a new object gets; only the
@@ -37,6 +38,7 @@ mod check_roles;
 mod check_settings;
 pub mod cli;
 pub mod findings;
+pub mod instances;
 pub mod objects;
 pub mod report;
 mod rows;

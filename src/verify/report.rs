@@ -53,8 +53,11 @@ pub struct Report {
     pub summary: Summary,
     /// Worst first.
     pub findings: Vec<Finding>,
-    /// Every open firefighter session (drift or not).
+    /// Every open firefighter session (drift or not), on the other instances too.
     pub sessions: Vec<Session>,
+    /// Other instances whose sessions could not be listed (`host:port`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreachable_instances: Vec<String>,
 }
 
 impl Report {
@@ -93,6 +96,7 @@ impl Report {
             summary,
             findings,
             sessions,
+            unreachable_instances: Vec::new(),
         }
     }
 
@@ -156,6 +160,10 @@ impl Report {
             for s in &self.sessions {
                 let _ = writeln!(out, "  {}: {}", s.role, describe_session(s));
             }
+        }
+        if !self.unreachable_instances.is_empty() {
+            let list = self.unreachable_instances.join(", ");
+            let _ = writeln!(out, "\nInstances whose sessions could not be listed: {list}");
         }
         out
     }

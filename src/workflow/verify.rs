@@ -64,7 +64,7 @@ impl Workflow {
         // A general slot: the pool's last connection stays free for expiry and revoke.
         let _general = crate::broker::session::general_slot(pool).await.context("verify slot")?;
         let conn = connect::get(pool).await.context("connecting for verify")?;
-        let report =
+        let mut report =
             match tokio::time::timeout(VERIFY_TIMEOUT, verify::run(&conn, names, self.now())).await
             {
                 Ok(report) => report?,
@@ -74,6 +74,9 @@ impl Workflow {
                     anyhow::bail!("verify did not finish within {VERIFY_TIMEOUT:?}");
                 }
             };
+        drop(conn);
+        let instances = self.inner.grants.instances();
+        verify::instances::add_instance_sessions(&mut report, instances).await;
         let json = blocks::blocks(&report, blocks::DEFAULT_TOP);
         let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(json))
             .context("the verify blocks do not parse as Block Kit")?;

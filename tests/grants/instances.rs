@@ -96,6 +96,20 @@ async fn firefighter_sessions_on_every_replica_end_on_revoke() {
     let listed = instances.iter().next().unwrap().broker.instance_sessions().await.unwrap();
     assert_eq!(listed.iter().filter(|s| s.role == role).count(), 1, "{listed:?}");
 
+    // verify lists the open sessions of every instance.
+    let verifier = pg::login(&set.primary, &db, &names.broker(), &fx.broker_pw).await.unwrap();
+    let mut report = pgroles::verify::run(&verifier, &names, chrono::Utc::now()).await.unwrap();
+    pgroles::verify::instances::add_instance_sessions(&mut report, &instances).await;
+    let text = report.to_text();
+    for r in &set.replicas {
+        let addr = format!("127.0.0.1:{}", r.port);
+        let on = |s: &&pgroles::verify::catalog::Session| s.instance.as_deref() == Some(&addr);
+        assert_eq!(report.sessions.iter().filter(on).count(), 1, "{addr}: {text}");
+        assert!(text.contains(&format!("on instance {addr}")), "{text}");
+    }
+    assert_eq!(report.summary.open_firefighter_sessions, 3, "{text}");
+    assert!(report.unreachable_instances.is_empty());
+
     let ended = service.revoke(Level::Ro, "U0REVOKER").await.expect("revoke");
     assert_eq!(ended, 3, "one session on the writer and one on each replica");
     assert!(writer.query_one("SELECT 1", &[]).await.is_err(), "writer session survived");
