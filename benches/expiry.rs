@@ -14,49 +14,23 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use support::capture::{percentile, Capture};
+
 use chrono::Utc;
 use futures::StreamExt;
 use pgroles::access::{IncidentId, SlackUserId};
-use pgroles::broker::{Broker, TempPassword};
+use pgroles::broker::Broker;
 use pgroles::config::{AwsConfig, DatabaseConfig, DbAuth, RedisConfig, SslMode};
-use pgroles::grants::{
-    run, GrantEvent, GrantRecord, GrantService, GrantSettings, IssueRequest, Notifier,
-};
+use pgroles::grants::{run, GrantService, GrantSettings, IssueRequest};
 use pgroles::model::Level;
 use pgroles::timers::{self, DocStore, SystemClock, Timer, TimerKind, TimerQueue};
 use secrecy::SecretString;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ITERATIONS: usize = 20;
 const SESSIONS: usize = 50;
-
-#[derive(Default)]
-struct Capture {
-    password: Mutex<Option<String>>,
-    expired: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Notifier for Capture {
-    async fn deliver(&self, _g: &GrantRecord, p: &TempPassword) -> anyhow::Result<()> {
-        *self.password.lock().map_err(|_| anyhow::anyhow!("poisoned"))? =
-            Some(p.expose_for_delivery().to_owned());
-        Ok(())
-    }
-    async fn notify(&self, event: GrantEvent<'_>) -> anyhow::Result<()> {
-        if let GrantEvent::Expired { .. } = event {
-            self.expired.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 fn summary(name: &str, mut v: Vec<Duration>) {
     v.sort();

@@ -10,9 +10,11 @@
 //! Slack) and the in-memory log capture ([`logs`]).
 //! Must not start the shared clusters itself (that is `scripts/test-services`' job) nor read
 //! anything outside the repository. [`stall`]: TCP proxies whose connections can be frozen or cut.
+//! [`capture`]: a grant notifier keeping the last password, and percentiles, for benches.
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod capture;
 pub mod cluster;
 pub mod logs;
 pub mod model;
