@@ -102,6 +102,9 @@ pub struct DatabaseConfig {
     /// Every other instance of the cluster (Aurora readers), `host:port`, whose firefighter
     /// sessions must end too: each is its own server, a terminate on the writer cannot see them.
     pub instances: Vec<String>,
+    /// An Aurora cluster id: its readers (from the RDS API, `DescribeDBClusters` and
+    /// `DescribeDBInstances`) are added to `instances` at start.
+    pub discover_cluster: Option<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -122,6 +125,7 @@ impl Default for DatabaseConfig {
             max_replicas: 3,
             public_host: None,
             instances: Vec::new(),
+            discover_cluster: None,
         }
     }
 }

@@ -218,18 +218,6 @@ async fn unreachable_database_or_wrong_broker_password_is_unavailable() {
     model.drop().await;
 }
 
-/// An SDK configuration for moto: dummy credentials, its endpoint, a region.
-async fn moto_sdk(moto: &support::moto::Moto) -> (AwsConfig, aws_config::SdkConfig) {
-    let aws = AwsConfig { region: Some("us-east-1".into()), endpoint_url: Some(moto.endpoint()) };
-    let creds = aws_credential_types::Credentials::new("test", "test", None, None, "moto");
-    let sdk = pgroles::aws::sdk_config_with(
-        &aws,
-        Some(aws_credential_types::provider::SharedCredentialsProvider::new(creds)),
-    )
-    .await;
-    (aws, sdk)
-}
-
 fn rds_secret(names: &Names, server: &PgServer, password: &str) -> String {
     serde_json::json!({
         "engine": "postgres",
@@ -245,7 +233,7 @@ fn rds_secret(names: &Names, server: &PgServer, password: &str) -> String {
 #[tokio::test]
 async fn broker_password_from_secrets_manager_works_and_is_refreshed_after_rotation() {
     let moto = support::moto::Moto::spawn();
-    let (_aws, sdk) = moto_sdk(&moto).await;
+    let (_aws, sdk) = moto.sdk().await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     for server in pg::versions() {
         let v = server.version;

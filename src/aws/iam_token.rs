@@ -2,19 +2,18 @@
 //! `GET https://{host}:{port}/?Action=connect&DBUser={user}` for service `rds-db`, valid 900 s,
 //! used as the password without its `https://`.
 //!
-//! Owns token generation (with `aws-sigv4`, not `aws-sdk-rds`, to keep the build lean) and a
-//! cache that reuses a token for 10 minutes, well inside its 15. [`generate_token`] is pure: the
-//! time and credentials are arguments. Tokens are secrets and never logged.
+//! Owns the cache that reuses a token for 10 minutes, well inside its 15, and the pure
+//! [`generate_token`] (time and credentials are arguments) on top of `aws-sdk-rds`'s
+//! `AuthTokenGenerator`; the tests check it against an independent SigV4 computation. Tokens
+//! are secrets and never logged.
 
 use anyhow::{anyhow, Context};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use aws_sdk_rds::auth_token::{AuthTokenGenerator, Config as TokenConfig};
+use aws_smithy_async::time::StaticTimeSource;
+use aws_types::region::Region;
+use aws_types::SdkConfig;
 use secrecy::SecretString;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Mutex;
@@ -23,9 +22,6 @@ use tokio::sync::Mutex;
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 /// How long a cached token is handed out for new connections.
 pub const TOKEN_REUSE: Duration = Duration::from_secs(600);
-
-/// SigV4 URI encoding: everything but the unreserved `A-Za-z0-9-_.~`.
-const SIGV4: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// What a token is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,45 +33,26 @@ pub struct TokenTarget {
 }
 
 /// Builds the token for `target`, signed with `credentials` at `now`.
-pub fn generate_token(
+pub async fn generate_token(
     target: &TokenTarget,
     credentials: &Credentials,
     now: SystemTime,
 ) -> anyhow::Result<SecretString> {
-    let base = format!(
-        "{}:{}/?Action=connect&DBUser={}",
-        target.host,
-        target.port,
-        utf8_percent_encode(&target.user, SIGV4)
-    );
-    let url = format!("https://{base}");
-
-    let mut settings = SigningSettings::default();
-    settings.expires_in = Some(TOKEN_LIFETIME);
-    settings.signature_location = SignatureLocation::QueryParams;
-    let identity: Identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&target.region)
-        .name("rds-db")
-        .time(now)
-        .settings(settings)
+    let config = TokenConfig::builder()
+        .hostname(&target.host)
+        .port(u64::from(target.port))
+        .username(&target.user)
+        .region(Region::new(target.region.clone()))
+        .credentials(credentials.clone())
+        .expires_in(TOKEN_LIFETIME.as_secs())
         .build()
-        .context("building SigV4 parameters")?;
-    let request = SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::empty())
-        .context("building the request to sign")?;
-    let (instructions, _signature) = sign(request, &params.into())
-        .map_err(|e| anyhow!("signing the RDS auth token: {e}"))?
-        .into_parts();
-
-    let mut token = base;
-    for (name, value) in instructions.params() {
-        token.push('&');
-        token.push_str(name);
-        token.push('=');
-        token.extend(utf8_percent_encode(value, SIGV4));
-    }
-    Ok(SecretString::from(token))
+        .map_err(|e| anyhow!("the RDS auth token's parameters: {e}"))?;
+    let clock = SdkConfig::builder().time_source(StaticTimeSource::new(now)).build();
+    let token = AuthTokenGenerator::new(config)
+        .auth_token(&clock)
+        .await
+        .map_err(|e| anyhow!("signing the RDS auth token: {e}"))?;
+    Ok(SecretString::from(token.as_str().to_owned()))
 }
 
 /// Tokens for one database user, cached for [`TOKEN_REUSE`].
@@ -139,7 +116,7 @@ impl IamTokenSource {
             .provide_credentials()
             .await
             .context("loading AWS credentials for the RDS auth token")?;
-        generate_token(&self.target, &creds, SystemTime::now())
+        generate_token(&self.target, &creds, SystemTime::now()).await
     }
 }
 

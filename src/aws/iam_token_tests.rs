@@ -70,8 +70,8 @@ fn independent_sigv4_reproduces_the_published_aws_sdk_vector() {
     ));
 }
 
-#[test]
-fn token_equals_an_independent_sigv4_computation() {
+#[tokio::test]
+async fn token_equals_an_independent_sigv4_computation() {
     let target = TokenTarget {
         host: "my-cluster.cluster-abc.us-east-1.rds.amazonaws.com".into(),
         port: 5432,
@@ -81,7 +81,7 @@ fn token_equals_an_independent_sigv4_computation() {
     // 2015-08-30T12:36:00Z, the SigV4 test-suite date.
     let now = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
     let key = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-    let token = generate_token(&target, &creds(key.0, key.1), now).unwrap();
+    let token = generate_token(&target, &creds(key.0, key.1), now).await.unwrap();
     let expected =
         expected_token(&target.host, 5432, &target.user, "us-east-1", key, "20150830T123600Z");
     assert_eq!(token.expose_secret(), expected);
@@ -94,13 +94,13 @@ fn token_equals_an_independent_sigv4_computation() {
     assert!(!token.expose_secret().starts_with("https://"));
 }
 
-#[test]
-fn session_credentials_add_an_encoded_security_token() {
+#[tokio::test]
+async fn session_credentials_add_an_encoded_security_token() {
     let target =
         TokenTarget { host: "h".into(), port: 5432, user: "u".into(), region: "eu-west-1".into() };
     let c = Credentials::new("AKID", "SECRET", Some("tok+en/x=".into()), None, "test");
-    let token =
-        generate_token(&target, &c, UNIX_EPOCH + Duration::from_secs(1_700_000_000)).unwrap();
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let token = generate_token(&target, &c, now).await.unwrap();
     assert!(token.expose_secret().contains("X-Amz-Security-Token=tok%2Ben%2Fx%3D"));
 }
 

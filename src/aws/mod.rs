@@ -1,10 +1,11 @@
-//! AWS access: the shared SDK configuration, Secrets Manager (the broker's own password) and
-//! RDS IAM authentication tokens.
+//! AWS access: the shared SDK configuration, Secrets Manager (the broker's own password), RDS
+//! IAM authentication tokens and Aurora cluster discovery (`aws-sdk-rds`).
 //!
 //! Owns the AWS HTTP client (rustls with ring, no aws-lc, no native-tls) and credential loading
 //! through the default provider chain. Must not talk to PostgreSQL or know about Slack.
 
 pub mod iam_token;
+pub mod rds;
 pub mod secrets;
 
 use crate::config::AwsConfig;

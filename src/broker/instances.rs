@@ -14,6 +14,7 @@ use super::session::{self, Work};
 use crate::config::{AwsConfig, DatabaseConfig, DbAuth};
 use crate::model::script::quote_ident;
 use crate::model::Names;
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,23 +63,32 @@ pub struct Instances {
 }
 
 impl Instances {
-    /// One broker per `(host, port)`, from the writer's configuration `db` (user, auth, TLS,
-    /// database). Connects lazily.
+    /// One broker per `(host, port)` of `addrs` and, with `database.discover_cluster`, per
+    /// reader the RDS API lists for that cluster, from the writer's configuration `db` (user,
+    /// auth, TLS, database). Connects lazily. A discovery that fails stops the start.
     pub async fn from_config(
         db: &DatabaseConfig,
         aws: &AwsConfig,
         names: &Names,
         addrs: &[(String, u16)],
     ) -> anyhow::Result<Instances> {
+        let mut addrs = addrs.to_vec();
+        let needs_sdk = db.discover_cluster.is_some() || db.auth != DbAuth::Password;
+        let sdk = if needs_sdk { Some(crate::aws::sdk_config(aws).await) } else { None };
+        if let (Some(cluster), Some(sdk)) = (&db.discover_cluster, &sdk) {
+            let members = crate::aws::rds::discover(sdk, cluster)
+                .await
+                .with_context(|| format!("discovering the instances of {cluster}"))?;
+            add_readers(&mut addrs, db, &members);
+            tracing::info!(cluster = %cluster, members = members.len(), instances = addrs.len(),
+                "discovered the cluster's instances");
+        }
         if addrs.is_empty() {
             return Ok(Instances::default());
         }
-        let sdk = match db.auth {
-            DbAuth::Password => None,
-            DbAuth::SecretsManager | DbAuth::Iam => Some(crate::aws::sdk_config(aws).await),
-        };
+        let sdk = if db.auth == DbAuth::Password { None } else { sdk };
         let mut list = Vec::with_capacity(addrs.len());
-        for (host, port) in addrs {
+        for (host, port) in &addrs {
             let one = instance_config(db, host, *port);
             let creds =
                 CredentialSource::from_config_with_sdk(&one, sdk.as_ref(), &names.broker())?;
@@ -110,6 +120,25 @@ impl Instances {
     }
 }
 
+/// Adds each reader of `members` with an endpoint that is neither listed nor the writer.
+pub fn add_readers(
+    addrs: &mut Vec<(String, u16)>,
+    db: &DatabaseConfig,
+    members: &[crate::aws::rds::ClusterMember],
+) {
+    for m in members.iter().filter(|m| !m.writer) {
+        let Some((host, port)) = &m.endpoint else {
+            tracing::warn!(instance = %m.id, "a cluster member has no endpoint yet; skipped");
+            continue;
+        };
+        let same = |(h, p): &(String, u16)| h.eq_ignore_ascii_case(host) && p == port;
+        if same(&(db.host.clone(), db.port)) || addrs.iter().any(same) {
+            continue;
+        }
+        addrs.push((host.clone(), *port));
+    }
+}
+
 /// The writer's configuration pointed at another instance, with a small pool.
 pub fn instance_config(db: &DatabaseConfig, host: &str, port: u16) -> DatabaseConfig {
     DatabaseConfig {
@@ -117,6 +146,7 @@ pub fn instance_config(db: &DatabaseConfig, host: &str, port: u16) -> DatabaseCo
         port,
         pool_size: INSTANCE_POOL_SIZE.min(db.pool_size.max(1)),
         instances: Vec::new(),
+        discover_cluster: None,
         ..db.clone()
     }
 }

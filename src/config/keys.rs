@@ -92,6 +92,7 @@ pub const KEYS: &[Key] = &[
     k("database", "max_replicas", U32),
     k("database", "public_host", Kind::OptStr),
     k("database", "instances", Kind::List),
+    k("database", "discover_cluster", Kind::OptStr),
     k("redis", "url", Kind::Str),
     k("redis", "key_prefix", Kind::Str),
     k("redis", "password", Kind::Secret),

@@ -47,6 +47,16 @@ fn missing(dotted: &str, why: &str) -> ConfigError {
     ConfigError::Missing { key: dotted.into(), env: env_of(dotted), why: why.into() }
 }
 
+/// RDS's rule for a DB cluster identifier.
+fn valid_cluster_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    (1..=63).contains(&b.len())
+        && b[0].is_ascii_alphabetic()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+}
+
 fn invalid(dotted: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: dotted.into(), env: env_of(dotted), message: message.into() }
 }
@@ -269,6 +279,17 @@ impl Config {
             return Err(invalid("database.max_replicas", "must be at least 1"));
         }
         self.instance_addrs()?;
+        if let Some(id) = &db.discover_cluster {
+            if !valid_cluster_id(id) {
+                return Err(invalid(
+                    "database.discover_cluster",
+                    format!(
+                        "{id:?} is not an Aurora cluster id (a letter, then letters, digits \
+                     and single hyphens, at most 63, no hyphen at the end)"
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -354,5 +375,16 @@ mod tests {
         cfg.database.instances = vec!["r1:5432".into()];
         cfg.database.sslmode = SslMode::Disable;
         assert!(cfg.instance_addrs().unwrap_err().to_string().contains("loopback only"));
+    }
+
+    #[test]
+    fn a_cluster_to_discover_is_an_rds_cluster_id() {
+        for ok in ["my-pg", "a", "prod-cluster-2"] {
+            assert!(valid_cluster_id(ok), "{ok}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "1abc", "my--pg", "my-pg-", "my_pg", "arn:aws:rds:x", long.as_str()] {
+            assert!(!valid_cluster_id(bad), "{bad}");
+        }
     }
 }

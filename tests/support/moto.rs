@@ -44,6 +44,19 @@ impl Moto {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// The `[aws]` section and an SDK configuration for this server: dummy credentials, its
+    /// endpoint, `us-east-1`.
+    pub async fn sdk(&self) -> (pgroles::config::AwsConfig, aws_config::SdkConfig) {
+        let aws = pgroles::config::AwsConfig {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(self.endpoint()),
+        };
+        let creds = aws_credential_types::Credentials::new("test", "test", None, None, "moto");
+        let provider = aws_credential_types::provider::SharedCredentialsProvider::new(creds);
+        let sdk = pgroles::aws::sdk_config_with(&aws, Some(provider)).await;
+        (aws, sdk)
+    }
 }
 
 impl Drop for Moto {
