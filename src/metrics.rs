@@ -42,6 +42,7 @@ struct OpsGauges {
     oldest_overdue: Gauge<f64, AtomicU64>,
     connections: Family<Labels, Gauge>,
     budget: Gauge,
+    instances: Gauge,
 }
 
 /// What [`Metrics::set_ops`] records.
@@ -56,6 +57,8 @@ pub struct OpsSnapshot {
     pub connections_open: i64,
     pub connections_in_use: i64,
     pub pool_max: i64,
+    /// The cluster's other instances this process ends sessions on (listed and discovered).
+    pub instances: i64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -105,6 +108,12 @@ impl Metrics {
             "broker_pool_max_connections",
             "This process's share of the broker's connection budget (database.pool_size)",
             ops.budget.clone(),
+        );
+        registry.register(
+            "instances",
+            "Other instances of the cluster (Aurora readers) whose firefighter sessions end too \
+             (database.instances and database.discover_cluster)",
+            ops.instances.clone(),
         );
         registry.register(
             "slack_requests",
@@ -204,6 +213,7 @@ impl Metrics {
             .get_or_create(&vec![("state", "in_use".to_owned())])
             .set(s.connections_in_use);
         self.ops.budget.set(s.pool_max);
+        self.ops.instances.set(s.instances);
     }
 
     /// One handled command or event (`command`: `ro`, `status`, `reaction_added`, ...;

@@ -62,7 +62,15 @@ pub(super) async fn readyz(State(s): State<HealthState>) -> Response {
     let ready = redis_ok && pg != "unavailable" && worker != "stopped";
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let body = serde_json::json!({ "redis": word(redis_ok), "postgresql": pg, "worker": worker });
+    // The other instances are listed for the operator; their reachability does not gate
+    // readiness (an unreachable reader is retried per grant, see grants::sweep).
+    let instances: Vec<&str> = s.grants.instances().iter().map(|i| i.addr.as_str()).collect();
+    let body = serde_json::json!({
+        "redis": word(redis_ok),
+        "postgresql": pg,
+        "worker": worker,
+        "instances": instances,
+    });
     (status, Json(body)).into_response()
 }
 
@@ -75,6 +83,7 @@ pub(super) async fn metrics(State(s): State<HealthState>) -> Response {
         connections_open: pool.size as i64,
         connections_in_use: pool.size.saturating_sub(pool.available) as i64,
         pool_max: pool.max_size as i64,
+        instances: s.grants.instances().len() as i64,
         ..OpsSnapshot::default()
     };
     let pending = tokio::time::timeout(CHECK_TIMEOUT, s.grants.queue().pending()).await;

@@ -14,7 +14,9 @@ async fn redis_down_means_a_clear_message_and_no_request() {
     assert!(ack.body.contains("cannot reach its state store (Redis)"), "{}", ack.body);
     let ready = reqwest::get(format!("http://127.0.0.1:{}/readyz", bot.port)).await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
-    assert!(ready.text().await.unwrap().contains("\"redis\":\"unavailable\""));
+    let body = ready.text().await.unwrap();
+    assert!(body.contains("\"redis\":\"unavailable\""), "{body}");
+    assert!(body.contains("\"instances\":[]"), "the other instances are listed: {body}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(bot.fake.messages(AUDIT).is_empty(), "nothing was posted");
     assert!(bot.dm_ephemerals(REQUESTER).is_empty(), "no password");
