@@ -1,12 +1,13 @@
 //! Issue 16: Aurora cluster discovery through `aws-sdk-rds` against moto's RDS: a cluster with a
 //! writer and two readers is described, the readers' endpoints become the instances whose
 //! firefighter sessions must end, the writer and already listed instances are not added twice,
-//! and an unknown cluster is a clear error.
+//! an unknown cluster is a clear error, and a refresh follows readers that come and go.
 
 mod support;
 
 use pgroles::aws::rds::{discover, ClusterMember};
 use pgroles::broker::instances::add_readers;
+use pgroles::broker::Instances;
 use pgroles::config::DatabaseConfig;
 
 async fn aurora_cluster(sdk: &aws_config::SdkConfig, cluster: &str, members: &[&str]) {
@@ -65,4 +66,54 @@ async fn the_readers_of_a_cluster_become_instances_and_the_writer_does_not() {
 
     let err = discover(&sdk, "no-such-cluster").await.expect_err("unknown cluster");
     assert!(format!("{err:#}").contains("no-such-cluster"), "{err:#}");
+}
+
+/// `Instances` with `database.discover_cluster`: the readers at start, then a reader added and
+/// one removed in the RDS API are picked up by `refresh` (kept instances keep their broker).
+#[tokio::test]
+async fn a_refresh_adds_new_readers_and_drops_gone_ones() {
+    let moto = support::moto::Moto::spawn();
+    let (aws, sdk) = moto.sdk().await;
+    aurora_cluster(&sdk, "pgroles-grow", &["grow-1", "grow-2"]).await;
+    let members = discover(&sdk, "pgroles-grow").await.unwrap();
+    let (host, port) = members[0].endpoint.clone().unwrap();
+    // The default credential chain, as in production (moto accepts any key).
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    let db = DatabaseConfig {
+        host,
+        port,
+        password: Some(secrecy::SecretString::from("unused-here".to_owned())),
+        sslmode: pgroles::config::SslMode::Disable,
+        discover_cluster: Some("pgroles-grow".into()),
+        ..DatabaseConfig::default()
+    };
+    let names = pgroles::model::Names::default();
+    let instances = Instances::from_config(&db, &aws, &names, &[]).await.expect("instances");
+    assert!(instances.discovers());
+    assert_eq!(instances.len(), 1, "the one reader");
+    let first = instances.current()[0].clone();
+    assert!(first.addr.contains("grow-2"), "{}", first.addr);
+    assert!(!instances.refresh().await.unwrap(), "nothing changed");
+
+    let rds = aws_sdk_rds::Client::new(&sdk);
+    rds.create_db_instance()
+        .db_instance_identifier("grow-3")
+        .db_cluster_identifier("pgroles-grow")
+        .engine("aurora-postgresql")
+        .db_instance_class("db.r6g.large")
+        .send()
+        .await
+        .unwrap();
+    assert!(instances.refresh().await.unwrap(), "a reader appeared");
+    let now = instances.current();
+    assert_eq!(now.len(), 2);
+    assert!(now.iter().any(|i| std::sync::Arc::ptr_eq(i, &first)), "grow-2 kept as it was");
+    assert!(now.iter().any(|i| i.addr.contains("grow-3")));
+
+    rds.delete_db_instance().db_instance_identifier("grow-2").send().await.unwrap();
+    assert!(instances.refresh().await.unwrap(), "a reader went");
+    let addrs: Vec<String> = instances.current().iter().map(|i| i.addr.clone()).collect();
+    assert_eq!(addrs.len(), 1, "{addrs:?}");
+    assert!(addrs[0].contains("grow-3"), "{addrs:?}");
 }

@@ -16,7 +16,7 @@ use crate::model::script::quote_ident;
 use crate::model::Names;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How long a login to another instance may take: an unreachable reader must not hold an
@@ -56,10 +56,23 @@ pub struct Instance {
     pub broker: Broker,
 }
 
-/// Every configured other instance (empty: a single-instance cluster).
+/// Every other instance (empty: a single-instance cluster): the listed ones and, with
+/// `database.discover_cluster`, the cluster's readers, re-read by [`Instances::refresh`].
+/// Clones share one list.
 #[derive(Debug, Default, Clone)]
 pub struct Instances {
-    list: Arc<Vec<Instance>>,
+    list: Arc<RwLock<Arc<Vec<Arc<Instance>>>>>,
+    discovery: Option<Arc<Discovery>>,
+}
+
+/// What a refresh needs: the writer's configuration, the listed instances, the cluster.
+#[derive(Debug)]
+struct Discovery {
+    db: DatabaseConfig,
+    names: Names,
+    listed: Vec<(String, u16)>,
+    cluster: String,
+    sdk: aws_config::SdkConfig,
 }
 
 impl Instances {
@@ -72,51 +85,125 @@ impl Instances {
         names: &Names,
         addrs: &[(String, u16)],
     ) -> anyhow::Result<Instances> {
-        let mut addrs = addrs.to_vec();
         let needs_sdk = db.discover_cluster.is_some() || db.auth != DbAuth::Password;
         let sdk = if needs_sdk { Some(crate::aws::sdk_config(aws).await) } else { None };
-        if let (Some(cluster), Some(sdk)) = (&db.discover_cluster, &sdk) {
-            let members = crate::aws::rds::discover(sdk, cluster)
-                .await
-                .with_context(|| format!("discovering the instances of {cluster}"))?;
-            add_readers(&mut addrs, db, &members);
-            tracing::info!(cluster = %cluster, members = members.len(), instances = addrs.len(),
-                "discovered the cluster's instances");
+        let discovery = match (&db.discover_cluster, &sdk) {
+            (Some(cluster), Some(sdk)) => Some(Arc::new(Discovery {
+                db: db.clone(),
+                names: names.clone(),
+                listed: addrs.to_vec(),
+                cluster: cluster.clone(),
+                sdk: sdk.clone(),
+            })),
+            _ => None,
+        };
+        let instances = Instances { list: Arc::default(), discovery };
+        let mut all = addrs.to_vec();
+        if let Some(d) = &instances.discovery {
+            all = d.addrs().await?;
         }
-        if addrs.is_empty() {
-            return Ok(Instances::default());
-        }
-        let sdk = if db.auth == DbAuth::Password { None } else { sdk };
-        let mut list = Vec::with_capacity(addrs.len());
-        for (host, port) in &addrs {
-            let one = instance_config(db, host, *port);
-            let creds =
-                CredentialSource::from_config_with_sdk(&one, sdk.as_ref(), &names.broker())?;
-            list.push(Instance::new(&one, names, creds)?);
-        }
-        Ok(Instances { list: Arc::new(list) })
+        instances.set(build(db, sdk.as_ref(), names, &all, &[])?);
+        Ok(instances)
     }
 
     /// From ready instances (tests).
     pub fn from_list(list: Vec<Instance>) -> Instances {
-        Instances { list: Arc::new(list) }
+        let list = list.into_iter().map(Arc::new).collect();
+        Instances { list: Arc::new(RwLock::new(Arc::new(list))), discovery: None }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Instance> {
-        self.list.iter()
+    /// The instances now (a refresh replaces the list; this one stays as it is).
+    pub fn current(&self) -> Arc<Vec<Arc<Instance>>> {
+        self.list.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn set(&self, list: Vec<Arc<Instance>>) {
+        if let Ok(mut l) = self.list.write() {
+            *l = Arc::new(list);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.current().is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.current().len()
     }
 
-    /// The instance configured as `addr`.
-    pub fn get(&self, addr: &str) -> Option<&Instance> {
-        self.list.iter().find(|i| i.addr == addr)
+    /// The instance known as `addr`.
+    pub fn get(&self, addr: &str) -> Option<Arc<Instance>> {
+        self.current().iter().find(|i| i.addr == addr).cloned()
+    }
+
+    /// Whether [`Instances::refresh`] asks the RDS API (`database.discover_cluster`).
+    pub fn discovers(&self) -> bool {
+        self.discovery.is_some()
+    }
+
+    /// Asks the RDS API again: readers that appeared are added, gone ones dropped, the others
+    /// kept with their connections. Returns whether the list changed. On an error the list
+    /// stays as it was.
+    pub async fn refresh(&self) -> anyhow::Result<bool> {
+        let Some(d) = &self.discovery else { return Ok(false) };
+        let addrs = d.addrs().await?;
+        let old = self.current();
+        let named: Vec<String> = addrs.iter().map(|(h, p)| addr_of(h, *p)).collect();
+        if named.len() == old.len() && old.iter().all(|i| named.contains(&i.addr)) {
+            return Ok(false);
+        }
+        let sdk = (d.db.auth != DbAuth::Password).then_some(&d.sdk);
+        let list = build(&d.db, sdk, &d.names, &addrs, &old)?;
+        tracing::info!(cluster = %d.cluster, before = old.len(), now = list.len(),
+            instances = %named.join(","), "the cluster's instances changed");
+        self.set(list);
+        Ok(true)
+    }
+}
+
+impl Discovery {
+    /// The listed instances and the cluster's readers now.
+    async fn addrs(&self) -> anyhow::Result<Vec<(String, u16)>> {
+        let members = crate::aws::rds::discover(&self.sdk, &self.cluster)
+            .await
+            .with_context(|| format!("discovering the instances of {}", self.cluster))?;
+        let mut addrs = self.listed.clone();
+        add_readers(&mut addrs, &self.db, &members);
+        tracing::info!(cluster = %self.cluster, members = members.len(), instances = addrs.len(),
+            "discovered the cluster's instances");
+        Ok(addrs)
+    }
+}
+
+/// An instance per address, reusing those of `keep` with the same address.
+fn build(
+    db: &DatabaseConfig,
+    sdk: Option<&aws_config::SdkConfig>,
+    names: &Names,
+    addrs: &[(String, u16)],
+    keep: &[Arc<Instance>],
+) -> anyhow::Result<Vec<Arc<Instance>>> {
+    let sdk = if db.auth == DbAuth::Password { None } else { sdk };
+    let mut list = Vec::with_capacity(addrs.len());
+    for (host, port) in addrs {
+        if let Some(same) = keep.iter().find(|i| i.addr == addr_of(host, *port)) {
+            list.push(same.clone());
+            continue;
+        }
+        let one = instance_config(db, host, *port);
+        let creds = CredentialSource::from_config_with_sdk(&one, sdk, &names.broker())?;
+        list.push(Arc::new(Instance::new(&one, names, creds)?));
+    }
+    Ok(list)
+}
+
+/// `host:port`, with brackets around an IPv6 host.
+fn addr_of(host: &str, port: u16) -> String {
+    let host = host.trim_matches(['[', ']']);
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -161,11 +248,7 @@ impl Instance {
         let manager = BrokerManager::new(db, names, Arc::new(creds))?
             .with_connect_timeout(INSTANCE_CONNECT_TIMEOUT);
         let pool = connect::build_pool(manager, db.pool_size)?;
-        let host = if db.host.contains(':') { format!("[{}]", db.host) } else { db.host.clone() };
-        Ok(Instance {
-            addr: format!("{host}:{}", db.port),
-            broker: Broker::new(pool, names.clone()),
-        })
+        Ok(Instance { addr: addr_of(&db.host, db.port), broker: Broker::new(pool, names.clone()) })
     }
 }
 

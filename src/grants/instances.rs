@@ -66,10 +66,11 @@ impl GrantService {
         before: DateTime<Utc>,
     ) -> InstanceReport {
         let mut report = InstanceReport::default();
-        if self.instances.is_empty() {
+        let list = self.instances.current();
+        if list.is_empty() {
             return report;
         }
-        let calls = self.instances.iter().map(|i| async move {
+        let calls = list.iter().map(|i| async move {
             let call = i.broker.end_instance_sessions(role, before);
             (i.addr.clone(), tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await)
         });

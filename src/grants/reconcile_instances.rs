@@ -21,7 +21,8 @@ impl GrantService {
         &self,
         report: &mut ReconcileReport,
     ) -> Result<(), GrantError> {
-        if self.instances.is_empty() {
+        let list = self.instances.current();
+        if list.is_empty() {
             return Ok(());
         }
         let mut entitled = BTreeSet::new();
@@ -30,7 +31,7 @@ impl GrantService {
                 entitled.insert(g.db_user().to_owned());
             }
         }
-        let passes = self.instances.iter().map(|i| self.reconcile_instance(i, &entitled));
+        let passes = list.iter().map(|i| self.reconcile_instance(i, &entitled));
         for ended in futures::future::join_all(passes).await {
             for (addr, login, n) in ended {
                 let role = format!("{login} on {addr}");

@@ -64,7 +64,8 @@ pub(super) async fn readyz(State(s): State<HealthState>) -> Response {
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     // The other instances are listed for the operator; their reachability does not gate
     // readiness (an unreachable reader is retried per grant, see grants::sweep).
-    let instances: Vec<&str> = s.grants.instances().iter().map(|i| i.addr.as_str()).collect();
+    let instances: Vec<String> =
+        s.grants.instances().current().iter().map(|i| i.addr.clone()).collect();
     let body = serde_json::json!({
         "redis": word(redis_ok),
         "postgresql": pg,

@@ -92,6 +92,26 @@ pub(super) async fn close_idle_connections(
     }
 }
 
+/// With `database.discover_cluster`: asks the RDS API for the cluster's readers every
+/// [`INSTANCES_REFRESH`] (a failure keeps the list and is logged; the next period retries).
+pub(super) async fn refresh_instances(
+    grants: Arc<GrantService>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(INSTANCES_REFRESH) => {}
+        }
+        if let Err(e) = grants.instances().refresh().await {
+            tracing::warn!(error = %format!("{e:#}"), "refreshing the cluster's instances failed");
+        }
+    }
+}
+
+/// How often the cluster's readers are discovered again.
+pub const INSTANCES_REFRESH: Duration = Duration::from_secs(300);
+
 /// Resolves on Ctrl-C or SIGTERM: the one stop signal of `pgroles serve` and `pgroles worker`.
 pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {

@@ -47,7 +47,9 @@ use axum::routing::get;
 use axum::Router;
 use dispatch::ListenerState;
 pub(crate) use lifecycle::shutdown_signal;
-use lifecycle::{check_budget, close_idle_connections, supervise_worker, WORKER_MAX_AGE};
+use lifecycle::{
+    check_budget, close_idle_connections, refresh_instances, supervise_worker, WORKER_MAX_AGE,
+};
 use secrecy::ExposeSecret;
 use socket_mode::SocketMode;
 use std::future::Future;
@@ -358,6 +360,9 @@ impl Application {
             ))
         });
         tasks.spawn(close_idle_connections(grants.clone(), self.idle_timeout, stop_rx.clone()));
+        if grants.instances().discovers() {
+            tasks.spawn(refresh_instances(grants.clone(), stop_rx.clone()));
+        }
         let socket = self.socket.map(|s| tasks.spawn(s.run(wait_stop(stop_rx.clone()))));
         let notes = tasks.spawn(self.notes.run(wait_stop(stop_rx.clone())));
         let server =

@@ -15,7 +15,8 @@ pub const INSTANCE_LIST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Adds the open firefighter sessions of every instance in `instances` to `report`.
 pub async fn add_instance_sessions(report: &mut Report, instances: &Instances) {
-    let calls = instances.iter().map(|i| async move {
+    let list = instances.current();
+    let calls = list.iter().map(|i| async move {
         let listed = tokio::time::timeout(INSTANCE_LIST_TIMEOUT, i.broker.instance_sessions());
         (i.addr.clone(), listed.await)
     });

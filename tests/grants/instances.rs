@@ -93,7 +93,7 @@ async fn firefighter_sessions_on_every_replica_end_on_revoke() {
         assert!(msg.contains("not a firefighter role"), "{other}: {msg}");
     }
     // Nor may it touch the audit of the writer from a replica: the function writes nothing.
-    let listed = instances.iter().next().unwrap().broker.instance_sessions().await.unwrap();
+    let listed = instances.current()[0].broker.instance_sessions().await.unwrap();
     assert_eq!(listed.iter().filter(|s| s.role == role).count(), 1, "{listed:?}");
 
     // verify lists the open sessions of every instance.
