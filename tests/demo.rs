@@ -46,6 +46,7 @@ async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
         "#incident-audit · pgroles".into(),
         "@alice requests ro access for INC-4242".into(),
         "@alice reacted to their own request; that does not count".into(),
+        "@bob pressed [ Approve ] on the request".into(),
         "@bob approved".into(),
         "DM with pgroles · ephemeral, only @alice sees this".into(),
         format!("user={ff}"),

@@ -1,5 +1,5 @@
 //! The incident the demo plays, step by step: Alice asks for `ro` access, reacts to her own
-//! request (it does not count), Bob approves, the password arrives in Alice's DM, she logs in
+//! request (it does not count), Bob presses Approve, the password arrives in Alice's DM, she logs in
 //! for real, reads `orders`, is refused an UPDATE, gets the reminder, the access expires and her
 //! open session is ended, a new login is refused, and Bob runs `/pgroles verify`.
 //!
@@ -148,6 +148,21 @@ impl Play<'_> {
         }
     }
 
+    /// `user` presses the request message's Approve button (a signed `block_actions`).
+    async fn press_approve(&self, user: &str, ts: &str) -> Result<(), String> {
+        let name = self.t.dir().user_name(user);
+        self.say(&format!("{name} pressed [ Approve ] on the request"), "");
+        let fake = &self.bot.fake;
+        let payload = fake
+            .block_action(user, AUDIT, ts, crate::workflow::APPROVE_ACTION)
+            .map_err(|e| format!("{e:#}"))?;
+        match self.bot.sender.send_interaction(&payload).await {
+            Ok(r) if r.status == 200 => Ok(()),
+            Ok(r) => Err(format!("the bot answered the button with HTTP {}", r.status)),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+
     async fn own_reaction(&self, ts: &str) -> Result<(), Missed> {
         let step = step::OWN_REACTION;
         self.react(ALICE, ts).await.map_err(|e| Missed(step, e))?;
@@ -171,7 +186,7 @@ impl Play<'_> {
     /// shared role with `access.identity = "shared"`) and the password.
     async fn approval(&self, ts: &str) -> Result<(String, SecretString), Missed> {
         let step = step::DELIVERED;
-        self.react(BOB, ts).await.map_err(|e| Missed(step, e))?;
+        self.press_approve(BOB, ts).await.map_err(|e| Missed(step, e))?;
         let dm = self
             .wait(step, WAIT, "the password DM", |ws| {
                 let dm = ws.dm_channel(ALICE)?;

@@ -83,6 +83,16 @@ fn block_lines(block: &Value, out: &mut Vec<String>) {
             }
         }
         Some("divider") => out.push("────────".into()),
+        Some("actions") => {
+            if let Some(Value::Array(elements)) = block.get("elements") {
+                let buttons: Vec<String> = elements
+                    .iter()
+                    .filter_map(|e| e.pointer("/text/text").and_then(Value::as_str))
+                    .map(|label| format!("[ {label} ]"))
+                    .collect();
+                out.push(buttons.join(" "));
+            }
+        }
         _ => {}
     }
 }

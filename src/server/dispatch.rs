@@ -8,6 +8,7 @@
 //! It must not decide anything about access: the workflow answers at once and continues slow
 //! work in spawned tasks.
 
+use super::interaction::ParsedInteraction;
 use crate::metrics::Metrics;
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};
@@ -105,9 +106,28 @@ pub(crate) async fn event(
     }
 }
 
-/// Interactive components are not used: acknowledged and dropped.
-pub(crate) fn interaction(state: &ListenerState) {
-    state.metrics.request("interactivity", "ignored");
+/// A verified interactivity payload: a button press is claimed once per `trigger_id` and handed
+/// to the workflow in the background; anything else is acknowledged and dropped.
+pub(crate) async fn interaction(state: &ListenerState, parsed: ParsedInteraction) -> EventAck {
+    let (trigger_id, button) = match parsed {
+        ParsedInteraction::Ignored { kind } => {
+            state.metrics.request(&kind, "ignored");
+            return EventAck::Done;
+        }
+        ParsedInteraction::Button { trigger_id, button } => (trigger_id, button),
+    };
+    match claim(&state.idempotency, &keys::slack_trigger(&trigger_id)).await {
+        Claim::Duplicate => {
+            state.metrics.request("block_actions", "duplicate");
+            EventAck::Done
+        }
+        Claim::Unavailable => EventAck::Unavailable,
+        Claim::Mine => {
+            let workflow = state.workflow.clone();
+            workflow.clone().spawn(async move { workflow.on_button(button).await });
+            EventAck::Done
+        }
+    }
 }
 
 #[derive(Deserialize)]

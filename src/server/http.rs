@@ -145,10 +145,20 @@ async fn event(State(state): State<ListenerState>, headers: HeaderMap, body: Byt
     }
 }
 
-/// Interactive components are not used; verified payloads are acknowledged and dropped.
-async fn interactivity(State(state): State<ListenerState>) -> Response {
-    dispatch::interaction(&state);
-    StatusCode::OK.into_response()
+/// The request message's Approve and Deny buttons (`block_actions`); other interactive
+/// payloads are acknowledged and dropped. A body that is not Slack's form is answered 400.
+async fn interactivity(State(state): State<ListenerState>, body: Bytes) -> Response {
+    let parsed = match super::interaction::parse_interaction(&body) {
+        Ok(p) => p,
+        Err(_) => {
+            state.metrics.request("interactivity", "malformed");
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+    };
+    match dispatch::interaction(&state, parsed).await {
+        EventAck::Unavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        _ => StatusCode::OK.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@
 pub mod dispatch;
 mod health;
 pub mod http;
+pub mod interaction;
 mod lifecycle;
 mod reject_log;
 mod socket_mode;

@@ -39,6 +39,9 @@ enum Skipped {
     Unavailable,
     #[error("socket mode state missing")]
     NoState,
+    /// Not a payload we can read (acknowledged: a redelivery would not read better).
+    #[error("malformed interaction: {0}")]
+    Malformed(String),
 }
 
 /// The Socket Mode client, checked and ready to connect.
@@ -147,14 +150,20 @@ fn callback_body(event: &SlackPushEventCallback) -> serde_json::Result<Vec<u8>> 
     serde_json::to_vec(&body)
 }
 
-/// Interactive components are not used: acknowledged and dropped.
+/// An `interactive` envelope: the payload as the HTTP route would read it (the Approve and
+/// Deny buttons), then the same dispatch.
 async fn on_interaction(
-    _event: SlackInteractionEvent,
+    event: SlackInteractionEvent,
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    dispatch::interaction(&state_of(&states).await?);
-    Ok(())
+    let state = state_of(&states).await?;
+    let payload = serde_json::to_string(&event)?;
+    let parsed = super::interaction::parse_payload(&payload).map_err(Skipped::Malformed)?;
+    match dispatch::interaction(&state, parsed).await {
+        EventAck::Challenge(_) | EventAck::Done => Ok(()),
+        EventAck::Unavailable => Err(Box::new(Skipped::Unavailable)),
+    }
 }
 
 /// 2xx: acknowledge anyway; anything else: leave unacked so that Slack redelivers.
@@ -169,7 +178,7 @@ fn on_error(
             tracing::warn!("Socket Mode event left unacknowledged: Redis is unavailable");
             HttpStatusCode::SERVICE_UNAVAILABLE
         }
-        Some(Skipped::NoState) | None => {
+        Some(Skipped::NoState | Skipped::Malformed(_)) | None => {
             tracing::warn!(error = %err, "Socket Mode envelope failed");
             HttpStatusCode::OK
         }

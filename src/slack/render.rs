@@ -12,6 +12,7 @@ use crate::access::{ReactionEmojis, Request};
 use crate::broker::TempPassword;
 use crate::slack::secret_body::format_exact;
 use crate::workflow::port::Reply;
+use crate::workflow::{APPROVE_ACTION, DENY_ACTION};
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 use zeroize::Zeroizing;
@@ -132,8 +133,30 @@ pub fn request_message(
 ) -> Rendered {
     let body = request_text(req, emojis, now);
     let mut blocks = vec![header(&request_title(req)), section(&body)];
+    if matches!(req.state(), crate::access::RequestState::Pending) {
+        blocks.push(decision_buttons(req.id().as_str()));
+    }
     blocks.push(context(&request_footer(req, approvers_hint)));
     Rendered { text: truncate(&body, MAX_TEXT_CHARS), blocks }
+}
+
+/// Approve and Deny, while a request waits: the same decision as the reactions.
+fn decision_buttons(request_id: &str) -> SlackBlock {
+    let button = |action: &str, label: &str, style| {
+        SlackActionBlockElement::Button(
+            SlackBlockButtonElement::new(SlackBlockPlainText::new(label.into()).into())
+                .with_action_id(SlackActionId(action.into()))
+                .with_value(request_id.to_owned())
+                .with_style(style),
+        )
+    };
+    SlackBlock::Actions(
+        SlackActionsBlock::new(vec![
+            button(APPROVE_ACTION, "Approve", SlackBlockButtonStyle::Primary),
+            button(DENY_ACTION, "Deny", SlackBlockButtonStyle::Danger),
+        ])
+        .with_block_id(SlackBlockId("pgroles_decision".into())),
+    )
 }
 
 /// Where and how to connect: what the DM shows next to the password.

@@ -59,6 +59,24 @@ pub struct ReactionInput {
     pub event_id: Option<String>,
 }
 
+/// `action_id` of the request message's Approve button (its `value` is the request id).
+pub const APPROVE_ACTION: &str = "pgroles_approve";
+/// `action_id` of the request message's Deny button.
+pub const DENY_ACTION: &str = "pgroles_deny";
+
+/// A press of the request message's Approve or Deny button (`block_actions`), as Slack sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ButtonInput {
+    pub user: String,
+    /// `pgroles_approve` or `pgroles_deny` (anything else is ignored).
+    pub action_id: String,
+    pub channel: String,
+    /// The request message's `ts`.
+    pub ts: String,
+    /// Slack's `action_ts`: when the press happened (ordered with the reactions).
+    pub action_ts: Option<String>,
+}
+
 /// What the workflow needs from the configuration, compiled once.
 #[derive(Debug, Clone)]
 pub struct WorkflowSettings {

@@ -10,7 +10,7 @@
 
 use super::port::{GrantContext, PendingNote};
 use super::timeout::ISSUE_LEASE;
-use super::{approval_timer_id, ReactionInput, Workflow};
+use super::{approval_timer_id, ButtonInput, ReactionInput, Workflow};
 use crate::access::text::{format_expiry, grant as grant_text, notes};
 use crate::access::{
     Decision, EventTs, Ignored, MessageRef, Reaction, Rejection, Request, SlackUserId, Transition,
@@ -25,6 +25,31 @@ impl Workflow {
         let kind = if input.added { "reaction_added" } else { "reaction_removed" };
         let outcome = self.reaction(&input).await;
         self.inner.metrics.request(kind, outcome);
+    }
+
+    /// An Approve or Deny button: the same decision as adding the approve or deny reaction,
+    /// with the same rules (approvers only, never the requester, thresholds, window, once).
+    pub async fn on_button(&self, input: ButtonInput) {
+        let emojis = &self.inner.settings.emojis;
+        let reaction = match input.action_id.as_str() {
+            super::APPROVE_ACTION => emojis.approve(),
+            super::DENY_ACTION => emojis.deny(),
+            _ => {
+                self.inner.metrics.request("block_actions", "ignored");
+                return;
+            }
+        };
+        let as_reaction = ReactionInput {
+            added: true,
+            user: input.user,
+            reaction: reaction.to_owned(),
+            channel: input.channel,
+            ts: input.ts,
+            event_ts: input.action_ts,
+            event_id: None,
+        };
+        let outcome = self.reaction(&as_reaction).await;
+        self.inner.metrics.request("block_actions", outcome);
     }
 
     async fn reaction(&self, input: &ReactionInput) -> &'static str {

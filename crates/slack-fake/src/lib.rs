@@ -29,6 +29,7 @@ pub use signer::{ReactionEvent, SlackSigner, SlashCommand};
 pub use socket::{SocketAck, DEFAULT_APP_TOKEN};
 pub use state::{EphemeralSource, FakeEphemeral, FakeFault, FakeMessage, RecordedCall, Workspace};
 
+use serde_json::Value;
 use state::{Channel, Hook};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -211,6 +212,65 @@ impl FakeSlack {
         SlashCommand::new(command, text, user, channel, &response_url)
             .with_team(&team)
             .with_trigger_id(&format!("{seq}.{}.fake", rand::random::<u32>()))
+    }
+
+    /// The `block_actions` payload Slack sends when `user` presses the button `action_id` of
+    /// the message `ts` in `channel` (a fresh `trigger_id`, `action_ts` now). Slack sends one
+    /// only for a button the message shows: `Err` if it has no such button.
+    pub fn block_action(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+    ) -> anyhow::Result<Value> {
+        let (team, seq, message) = {
+            let mut ws = self.shared.lock();
+            (ws.team_id.clone(), ws.next_seq(), ws.message(channel, ts))
+        };
+        let message = message.ok_or_else(|| anyhow::anyhow!("no message {ts} in {channel}"))?;
+        let blocks = message.blocks.clone().unwrap_or(Value::Null);
+        let (block_id, button) = blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| {
+                let id = b["block_id"].clone();
+                b["elements"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |e| (id.clone(), e))
+            })
+            .find(|(_, e)| e["type"] == "button" && e["action_id"] == action_id)
+            .ok_or_else(|| anyhow::anyhow!("message {ts} shows no button {action_id}"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Ok(serde_json::json!({
+            "type": "block_actions",
+            "user": { "id": user, "username": user.to_lowercase(), "team_id": team },
+            "api_app_id": "A0FAKE0001",
+            "token": "fake-verification-token",
+            "container": { "type": "message", "message_ts": ts, "channel_id": channel,
+                           "is_ephemeral": false },
+            "trigger_id": format!("{seq}.{}.fake", rand::random::<u32>()),
+            "team": { "id": team, "domain": "fake-workspace" },
+            "channel": { "id": channel },
+            "message": { "type": "message", "ts": ts, "text": message.text, "blocks": blocks },
+            "response_url": self.new_response_url(channel, user),
+            "actions": [{
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": button["text"],
+                "value": button["value"],
+                "style": button["style"],
+                "type": "button",
+                "action_ts": format!("{now:.6}"),
+            }],
+        }))
     }
 
     /// A `reaction_added`/`reaction_removed` callback with a fresh event id.

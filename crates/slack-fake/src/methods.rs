@@ -19,6 +19,10 @@ pub const MAX_SECTION_FIELDS: usize = 10;
 pub const MAX_HEADER_CHARS: usize = 150;
 pub const MAX_CONTEXT_ELEMENTS: usize = 10;
 pub const MAX_BLOCK_ID_CHARS: usize = 255;
+pub const MAX_ACTIONS_ELEMENTS: usize = 25;
+pub const MAX_BUTTON_TEXT_CHARS: usize = 75;
+pub const MAX_ACTION_ID_CHARS: usize = 255;
+pub const MAX_BUTTON_VALUE_CHARS: usize = 2_000;
 
 const BLOCK_TYPES: &[&str] = &[
     "section",
@@ -167,6 +171,7 @@ pub fn validate_blocks(blocks: &Value) -> Result<(), ApiFailure> {
                     ));
                 }
             }
+            "actions" => actions_errors(b, &at, &mut errors),
             "context" => {
                 let n = b.get("elements").and_then(Value::as_array).map_or(0, Vec::len);
                 if n == 0 || n > MAX_CONTEXT_ELEMENTS {
@@ -183,6 +188,51 @@ pub fn validate_blocks(blocks: &Value) -> Result<(), ApiFailure> {
         Ok(())
     } else {
         Err(ApiFailure { code: "invalid_blocks".into(), errors })
+    }
+}
+
+/// Slack's limits on an actions block and its buttons (the only element the bot sends).
+fn actions_errors(b: &Value, at: &dyn Fn(&str) -> String, errors: &mut Vec<String>) {
+    let elements = b.get("elements").and_then(Value::as_array).cloned().unwrap_or_default();
+    if elements.is_empty() || elements.len() > MAX_ACTIONS_ELEMENTS {
+        errors.push(format!("must have 1 to {MAX_ACTIONS_ELEMENTS} elements {}", at("/elements")));
+    }
+    let mut ids = BTreeSet::new();
+    for (j, e) in elements.iter().enumerate() {
+        let at_el = |p: &str| at(&format!("/elements/{j}{p}"));
+        if e.get("type").and_then(Value::as_str) != Some("button") {
+            errors.push(format!("unsupported element type {}", at_el("/type")));
+            continue;
+        }
+        if e.pointer("/text/type").and_then(Value::as_str) != Some("plain_text") {
+            errors.push(format!("must be a plain_text object {}", at_el("/text")));
+        }
+        let n = chars(e, "/text/text");
+        if n == 0 || n > MAX_BUTTON_TEXT_CHARS {
+            errors.push(format!(
+                "must be 1 to {MAX_BUTTON_TEXT_CHARS} characters {}",
+                at_el("/text/text")
+            ));
+        }
+        match e.get("action_id").and_then(Value::as_str) {
+            Some(id) if id.chars().count() <= MAX_ACTION_ID_CHARS && ids.insert(id.to_string()) => {
+            }
+            Some(_) => {
+                errors.push(format!("invalid or duplicate action_id {}", at_el("/action_id")))
+            }
+            None => {}
+        }
+        if chars(e, "/value") > MAX_BUTTON_VALUE_CHARS {
+            errors.push(format!(
+                "must be at most {MAX_BUTTON_VALUE_CHARS} characters {}",
+                at_el("/value")
+            ));
+        }
+        if let Some(style) = e.get("style") {
+            if !matches!(style.as_str(), Some("primary" | "danger")) {
+                errors.push(format!("must be primary or danger {}", at_el("/style")));
+            }
+        }
     }
 }
 

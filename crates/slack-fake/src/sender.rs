@@ -1,5 +1,6 @@
 //! Drives the bot over HTTP the way Slack does: signed slash commands to `/slack/commands`,
-//! signed Events API callbacks to `/slack/events` (with Slack's retry headers when asked).
+//! signed Events API callbacks to `/slack/events` (with Slack's retry headers when asked),
+//! signed interactivity payloads to `/slack/interactivity`.
 //!
 //! Owns the outgoing HTTP requests and their timing. It must not judge the bot's answers;
 //! it returns them, and the fake ([`super::FakeSlack::record_command_ack`]) shows acks to users.
@@ -61,6 +62,21 @@ impl SlackEventSender {
             fake.record_command_ack(cmd, &resp);
         }
         Ok(resp)
+    }
+
+    /// POSTs an interactivity payload (`block_actions`, ...) to `/slack/interactivity` as Slack
+    /// does: a form with one field, `payload`, holding the JSON; signed now.
+    pub async fn send_interaction(&self, payload: &Value) -> anyhow::Result<SentResponse> {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())])
+            .context("encoding the interactivity payload")?;
+        self.send_raw(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            &body,
+            Self::now(),
+            &[],
+        )
+        .await
     }
 
     /// POSTs an Events API payload to `/slack/events`, signed now.

@@ -29,8 +29,8 @@ pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) 
                 format!(" Approved so far by {approved_by}.")
             };
             format!(
-                "Needs {} of {} approvals; approvers react with :{}: to approve or :{}: to deny \
-                 before {}.{so_far}",
+                "Needs {} of {} approvals; approvers press Approve or Deny (or react with :{}: or \
+                 :{}:) before {}.{so_far}",
                 req.needed().saturating_sub(req.approvals().len().try_into().unwrap_or(u32::MAX)),
                 req.needed(),
                 emojis.approve(),

@@ -132,8 +132,8 @@ fn the_request_text_follows_the_request_through_its_states() {
     let req = Request::open(new, &policy, t0());
     assert_eq!(
         request_text(&req, &emojis, t0()),
-        "<@UREQ> requests rw access for INC-7 for 1h 30m. Needs 2 of 2 approvals; approvers react \
-         with :white_check_mark: to approve or :x: to deny before 11:50 UTC (in 15m)."
+        "<@UREQ> requests rw access for INC-7 for 1h 30m. Needs 2 of 2 approvals; approvers press \
+         Approve or Deny (or react with :white_check_mark: or :x:) before 11:50 UTC (in 15m)."
     );
     let Ok(Decision::Changed { next, .. }) =
         req.on_reaction_added(&user("UA1"), "white_check_mark", None, &policy, &emojis, t0())
