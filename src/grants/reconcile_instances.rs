@@ -4,8 +4,10 @@
 //! sessions left by a grant that ended while the bot could not reach the reader).
 //!
 //! Owns which reader sessions are entitled: exactly those whose login (the shared role, or a
-//! per-person login) is the database user of an active grant. Every instance is asked at once,
-//! each bounded; one that does not answer is logged and asked again at the next pass.
+//! per-person login) is the database user of an active grant. Only sessions that started
+//! before the grants were read (less a margin for the clocks) can be ended: a grant issued
+//! while the pass runs is never mistaken for none. Every instance is asked at once, each
+//! bounded; one that does not answer is logged and asked again at the next pass.
 
 use super::error::GrantError;
 use super::instances::INSTANCE_CALL_TIMEOUT;
@@ -14,6 +16,7 @@ use super::reconcile::ReconcileReport;
 use super::service::{GrantService, ACTOR_SERVICE};
 use crate::broker::{ActionAudit, Instance};
 use crate::model::Level;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 
 impl GrantService {
@@ -25,13 +28,16 @@ impl GrantService {
         if list.is_empty() {
             return Ok(());
         }
+        let margin = chrono::Duration::from_std(self.settings.reader_session_margin)
+            .unwrap_or(chrono::Duration::zero());
+        let read_at = self.now() - margin;
         let mut entitled = BTreeSet::new();
         for level in Level::ALL {
             for g in self.active_grants(level).await? {
                 entitled.insert(g.db_user().to_owned());
             }
         }
-        let passes = list.iter().map(|i| self.reconcile_instance(i, &entitled));
+        let passes = list.iter().map(|i| self.reconcile_instance(i, &entitled, read_at));
         for ended in futures::future::join_all(passes).await {
             for (addr, login, n) in ended {
                 let role = format!("{login} on {addr}");
@@ -42,12 +48,14 @@ impl GrantService {
         Ok(())
     }
 
-    /// One instance: its firefighter sessions whose login is not `entitled` are ended. Returns
-    /// `(instance, login, sessions ended)` for each login that had any.
+    /// One instance: its firefighter sessions started before `before` whose login is not
+    /// `entitled` are ended. Returns `(instance, login, sessions ended)` for each login that
+    /// had any.
     async fn reconcile_instance(
         &self,
         instance: &Instance,
         entitled: &BTreeSet<String>,
+        before: DateTime<Utc>,
     ) -> Vec<(String, String, i32)> {
         let addr = &instance.addr;
         let listed =
@@ -65,13 +73,14 @@ impl GrantService {
         };
         let orphans: BTreeSet<&str> = sessions
             .iter()
+            .filter(|s| s.backend_start.is_none_or(|t| t < before))
             .map(|s| s.login.as_str())
             .filter(|login| !entitled.contains(*login))
             .collect();
         let mut ended = Vec::new();
         let audit = ActionAudit { incident: "reconcile".into(), actor: ACTOR_SERVICE.into() };
         for login in orphans {
-            let call = instance.broker.end_instance_sessions(login, self.now());
+            let call = instance.broker.end_instance_sessions(login, before);
             match tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await {
                 Ok(Ok(end)) if end.sessions_ended > 0 => {
                     tracing::warn!(instance = %addr, login, sessions_ended = end.sessions_ended,

@@ -209,6 +209,9 @@ pub struct GrantSettings {
     pub identity: Identity,
     /// Per-person slots of one level (`access.max_holders_per_level`, 1 to 50).
     pub max_holders: u16,
+    /// The reconciler leaves reader sessions younger than this (when it read the grants) to its
+    /// next pass: the bot's and the database's clocks may disagree by a little.
+    pub reader_session_margin: Duration,
 }
 
 impl Default for GrantSettings {
@@ -226,6 +229,7 @@ impl Default for GrantSettings {
             delivery_deadline: Duration::from_secs(180),
             identity: Identity::PerPerson,
             max_holders: 10,
+            reader_session_margin: Duration::from_secs(10),
         }
     }
 }
