@@ -7,7 +7,7 @@
 //! decide who may end a grant.
 
 use super::service::GrantService;
-use crate::broker::{ActionAudit, Instances};
+use crate::broker::{ActionAudit, Instance, InstanceEnd, Instances};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -70,14 +70,12 @@ impl GrantService {
         if list.is_empty() {
             return report;
         }
-        let calls = list.iter().map(|i| async move {
-            let call = i.broker.end_instance_sessions(role, before);
-            (i.addr.clone(), tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await)
-        });
+        let calls =
+            list.iter().map(|i| async move { (i.addr.clone(), end_on(i, role, before).await) });
         let mut counts = serde_json::Map::new();
         for (addr, res) in futures::future::join_all(calls).await {
             match res {
-                Ok(Ok(end)) => {
+                Ok(end) => {
                     if end.sessions_left > 0 {
                         tracing::warn!(instance = %addr, role, left = end.sessions_left,
                             "firefighter sessions still open on an instance");
@@ -85,23 +83,15 @@ impl GrantService {
                     counts.insert(addr.clone(), end.sessions_ended.into());
                     report.ended.push((addr, end.sessions_ended));
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(instance = %addr, role, error = %e,
+                Err(why) => {
+                    tracing::warn!(instance = %addr, role, error = %why,
                         "ending firefighter sessions on an instance failed");
-                    counts.insert(addr.clone(), "unreachable".into());
-                    report.failed.push(addr);
-                }
-                Err(_) => {
-                    tracing::warn!(instance = %addr, role, "instance did not answer in time");
                     counts.insert(addr.clone(), "unreachable".into());
                     report.failed.push(addr);
                 }
             }
         }
-        let counts = serde_json::Value::Object(counts);
-        if let Err(e) = self.broker.record_instance_sessions_ended(role, audit, &counts).await {
-            tracing::warn!(role, error = %e, "recording the per-instance counts failed");
-        }
+        self.record_on_writer(role, audit, serde_json::Value::Object(counts)).await;
         tracing::info!(
             role,
             ended = report.total(),
@@ -109,5 +99,33 @@ impl GrantService {
             "firefighter sessions ended on the other instances"
         );
         report
+    }
+
+    /// On the writer: one audit row with `counts` (`{"host:port": n or "unreachable"}`). Best
+    /// effort: a failure is logged, never stops an ending.
+    pub(crate) async fn record_on_writer(
+        &self,
+        role: &str,
+        audit: &ActionAudit,
+        counts: serde_json::Value,
+    ) {
+        if let Err(e) = self.broker.record_instance_sessions_ended(role, audit, &counts).await {
+            tracing::warn!(role, error = %e, "recording the per-instance counts failed");
+        }
+    }
+}
+
+/// Ends `role`'s sessions started before `before` on `instance`, bounded by
+/// [`INSTANCE_CALL_TIMEOUT`]; `Err`: why it could not (unreachable, refused, too slow).
+pub(crate) async fn end_on(
+    instance: &Instance,
+    role: &str,
+    before: DateTime<Utc>,
+) -> Result<InstanceEnd, String> {
+    let call = instance.broker.end_instance_sessions(role, before);
+    match tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await {
+        Ok(Ok(end)) => Ok(end),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {INSTANCE_CALL_TIMEOUT:?}")),
     }
 }

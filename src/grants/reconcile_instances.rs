@@ -10,7 +10,7 @@
 //! bounded; one that does not answer is logged and asked again at the next pass.
 
 use super::error::GrantError;
-use super::instances::INSTANCE_CALL_TIMEOUT;
+use super::instances::{end_on, INSTANCE_CALL_TIMEOUT};
 use super::notify::GrantEvent;
 use super::reconcile::ReconcileReport;
 use super::service::{GrantService, ACTOR_SERVICE};
@@ -80,27 +80,17 @@ impl GrantService {
         let mut ended = Vec::new();
         let audit = ActionAudit { incident: "reconcile".into(), actor: ACTOR_SERVICE.into() };
         for login in orphans {
-            let call = instance.broker.end_instance_sessions(login, before);
-            match tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await {
-                Ok(Ok(end)) if end.sessions_ended > 0 => {
+            match end_on(instance, login, before).await {
+                Ok(end) if end.sessions_ended > 0 => {
                     tracing::warn!(instance = %addr, login, sessions_ended = end.sessions_ended,
                         "ended sessions on an instance of a login without an active grant");
                     let counts = serde_json::json!({ addr.as_str(): end.sessions_ended });
-                    if let Err(e) =
-                        self.broker.record_instance_sessions_ended(login, &audit, &counts).await
-                    {
-                        tracing::warn!(login, error = %e, "recording the count failed");
-                    }
+                    self.record_on_writer(login, &audit, counts).await;
                     ended.push((addr.clone(), login.to_owned(), end.sessions_ended));
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(instance = %addr, login, error = %e,
-                        "ending sessions on an instance failed");
-                }
-                Err(_) => {
-                    tracing::warn!(instance = %addr, login, "instance did not answer in time")
-                }
+                Ok(_) => {}
+                Err(why) => tracing::warn!(instance = %addr, login, error = %why,
+                    "ending sessions on an instance failed"),
             }
         }
         ended

@@ -9,7 +9,7 @@
 //! closes sessions that were already open; it never decides whether a grant ends.
 
 use super::error::GrantError;
-use super::instances::INSTANCE_CALL_TIMEOUT;
+use super::instances::end_on;
 use super::notify::GrantEvent;
 use super::record::GrantRecord;
 use super::service::{GrantService, ACTOR_TIMER};
@@ -48,7 +48,6 @@ impl GrantService {
                 let payload = TimerPayload {
                     instance: Some(addr.clone()),
                     before_ms: Some(before.timestamp_millis()),
-                    slot: None,
                     ..rec.payload()
                 };
                 Timer::new(sweep_timer_id(&rec.id, addr), TimerKind::Sweep, due, payload)
@@ -78,24 +77,18 @@ impl GrantService {
                 "the instance is no longer configured; sweep dropped");
             return Ok(TimerOutcome::Handled);
         };
-        let call = instance.broker.end_instance_sessions(role, before);
-        let failure = match tokio::time::timeout(INSTANCE_CALL_TIMEOUT, call).await {
-            Ok(Ok(end)) => {
+        let failure = match end_on(&instance, role, before).await {
+            Ok(end) => {
                 let audit = ActionAudit {
                     incident: p.incident.clone().unwrap_or_default(),
                     actor: ACTOR_TIMER.into(),
                 };
                 let counts = serde_json::json!({ addr: end.sessions_ended });
-                if let Err(e) =
-                    self.broker.record_instance_sessions_ended(role, &audit, &counts).await
-                {
-                    tracing::warn!(role, error = %e, "recording the swept count failed");
-                }
+                self.record_on_writer(role, &audit, counts).await;
                 self.finish_sweep(timer, role, addr, Some(end.sessions_ended)).await;
                 return Ok(TimerOutcome::Handled);
             }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no answer within {INSTANCE_CALL_TIMEOUT:?}"),
+            Err(why) => why,
         };
         let age = (self.now() - before).to_std().unwrap_or_default();
         if age >= SWEEP_GIVE_UP {
