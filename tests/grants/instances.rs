@@ -20,6 +20,36 @@ async fn replica_ready(server: &pg::PgServer, db: &str, role: &str, password: &s
     pg::login(server, db, role, password).await.is_ok()
 }
 
+/// The broker on the instance at `port` of loopback, logging in as on the writer (the same
+/// password, replicated).
+fn instance_at(fx: &Fixture, port: u16) -> Instance {
+    let names = &fx.model.names;
+    let one = instance_config(&fx.static_db(), "127.0.0.1", port);
+    let creds = CredentialSource::Static(DbCredential {
+        user: names.broker(),
+        password: secrecy::SecretString::from(fx.broker_pw.clone()),
+    });
+    Instance::new(&one, names, creds).expect("instance")
+}
+
+/// A grant service on the fixture's writer, Redis and recorder that ends sessions on
+/// `instances` too.
+async fn service_with(fx: &Fixture, instances: Instances, settings: GrantSettings) -> GrantService {
+    let redis = fx.redis_config();
+    let conn = timers::connect(&redis).await.expect("redis");
+    let names = &fx.model.names;
+    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), names).await.unwrap();
+    GrantService::new(
+        broker,
+        TimerQueue::new(conn.clone(), &redis.key_prefix),
+        DocStore::new(conn, &redis.key_prefix),
+        fx.recorder.clone(),
+        Arc::new(SystemClock),
+        settings,
+    )
+    .with_instances(instances)
+}
+
 #[tokio::test]
 async fn firefighter_sessions_on_every_replica_end_on_revoke() {
     let Some((_, bin)) = cluster::installed().await.into_iter().find(|(v, _)| *v == 15) else {
@@ -30,30 +60,9 @@ async fn firefighter_sessions_on_every_replica_end_on_revoke() {
     let names = fx.model.names.clone();
     let db = names.database.clone();
     // The broker logs in on each replica as on the writer (same password, replicated).
-    let mut list = Vec::new();
-    for r in &set.replicas {
-        let one = instance_config(&fx.static_db(), &r.host, r.port);
-        let creds = CredentialSource::Static(DbCredential {
-            user: names.broker(),
-            password: secrecy::SecretString::from(fx.broker_pw.clone()),
-        });
-        list.push(Instance::new(&one, &names, creds).expect("instance"));
-    }
+    let list = set.replicas.iter().map(|r| instance_at(&fx, r.port)).collect();
     let instances = Instances::from_list(list);
-    let redis = fx.redis_config();
-    let conn = timers::connect(&redis).await.expect("redis");
-    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
-    let service = Arc::new(
-        GrantService::new(
-            broker,
-            TimerQueue::new(conn.clone(), &redis.key_prefix),
-            DocStore::new(conn, &redis.key_prefix),
-            fx.recorder.clone(),
-            Arc::new(SystemClock),
-            test_settings(),
-        )
-        .with_instances(instances.clone()),
-    );
+    let service = Arc::new(service_with(&fx, instances.clone(), test_settings()).await);
 
     service.issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(600))).await.unwrap();
     let password = fx.recorder.last_password();
@@ -145,25 +154,8 @@ async fn firefighter_sessions_on_every_replica_end_on_revoke() {
 async fn an_unreachable_instance_does_not_stop_the_writers_end() {
     let server = pg::versions().into_iter().next().expect("a cluster");
     let fx = Fixture::new(&server, "instdown").await;
-    let names = fx.model.names.clone();
-    let dead = instance_config(&fx.static_db(), "127.0.0.1", crate::support::free_port());
-    let creds = CredentialSource::Static(DbCredential {
-        user: names.broker(),
-        password: secrecy::SecretString::from(fx.broker_pw.clone()),
-    });
-    let instances = Instances::from_list(vec![Instance::new(&dead, &names, creds).unwrap()]);
-    let redis = fx.redis_config();
-    let conn = timers::connect(&redis).await.expect("redis");
-    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
-    let service = GrantService::new(
-        broker,
-        TimerQueue::new(conn.clone(), &redis.key_prefix),
-        DocStore::new(conn, &redis.key_prefix),
-        fx.recorder.clone(),
-        Arc::new(SystemClock),
-        test_settings(),
-    )
-    .with_instances(instances);
+    let dead = instance_at(&fx, crate::support::free_port());
+    let service = service_with(&fx, Instances::from_list(vec![dead]), test_settings()).await;
     service.issue(fx.request(Level::Rw, "U0HOLDER", Duration::from_secs(600))).await.unwrap();
     let password = fx.recorder.last_password();
     let session = fx.login(Level::Rw, &password).await.unwrap();
@@ -188,26 +180,8 @@ async fn a_replica_unreachable_at_expiry_is_retried_and_its_session_ends_when_it
     let db = names.database.clone();
     let replica = &set.replicas[0];
     let gate = Gate::start(format!("127.0.0.1:{}", replica.port).parse().unwrap()).await;
-    let via_gate = instance_config(&fx.static_db(), "127.0.0.1", gate.port);
-    let creds = CredentialSource::Static(DbCredential {
-        user: names.broker(),
-        password: secrecy::SecretString::from(fx.broker_pw.clone()),
-    });
-    let instances = Instances::from_list(vec![Instance::new(&via_gate, &names, creds).unwrap()]);
-    let redis = fx.redis_config();
-    let conn = timers::connect(&redis).await.expect("redis");
-    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
-    let service = Arc::new(
-        GrantService::new(
-            broker,
-            TimerQueue::new(conn.clone(), &redis.key_prefix),
-            DocStore::new(conn, &redis.key_prefix),
-            fx.recorder.clone(),
-            Arc::new(SystemClock),
-            test_settings(),
-        )
-        .with_instances(instances),
-    );
+    let instances = Instances::from_list(vec![instance_at(&fx, gate.port)]);
+    let service = Arc::new(service_with(&fx, instances, test_settings()).await);
 
     let rec = service.issue(fx.request(Level::Ro, "U0HOLDER", Duration::from_secs(4))).await;
     let rec = rec.expect("issue");
@@ -278,37 +252,13 @@ async fn the_reconciler_ends_reader_sessions_of_logins_without_an_active_grant()
     let db = names.database.clone();
     let replica = &set.replicas[0];
     let gate = Gate::start(format!("127.0.0.1:{}", replica.port).parse().unwrap()).await;
-    let via_gate = instance_config(&fx.static_db(), "127.0.0.1", gate.port);
-    let creds = CredentialSource::Static(DbCredential {
-        user: names.broker(),
-        password: secrecy::SecretString::from(fx.broker_pw.clone()),
-    });
-    let instances = Instances::from_list(vec![Instance::new(&via_gate, &names, creds).unwrap()]);
-    let redis = fx.redis_config();
-    let conn = timers::connect(&redis).await.expect("redis");
-    let broker = Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap();
-    let queue = TimerQueue::new(conn.clone(), &redis.key_prefix);
+    let instances = Instances::from_list(vec![instance_at(&fx, gate.port)]);
     // The sessions are seconds old: no clock margin here (production leaves 10 s).
     let settings = GrantSettings { reader_session_margin: Duration::ZERO, ..test_settings() };
-    let service = GrantService::new(
-        broker,
-        queue.clone(),
-        DocStore::new(conn.clone(), &redis.key_prefix),
-        fx.recorder.clone(),
-        Arc::new(SystemClock),
-        settings,
-    )
-    .with_instances(instances.clone());
+    let service = service_with(&fx, instances.clone(), settings).await;
     // The production margin: a session seconds old is left to a later pass, whatever it is.
-    let careful = GrantService::new(
-        Broker::from_config(&fx.static_db(), &AwsConfig::default(), &names).await.unwrap(),
-        queue.clone(),
-        DocStore::new(conn, &redis.key_prefix),
-        fx.recorder.clone(),
-        Arc::new(SystemClock),
-        test_settings(),
-    )
-    .with_instances(instances);
+    let careful = service_with(&fx, instances, test_settings()).await;
+    let queue = service.queue().clone();
 
     let mut on_replica = Vec::new();
     let mut recs = Vec::new();
