@@ -31,6 +31,7 @@ use pgroles::timers::{self, DocStore, SystemClock, Timer, TimerKind, TimerPayloa
 use secrecy::SecretString;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::capture::percentile;
 use support::stall::StallProxy;
 
 const EXPIRIES: usize = 1000;
@@ -72,11 +73,6 @@ impl ExtraTimerHandler for ExpireCalls {
         self.lags.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(lag);
         Ok(())
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn ms(d: Duration) -> f64 {

@@ -27,7 +27,7 @@ use pgroles::timers::{self, DocStore, SystemClock, TimerQueue};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::capture::{percentile, Capture};
+use support::capture::{table_row as row, Capture};
 use support::pg::PgServer;
 use tokio_postgres::Client;
 
@@ -35,20 +35,6 @@ const SESSIONS: usize = 5;
 
 fn rounds() -> usize {
     std::env::var("PGROLES_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
-}
-
-fn row(name: &str, mut v: Vec<Duration>) -> (Duration, String) {
-    v.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let p99 = percentile(&v, 99.0);
-    let line = format!(
-        "| {name} | {} | {:.1} | {:.1} | {:.1} |",
-        v.len(),
-        ms(percentile(&v, 50.0)),
-        ms(p99),
-        ms(v.last().copied().unwrap_or_default())
-    );
-    (p99, line)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

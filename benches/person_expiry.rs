@@ -22,29 +22,11 @@ use pgroles::broker::{ActionAudit, Broker, IssueAudit};
 use pgroles::config::AwsConfig;
 use pgroles::model::Level;
 use std::time::{Duration, Instant};
+use support::capture::table_row as row;
 use tokio_postgres::Client;
 
 const LOGINS: usize = 20;
 const SESSIONS: usize = 5;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn row(name: &str, mut v: Vec<Duration>) -> (Duration, String) {
-    v.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let p99 = percentile(&v, 99.0);
-    let line = format!(
-        "| {name} | {} | {:.1} | {:.1} | {:.1} |",
-        v.len(),
-        ms(percentile(&v, 50.0)),
-        ms(p99),
-        ms(*v.last().unwrap_or(&Duration::ZERO))
-    );
-    (p99, line)
-}
 
 async fn open_sessions(
     server: &support::pg::PgServer,

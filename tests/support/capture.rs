@@ -39,6 +39,21 @@ impl Notifier for Capture {
     }
 }
 
+/// `| name | n | p50 ms | p99 ms | max ms |` of `samples` (one decimal), and their p99.
+pub fn table_row(name: &str, mut samples: Vec<Duration>) -> (Duration, String) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let p99 = percentile(&samples, 99.0);
+    let line = format!(
+        "| {name} | {} | {:.1} | {:.1} | {:.1} |",
+        samples.len(),
+        ms(percentile(&samples, 50.0)),
+        ms(p99),
+        ms(samples.last().copied().unwrap_or_default())
+    );
+    (p99, line)
+}
+
 /// Nearest-rank percentile of `sorted`, `p` in 0..=100.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
