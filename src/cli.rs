@@ -19,6 +19,9 @@ pub struct Cli {
     /// Configuration file (TOML). `PGROLES_*` environment variables override it.
     #[arg(long, short, global = true, env = "PGROLES_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The `[targets.<name>]` to act on, when the configuration has several databases.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub target: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,6 +39,9 @@ pub enum Command {
         target: TargetArgs,
         #[command(flatten)]
         args: crate::verify::cli::VerifyArgs,
+        /// Every target of the fleet, one after the other (exit code: the worst).
+        #[arg(long, conflicts_with = "target")]
+        all: bool,
     },
     /// Run the Slack bot (HTTP endpoints, timer worker and reconciler).
     Serve,
@@ -48,6 +54,9 @@ pub enum Command {
         /// `ro` or `rw`.
         #[arg(value_parser = parse_level)]
         level: Level,
+        /// On every target of the fleet (the fleet's kill switch).
+        #[arg(long, conflicts_with = "target")]
+        all: bool,
     },
     /// Print the firefighter history from the database's audit table (as the broker): who asked,
     /// who approved, when it was issued, how it ended, sessions ended.
@@ -138,6 +147,9 @@ pub struct ApplyArgs {
     /// the model does not own.
     #[arg(long)]
     pub harden_cluster: bool,
+    /// Every target of the fleet, one after the other (each with its own bootstrap URL).
+    #[arg(long, conflicts_with = "target")]
+    pub all: bool,
 }
 
 /// Loads the configuration (file, then `PGROLES_*` environment) and prints typo warnings.
@@ -147,6 +159,51 @@ pub fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
         eprintln!("pgroles: warning: {w}");
     }
     Ok(loaded.config)
+}
+
+/// The targets a command acts on: `--all`, the one `--target` names, or the only one. Each
+/// comes with its view of the configuration ([`Config::for_target`]).
+fn select(cfg: &Config, target: Option<&str>, all: bool) -> anyhow::Result<Vec<(String, Config)>> {
+    let names = cfg.target_names();
+    let chosen: Vec<String> = match target {
+        _ if all => names,
+        Some(t) if names.iter().any(|n| n == t) => vec![t.to_owned()],
+        Some(t) => anyhow::bail!("no target {t:?}; the targets are: {}", names.join(", ")),
+        None if names.len() == 1 => names,
+        None => anyhow::bail!(
+            "this configuration has {} targets ({}): pass --target NAME or --all",
+            names.len(),
+            names.join(", ")
+        ),
+    };
+    chosen
+        .into_iter()
+        .map(|n| cfg.for_target(&n).map(|view| (n, view)).context("a listed target"))
+        .collect()
+}
+
+/// Runs `each` on every selected target, with a heading per target in a fleet; the worst exit
+/// code wins (a failure to run counts as 2).
+async fn for_each_target<F, Fut>(selected: Vec<(String, Config)>, fleet: bool, each: F) -> ExitCode
+where
+    F: Fn(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<u8>>,
+{
+    let mut worst = 0u8;
+    for (name, view) in selected {
+        if fleet {
+            eprintln!("== target {name} ==");
+        }
+        let code = match each(view).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("pgroles: target {name}: {e:#}");
+                2
+            }
+        };
+        worst = worst.max(code);
+    }
+    ExitCode::from(worst)
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -160,6 +217,8 @@ fn render_options(cfg: &Config) -> RenderOptions {
 /// Runs the CLI; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg = load_config(&cli.config)?;
+    let target = cli.target.as_deref();
+    let fleet = cfg.is_fleet();
     match cli.command {
         Command::Sql(target) => {
             let names = target.names(&cfg.model);
@@ -167,29 +226,53 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", model::render::to_sql_text(&rendered, &names));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Apply(args) => apply(&cfg, args).await,
-        Command::Verify { target, args } => {
-            Ok(crate::verify::cli::cli_main(&cfg, &target.names(&cfg.model), &args).await)
+        Command::Apply(args) => {
+            let selected = select(&cfg, target, args.all)?;
+            let args = &args;
+            Ok(for_each_target(selected, fleet, |view| async move { apply(&view, args).await })
+                .await)
+        }
+        Command::Verify { target: names, args, all } => {
+            let selected = select(&cfg, target, all)?;
+            let (names, args) = (&names, &args);
+            let run = |view: Config| async move {
+                let names = names.names(&view.model);
+                Ok(crate::verify::cli::cli_main(&view, &names, args).await)
+            };
+            Ok(for_each_target(selected, fleet, run).await)
         }
         Command::Serve => {
             Box::pin(crate::server::serve(cfg)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker => {
-            cfg.validate_database()?;
-            Box::pin(crate::grants::cli::worker(&cfg, crate::server::shutdown_signal())).await?;
+            cfg.validate_targets(Config::validate_database)?;
+            let selected = select(&cfg, target, target.is_none())?;
+            let views = selected.into_iter().map(|(_, view)| view).collect();
+            let stop = crate::server::shutdown_signal();
+            Box::pin(crate::grants::cli::worker(views, stop)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status => {
-            println!("{}", crate::grants::cli::status(&cfg).await);
+            for (name, view) in select(&cfg, target, target.is_none())? {
+                if fleet {
+                    println!("== target {name} ==");
+                }
+                println!("{}", crate::grants::cli::status(&view).await);
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Revoke { level } => {
-            cfg.validate_database()?;
-            println!("{}", crate::grants::cli::revoke(&cfg, level).await?);
-            Ok(ExitCode::SUCCESS)
+        Command::Revoke { level, all } => {
+            let selected = select(&cfg, target, all)?;
+            let run = |view: Config| async move {
+                view.validate_database()?;
+                println!("{}", crate::grants::cli::revoke(&view, level).await?);
+                Ok(0)
+            };
+            Ok(for_each_target(selected, fleet, run).await)
         }
         Command::History(args) => {
+            let (_, cfg) = select(&cfg, target, false)?.remove(0);
             cfg.validate_database()?;
             let query = crate::access::history::HistoryQuery::new(
                 Some(args.days),
@@ -207,7 +290,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+/// `pgroles apply` on one target; returns the exit code (0 done, 3 refused by the server).
+async fn apply(cfg: &Config, args: &ApplyArgs) -> anyhow::Result<u8> {
     let names = args.target.names(&cfg.model);
     let opts = render_options(cfg);
     if args.dry_run {
@@ -219,7 +303,7 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 println!("{line}");
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(0);
     }
     let url = match (&args.bootstrap_url, &cfg.apply.bootstrap_url) {
         (Some(u), _) => u.clone(),
@@ -274,9 +358,9 @@ async fn apply(cfg: &Config, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         for r in &report.refused {
             eprintln!("  {r}");
         }
-        return Ok(ExitCode::from(3));
+        return Ok(3);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// A minimal HTTP/1.0 GET to our own health endpoint (the runtime image has no curl).

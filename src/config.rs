@@ -16,12 +16,14 @@
 pub mod error;
 pub mod keys;
 pub mod load;
+pub mod targets;
 pub mod validate;
 
 pub use crate::access::settings::{AccessConfig, Identity, StatusVisibility};
 pub use crate::model::AuroraMode;
 pub use error::ConfigError;
 pub use load::{Env, Loaded, ProcessEnv};
+pub use targets::{TargetConfig, DEFAULT_TARGET};
 
 use crate::model::Names;
 use secrecy::SecretString;
@@ -45,6 +47,9 @@ pub struct Config {
     pub server: ServerConfig,
     /// PagerDuty's REST API, asked whether a requester is on call (on-call auto-approval).
     pub pagerduty: PagerDutyConfig,
+    /// The fleet: one table per database the bot serves (see [`targets`]); empty: `[database]`
+    /// is the one default target.
+    pub targets: std::collections::BTreeMap<String, TargetConfig>,
 }
 
 /// `pgroles apply`: the bootstrap DBA connection and Aurora options.

@@ -1,5 +1,7 @@
-//! The slash-command grammar: `/firefighter ro|rw <incident> [duration]`, `status`,
-//! `revoke ro|rw`, `resend`, `help`; `/pgroles verify [post]`, `/pgroles help`.
+//! The slash-command grammar: `/firefighter ro|rw [target] <incident> [duration]`, `status`,
+//! `revoke ro|rw [target] [@user]`, `resend`, `activity [target] [@user]`, `help`; `/pgroles
+//! verify [target|all] [post]`, `/pgroles help`. A target word is accepted only when the bot
+//! serves a fleet (`[targets.*]`); with one target it may be left out.
 //!
 //! Keywords are case-insensitive, any run of spaces or tabs separates words, extra words are
 //! refused, and text over 200 characters or holding a control or format character (CR, LF,
@@ -23,26 +25,44 @@ pub enum Command {
     /// `/firefighter ro|rw <incident> [duration]`; the configured default fills in `duration`.
     Request {
         level: Level,
+        /// The target (fleet only; `None` without `[targets]`).
+        target: Option<String>,
         incident: IncidentId,
         duration: GrantDuration,
     },
     Status,
-    /// `/firefighter revoke ro|rw [@user]`: everyone holding the level, or that one person.
+    /// `/firefighter revoke ro|rw [target] [@user]`: everyone holding the level, or that one
+    /// person.
     Revoke {
         level: Level,
+        target: Option<String>,
         holder: Option<SlackUserId>,
     },
     Resend,
-    /// `/firefighter activity [@user]`: what a per-person login did so far (own, by default).
+    /// `/firefighter activity [target] [@user]`: what a per-person login did so far (own, by
+    /// default).
     Activity {
+        target: Option<String>,
         holder: Option<SlackUserId>,
     },
     Help,
-    /// `/pgroles verify [post]`: `post` shares the report in the channel.
+    /// `/pgroles verify [target|all] [post]`: `post` shares the report in the channel.
     Verify {
+        scope: VerifyScope,
         post: bool,
     },
     PgrolesHelp,
+}
+
+/// Which targets `/pgroles verify` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyScope {
+    /// The only target (no target word given where one target exists).
+    Default,
+    /// One named target.
+    One(String),
+    /// `all`: every target.
+    All,
 }
 
 /// What parsing needs from `AccessConfig`, compiled once.
@@ -52,6 +72,8 @@ pub struct CommandRules {
     default_duration: GrantDuration,
     cap: Duration,
     help: String,
+    /// The fleet's target names (empty: one implicit target, no target word).
+    targets: Vec<String>,
 }
 
 impl CommandRules {
@@ -68,7 +90,23 @@ impl CommandRules {
         let cap = Duration::from_secs(cfg.max_duration_secs);
         let default_duration =
             GrantDuration::from_secs(cfg.default_duration_secs, cap).map_err(|_| bad_duration)?;
-        Ok(CommandRules { pattern, default_duration, cap, help: text::firefighter_help(cfg) })
+        Ok(CommandRules {
+            pattern,
+            default_duration,
+            cap,
+            help: text::firefighter_help(cfg),
+            targets: Vec::new(),
+        })
+    }
+
+    /// A fleet's target names: commands may (with several, must) name one.
+    pub fn with_targets(mut self, targets: Vec<String>) -> CommandRules {
+        self.targets = targets;
+        self
+    }
+
+    pub fn targets(&self) -> &[String] {
+        &self.targets
     }
 
     pub fn pattern(&self) -> &IncidentPattern {
@@ -101,7 +139,7 @@ impl Command {
         let words: Vec<&str> = text.split(is_separator).filter(|w| !w.is_empty()).collect();
         let parsed = match command.trim().to_ascii_lowercase().as_str() {
             "/firefighter" => firefighter(&words, rules),
-            "/pgroles" => pgroles(&words),
+            "/pgroles" => pgroles(&words, rules),
             _ => Err(Rejection::UnknownCommand),
         };
         check_characters(text, parsed)
@@ -150,12 +188,15 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
             };
             let level = Level::parse(level)
                 .ok_or_else(|| Rejection::InvalidLevel { usage: usage.into() })?;
+            let (target, rest) = rules.optional_target(rest, usage)?;
             let holder = optional_user(rest, usage)?;
-            Ok(Command::Revoke { level, holder })
+            Ok(Command::Revoke { level, target, holder })
         }
         "activity" => {
-            let holder = optional_user(rest, "/firefighter activity [@user]")?;
-            Ok(Command::Activity { holder })
+            let usage = "/firefighter activity [target] [@user]";
+            let (target, rest) = rules.optional_target(rest, usage)?;
+            let holder = optional_user(rest, usage)?;
+            Ok(Command::Activity { target, holder })
         }
         _ => Err(Rejection::UnknownSubcommand {
             command: SlashCommand::Firefighter,
@@ -166,34 +207,103 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
 }
 
 fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
-    let usage = format!("/firefighter {level} {} [duration]", rules.pattern.example());
-    match args {
-        [] => Err(Rejection::MissingArgument { usage }),
-        [incident] => Ok(Command::Request {
-            level,
-            incident: IncidentId::parse(incident, &rules.pattern)?,
-            duration: rules.default_duration,
-        }),
-        [incident, duration] => Ok(Command::Request {
-            level,
-            incident: IncidentId::parse(incident, &rules.pattern)?,
-            duration: GrantDuration::parse(duration, rules.cap)?,
-        }),
-        _ => Err(Rejection::UnexpectedArgument { usage }),
+    let target_word = if rules.targets.is_empty() { "" } else { "[target] " };
+    let usage = format!("/firefighter {level} {target_word}{} [duration]", rules.pattern.example());
+    if args.is_empty() {
+        return Err(Rejection::MissingArgument { usage });
+    }
+    let (target, args) = rules.target(args, &usage)?;
+    let (incident, duration) = match args {
+        [] => return Err(Rejection::MissingArgument { usage }),
+        [incident] => (incident, rules.default_duration),
+        [incident, duration] => (incident, GrantDuration::parse(duration, rules.cap)?),
+        _ => return Err(Rejection::UnexpectedArgument { usage }),
+    };
+    let incident = IncidentId::parse(incident, &rules.pattern)?;
+    Ok(Command::Request { level, target, incident, duration })
+}
+
+impl CommandRules {
+    /// The target a request names in its first word, or the only one; several targets and
+    /// none named is refused with their list.
+    fn target<'a, 'w>(
+        &self,
+        args: &'a [&'w str],
+        usage: &str,
+    ) -> Result<(Option<String>, &'a [&'w str]), Rejection> {
+        let (named, rest) = self.optional_target(args, usage)?;
+        match (named, self.targets.as_slice()) {
+            (Some(t), _) => Ok((Some(t), rest)),
+            (None, []) => Ok((None, rest)),
+            (None, [only]) => Ok((Some(only.clone()), rest)),
+            (None, _) => Err(self.unknown_target(None, usage)),
+        }
+    }
+
+    /// A target named by the first word, if it is one (fleet only; case-insensitive).
+    fn optional_target<'a, 'w>(
+        &self,
+        args: &'a [&'w str],
+        usage: &str,
+    ) -> Result<(Option<String>, &'a [&'w str]), Rejection> {
+        let Some((first, rest)) = args.split_first() else {
+            return Ok((self.only_target(), args));
+        };
+        let lower = first.to_ascii_lowercase();
+        if let Some(t) = self.targets.iter().find(|t| **t == lower) {
+            return Ok((Some(t.clone()), rest));
+        }
+        // A word that could only be a target name (not a mention, an incident or a duration).
+        let looks_like_target = super::targets::looks_like_target(&lower)
+            && IncidentId::parse(first, &self.pattern).is_err()
+            && GrantDuration::parse(first, self.cap).is_err();
+        if !self.targets.is_empty() && looks_like_target {
+            return Err(self.unknown_target(Some(first), usage));
+        }
+        Ok((self.only_target(), args))
+    }
+
+    fn only_target(&self) -> Option<String> {
+        match self.targets.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        }
+    }
+
+    fn unknown_target(&self, given: Option<&str>, usage: &str) -> Rejection {
+        let given = given
+            .filter(|g| super::targets::looks_like_target(&g.to_ascii_lowercase()))
+            .and_then(|g| echo_word(g));
+        Rejection::UnknownTarget { given, targets: self.targets.clone(), usage: usage.to_owned() }
     }
 }
 
-fn pgroles(words: &[&str]) -> Result<Command, Rejection> {
+fn pgroles(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
     let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let usage = if rules.targets.is_empty() {
+        "/pgroles verify [post]"
+    } else {
+        "/pgroles verify [target|all] [post]"
+    };
+    let fleet = !rules.targets.is_empty();
     match lower.as_slice() {
         [] | ["help"] => Ok(Command::PgrolesHelp),
-        ["verify"] => Ok(Command::Verify { post: false }),
-        ["verify", "post"] => Ok(Command::Verify { post: true }),
-        ["help", ..] => Err(Rejection::UnexpectedArgument { usage: "/pgroles help".into() }),
-        ["verify", ..] => {
-            Err(Rejection::UnexpectedArgument { usage: "/pgroles verify [post]".into() })
+        ["verify"] => Ok(Command::Verify { scope: rules.verify_default(), post: false }),
+        ["verify", "post"] => Ok(Command::Verify { scope: rules.verify_default(), post: true }),
+        ["verify", "all"] if fleet => Ok(Command::Verify { scope: VerifyScope::All, post: false }),
+        ["verify", "all", "post"] if fleet => {
+            Ok(Command::Verify { scope: VerifyScope::All, post: true })
         }
+        ["verify", t] | ["verify", t, "post"] if fleet => {
+            let post = lower.len() == 3;
+            match rules.targets.iter().find(|x| x == t) {
+                Some(t) => Ok(Command::Verify { scope: VerifyScope::One(t.clone()), post }),
+                None => Err(rules.unknown_target(words.get(1).copied(), usage)),
+            }
+        }
+        ["help", ..] => Err(Rejection::UnexpectedArgument { usage: "/pgroles help".into() }),
+        ["verify", ..] => Err(Rejection::UnexpectedArgument { usage: usage.into() }),
         _ => Err(Rejection::UnknownSubcommand {
             command: SlashCommand::Pgroles,
             given: words.first().and_then(|w| echo_word(w)),
@@ -218,6 +328,17 @@ fn parse_mention(word: &str) -> Option<SlackUserId> {
     let inner = word.strip_prefix("<@")?.strip_suffix('>')?;
     let id = inner.split_once('|').map_or(inner, |(id, _)| id);
     SlackUserId::parse(id).ok()
+}
+
+impl CommandRules {
+    /// `/pgroles verify` without a target: the only one, else every target.
+    fn verify_default(&self) -> VerifyScope {
+        match self.targets.len() {
+            0 => VerifyScope::Default,
+            1 => VerifyScope::One(self.targets[0].clone()),
+            _ => VerifyScope::All,
+        }
+    }
 }
 
 fn no_more(rest: &[&str], usage: &str) -> Result<(), Rejection> {

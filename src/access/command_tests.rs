@@ -46,7 +46,10 @@ fn ro_also_accepts_a_duration() {
 fn keywords_are_case_insensitive_and_extra_whitespace_is_tolerated() {
     assert_eq!(secs(&ff("  RW \t INC-42   1H30M  ")), 5400);
     assert_eq!(ff(" STATUS "), Ok(Command::Status));
-    assert_eq!(ff("Revoke RW"), Ok(Command::Revoke { level: Level::Rw, holder: None }));
+    assert_eq!(
+        ff("Revoke RW"),
+        Ok(Command::Revoke { level: Level::Rw, target: None, holder: None })
+    );
     assert_eq!(Command::parse("/FireFighter", "help", &cfg()), Ok(Command::Help));
 }
 
@@ -61,7 +64,10 @@ fn empty_text_shows_help() {
 fn status_resend_and_revoke_parse() {
     assert_eq!(ff("status"), Ok(Command::Status));
     assert_eq!(ff("resend"), Ok(Command::Resend));
-    assert_eq!(ff("revoke ro"), Ok(Command::Revoke { level: Level::Ro, holder: None }));
+    assert_eq!(
+        ff("revoke ro"),
+        Ok(Command::Revoke { level: Level::Ro, target: None, holder: None })
+    );
 }
 
 #[test]
@@ -106,10 +112,16 @@ fn revoke_and_activity_take_one_user_mention() {
     let u = SlackUserId::parse("U012AB3CD").unwrap();
     for text in ["revoke ro <@U012AB3CD>", "revoke ro <@U012AB3CD|alice>", "REVOKE RO <@U012AB3CD>"]
     {
-        assert_eq!(ff(text), Ok(Command::Revoke { level: Level::Ro, holder: Some(u.clone()) }));
+        assert_eq!(
+            ff(text),
+            Ok(Command::Revoke { level: Level::Ro, target: None, holder: Some(u.clone()) })
+        );
     }
-    assert_eq!(ff("activity"), Ok(Command::Activity { holder: None }));
-    assert_eq!(ff("activity <@U012AB3CD|bob>"), Ok(Command::Activity { holder: Some(u) }));
+    assert_eq!(ff("activity"), Ok(Command::Activity { target: None, holder: None }));
+    assert_eq!(
+        ff("activity <@U012AB3CD|bob>"),
+        Ok(Command::Activity { target: None, holder: Some(u) })
+    );
     // Plain text, a channel, a broken or hostile mention: refused, with the usage.
     for text in [
         "revoke ro @alice",
@@ -159,8 +171,8 @@ fn text_longer_than_200_characters_is_rejected() {
 
 #[test]
 fn pgroles_verify_and_help_parse() {
-    assert_eq!(pg("verify"), Ok(Command::Verify { post: false }));
-    assert_eq!(pg("Verify POST"), Ok(Command::Verify { post: true }));
+    assert_eq!(pg("verify"), Ok(Command::Verify { scope: VerifyScope::Default, post: false }));
+    assert_eq!(pg("Verify POST"), Ok(Command::Verify { scope: VerifyScope::Default, post: true }));
     assert_eq!(pg(""), Ok(Command::PgrolesHelp));
     assert_eq!(pg("help"), Ok(Command::PgrolesHelp));
     let err = pg("apply").unwrap_err();
@@ -315,4 +327,58 @@ fn a_lower_case_incident_is_refused_under_the_case_sensitive_default() {
         ff("ro inc-12"),
         Err(Rejection::InvalidIncident { problem: IncidentProblem::NoMatch, .. })
     ));
+}
+
+fn fleet(command: &str, text: &str, targets: &[&str]) -> Result<Command, Rejection> {
+    let rules = CommandRules::from_config(&cfg())
+        .unwrap()
+        .with_targets(targets.iter().map(|t| t.to_string()).collect());
+    Command::parse_with(command, text, &rules)
+}
+
+#[test]
+fn a_fleet_request_names_its_target_or_takes_the_only_one() {
+    let two = ["billing", "orders"];
+    let cmd = fleet("/firefighter", "rw Orders INC-7 30m", &two).unwrap();
+    let Command::Request { target, incident, duration, .. } = cmd else { panic!("{cmd:?}") };
+    assert_eq!((target.as_deref(), incident.as_str()), (Some("orders"), "INC-7"));
+    assert_eq!(duration.as_secs(), 1800);
+    let cmd = fleet("/firefighter", "ro INC-7", &["orders"]).unwrap();
+    assert!(matches!(cmd, Command::Request { target: Some(t), .. } if t == "orders"));
+    let Err(none) = fleet("/firefighter", "ro INC-7", &two) else { panic!("no target named") };
+    assert!(none.user_message().contains("Which database? Name one of: billing, orders"));
+    let Err(typo) = fleet("/firefighter", "ro ordres INC-7", &two) else { panic!("typo") };
+    let text = typo.user_message();
+    assert!(text.contains("no database called `ordres`") && text.contains("billing, orders"));
+    let Err(_) = fleet("/firefighter", "ro orders INC-7 30m extra", &two) else { panic!() };
+}
+
+#[test]
+fn a_fleet_names_targets_in_revoke_activity_and_verify() {
+    let two = ["billing", "orders"];
+    let u = SlackUserId::parse("U012AB3CD").unwrap();
+    assert_eq!(
+        fleet("/firefighter", "revoke ro billing <@U012AB3CD>", &two),
+        Ok(Command::Revoke { level: Level::Ro, target: Some("billing".into()), holder: Some(u) })
+    );
+    assert_eq!(
+        fleet("/firefighter", "revoke rw", &two),
+        Ok(Command::Revoke { level: Level::Rw, target: None, holder: None })
+    );
+    assert_eq!(
+        fleet("/firefighter", "activity orders", &two),
+        Ok(Command::Activity { target: Some("orders".into()), holder: None })
+    );
+    let verify = |t: &str| fleet("/pgroles", t, &two);
+    assert_eq!(verify("verify"), Ok(Command::Verify { scope: VerifyScope::All, post: false }));
+    assert_eq!(
+        verify("verify ALL post"),
+        Ok(Command::Verify { scope: VerifyScope::All, post: true })
+    );
+    assert_eq!(
+        verify("verify orders"),
+        Ok(Command::Verify { scope: VerifyScope::One("orders".into()), post: false })
+    );
+    assert!(matches!(verify("verify nope"), Err(Rejection::UnknownTarget { .. })));
+    assert!(matches!(pg("verify all"), Err(Rejection::UnexpectedArgument { .. })), "no fleet");
 }

@@ -36,9 +36,10 @@ pub mod reason;
 pub mod rejection;
 pub mod request;
 pub mod settings;
+pub mod targets;
 pub mod text;
 
-pub use command::{Command, CommandRules, MAX_COMMAND_CHARS};
+pub use command::{Command, CommandRules, VerifyScope, MAX_COMMAND_CHARS};
 pub use duration::GrantDuration;
 pub use grant::{can_request, can_revoke, no_pending_request, Grant};
 pub use ids::{

@@ -59,6 +59,10 @@ pub enum Rejection {
     InvalidMention { usage: String },
     #[error("access level is not ro or rw")]
     InvalidLevel { usage: String },
+    /// No such target (`given`, when it is short plain ASCII), or none named where several
+    /// exist (`given` None).
+    #[error("unknown or missing target {given:?}")]
+    UnknownTarget { given: Option<String>, targets: Vec<String>, usage: String },
     #[error("requester reacted to approve their own request")]
     SelfApproval,
     #[error("reaction by a user who is not an approver")]

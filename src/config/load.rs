@@ -80,7 +80,8 @@ impl Config {
             None => toml::Table::new(),
         };
         apply_env(&mut table, env)?;
-        let warnings = unknown_env_warnings(env);
+        let targets = apply_target_env(&mut table, env)?;
+        let warnings = unknown_env_warnings(env, &targets);
         let config = finish(table, "environment")?;
         Ok(Loaded { config, warnings })
     }
@@ -97,6 +98,14 @@ pub(crate) fn from_toml_text(text: &str, file: &str) -> Result<Config, ConfigErr
 }
 
 fn finish(table: toml::Table, origin: &str) -> Result<Config, ConfigError> {
+    if table.contains_key("targets") && table.contains_key("database") {
+        return Err(ConfigError::Parse {
+            file: origin.to_string(),
+            message: "both [database] (or PGROLES_DATABASE_*) and [targets.*] are set: with \
+                      targets, each target holds its own database keys"
+                .into(),
+        });
+    }
     let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
         ConfigError::Parse { file: origin.to_string(), message: one_line(e.message()) }
     })?;
@@ -118,6 +127,10 @@ fn parse_file(text: &str, file: &str) -> Result<toml::Table, ConfigError> {
 
 fn check_known_keys(table: &toml::Table, file: &str) -> Result<(), ConfigError> {
     for (section, value) in table {
+        if section == "targets" {
+            check_target_keys(value, file)?;
+            continue;
+        }
         if !SECTIONS.contains(&section.as_str()) {
             // A bare key at the top level is usually a key of some section.
             let suggestion = KEYS
@@ -143,6 +156,36 @@ fn check_known_keys(table: &toml::Table, file: &str) -> Result<(), ConfigError> 
                 return Err(ConfigError::UnknownKey {
                     file: file.into(),
                     key: format!("{section}.{key}"),
+                    suggestion: keys::suggest(key, names()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[targets.<name>]`: each a table of `[database]`'s keys and the target's own.
+fn check_target_keys(targets: &toml::Value, file: &str) -> Result<(), ConfigError> {
+    let not_table = |what: String| ConfigError::Parse {
+        file: file.into(),
+        message: format!("'{what}' must be a table ([{what}])"),
+    };
+    let Some(targets) = targets.as_table() else { return Err(not_table("targets".into())) };
+    let names = || {
+        KEYS.iter()
+            .filter(|k| k.section == "database")
+            .map(|k| k.name)
+            .chain(super::targets::TARGET_ONLY_KEYS.iter().copied())
+    };
+    for (name, inner) in targets {
+        let Some(inner) = inner.as_table() else {
+            return Err(not_table(format!("targets.{name}")));
+        };
+        for key in inner.keys() {
+            if !names().any(|n| n == key) {
+                return Err(ConfigError::UnknownKey {
+                    file: file.into(),
+                    key: format!("targets.{name}.{key}"),
                     suggestion: keys::suggest(key, names()),
                 });
             }
@@ -210,6 +253,34 @@ fn apply_env(table: &mut toml::Table, env: &impl Env) -> Result<(), ConfigError>
     Ok(())
 }
 
+/// A target's secrets from `PGROLES_TARGETS_<NAME>_<KEY>` (or `_FILE`); returns the variables
+/// that may be set (known to the typo check).
+fn apply_target_env(table: &mut toml::Table, env: &impl Env) -> Result<Vec<String>, ConfigError> {
+    use super::targets::{target_env_var, TARGET_SECRET_KEYS};
+    let mut known = Vec::new();
+    let Some(targets) = table.get_mut("targets").and_then(toml::Value::as_table_mut) else {
+        return Ok(known);
+    };
+    for (name, target) in targets.iter_mut() {
+        let Some(target) = target.as_table_mut() else { continue };
+        for key in TARGET_SECRET_KEYS {
+            let var = target_env_var(name, key);
+            let raw = match (env.var(&var), env.var(&format!("{var}_FILE"))) {
+                (Some(_), Some(_)) => return Err(ConfigError::BothSet { var }),
+                (Some(v), None) => Some(v),
+                (None, Some(path)) => Some(read_secret_file(&var, &path)?),
+                (None, None) => None,
+            };
+            if let Some(raw) = raw.filter(|r| !r.trim().is_empty()) {
+                target.insert((*key).to_owned(), toml::Value::String(raw));
+            }
+            known.push(format!("{var}_FILE"));
+            known.push(var);
+        }
+    }
+    Ok(known)
+}
+
 /// The file's contents with trailing newlines (`\n`, `\r\n`) removed.
 fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
@@ -220,8 +291,9 @@ fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }
 
-fn unknown_env_warnings(env: &impl Env) -> Vec<String> {
+fn unknown_env_warnings(env: &impl Env, targets: &[String]) -> Vec<String> {
     let mut known: Vec<String> = NON_CONFIG_VARS.iter().map(|s| s.to_string()).collect();
+    known.extend(targets.iter().cloned());
     for key in KEYS {
         known.push(key.env_var());
         if key.kind == Kind::Secret {

@@ -108,18 +108,6 @@ impl Config {
             return Err(invalid("slack.api_url", "must end with '/'"));
         }
         let access = &self.access;
-        if access.approvers.is_empty() && access.approver_group.is_none() {
-            return Err(missing(
-                "access.approvers",
-                "or access.approver_group / PGROLES_ACCESS_APPROVER_GROUP; without either nobody can approve",
-            ));
-        }
-        if access.approvals_ro < 1 {
-            return Err(invalid("access.approvals_ro", "must be at least 1"));
-        }
-        if access.approvals_rw < 1 {
-            return Err(invalid("access.approvals_rw", "must be at least 1"));
-        }
         if access.max_duration_secs < 1 || access.max_duration_secs > MAX_GRANT_SECS {
             return Err(invalid(
                 "access.max_duration_secs",
@@ -153,9 +141,38 @@ impl Config {
             return Err(missing("redis.url", "timers and requests live in Redis"));
         }
         check_redis_url(&self.redis.url)?;
-        self.validate_database()?;
-        // The connection budget (see `broker::budget`): every process's pool plus the slot
-        // kept for `pgroles revoke` must fit under the limit `pgroles apply` gives the broker.
+        self.validate_targets(|target| {
+            target.validate_approvals()?;
+            target.validate_database()?;
+            target.validate_budget()
+        })?;
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return Err(invalid("server.listen", "expected host:port, e.g. 0.0.0.0:3000"));
+        }
+        self.validate_pagerduty()
+    }
+
+    /// Someone can approve, and each level needs at least one approval.
+    pub fn validate_approvals(&self) -> Result<(), ConfigError> {
+        let access = &self.access;
+        if access.approvers.is_empty() && access.approver_group.is_none() {
+            return Err(missing(
+                "access.approvers",
+                "or access.approver_group / PGROLES_ACCESS_APPROVER_GROUP; without either nobody can approve",
+            ));
+        }
+        if access.approvals_ro < 1 {
+            return Err(invalid("access.approvals_ro", "must be at least 1"));
+        }
+        if access.approvals_rw < 1 {
+            return Err(invalid("access.approvals_rw", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The connection budget (see `broker::budget`): every process's pool plus the slot kept
+    /// for `pgroles revoke` must fit under the limit `pgroles apply` gives the broker.
+    pub fn validate_budget(&self) -> Result<(), ConfigError> {
         let db = &self.database;
         let required = u64::from(db.max_replicas) * db.pool_size as u64 + 1;
         let limit = self.model.broker_connection_limit;
@@ -169,10 +186,7 @@ impl Config {
                 ),
             ));
         }
-        if self.server.listen.parse::<SocketAddr>().is_err() {
-            return Err(invalid("server.listen", "expected host:port, e.g. 0.0.0.0:3000"));
-        }
-        self.validate_pagerduty()
+        Ok(())
     }
 
     /// On-call auto-approval: schedule ids PagerDuty could hold, and, when any level lists

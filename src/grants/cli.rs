@@ -118,15 +118,33 @@ pub async fn status(cfg: &Config) -> String {
     }
 }
 
-/// `pgroles worker`: the timer worker and reconciler without Slack, until `shutdown`.
-pub async fn worker<S>(cfg: &Config, shutdown: S) -> anyhow::Result<RunStats>
+/// `pgroles worker`: the timer worker and reconciler without Slack, until `shutdown`, for
+/// each of `targets` (each a target's view of the configuration, `Config::for_target`).
+pub async fn worker<S>(targets: Vec<Config>, shutdown: S) -> anyhow::Result<RunStats>
 where
     S: Future<Output = ()>,
 {
-    let service = Arc::new(build(cfg, Arc::new(LogNotifier::new())).await?);
-    let queue = service.queue().clone();
-    tracing::info!(prefix = %cfg.redis.key_prefix, "grants worker started");
-    let stats = run(service, queue, shutdown, None).await;
-    tracing::info!(acked = stats.acked, failed = stats.failed, "grants worker stopped");
-    Ok(stats)
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut runs = Vec::new();
+    for cfg in &targets {
+        let service = Arc::new(build(cfg, Arc::new(LogNotifier::new())).await?);
+        let queue = service.queue().clone();
+        tracing::info!(prefix = %cfg.redis.key_prefix, "grants worker started");
+        let mut rx = stop_rx.clone();
+        let stop = async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        runs.push(tokio::spawn(run(service, queue, stop, None)));
+    }
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let mut total = RunStats::default();
+    for r in runs {
+        let stats = r.await.context("a worker task")?;
+        total.acked += stats.acked;
+        total.failed += stats.failed;
+        total.reconciles += stats.reconciles;
+    }
+    tracing::info!(acked = total.acked, failed = total.failed, "grants worker stopped");
+    Ok(total)
 }

@@ -37,6 +37,13 @@ impl GrantService {
         self
     }
 
+    /// Shares `watch` (one heartbeat and one set of expiry metrics for all of a fleet's
+    /// targets).
+    pub fn with_watch(mut self, watch: std::sync::Arc<super::watch::ExpiryWatch>) -> GrantService {
+        self.watch = watch;
+        self
+    }
+
     /// The cluster's other instances.
     pub fn instances(&self) -> &Instances {
         &self.instances

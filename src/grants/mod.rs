@@ -62,4 +62,4 @@ pub use record::{GrantRecord, GrantSettings, IssueRequest};
 pub use service::GrantService;
 pub use timers::TimerOutcome;
 pub use watch::ExpiryWatch;
-pub use worker::{run, ExtraTimerHandler, RunStats};
+pub use worker::{run, run_extra_only, ExtraTimerHandler, RunStats};

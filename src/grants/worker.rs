@@ -95,6 +95,55 @@ where
     }
 }
 
+/// A fleet's request queue (issue 16): only the timers of [`ExtraTimerHandler`] (approval
+/// timeouts) live there, each target's grant timers in its own queue. `service` lends its
+/// tuning, clock and heartbeat; no reconcile loop runs here.
+pub async fn run_extra_only<S>(
+    service: Arc<GrantService>,
+    queue: TimerQueue,
+    shutdown: S,
+    extra: Arc<dyn ExtraTimerHandler>,
+) -> RunStats
+where
+    S: Future<Output = ()>,
+{
+    let config = service.settings().worker_config();
+    let clock = {
+        let service = service.clone();
+        move || service.now()
+    };
+    let stats = run_worker(queue, ExtraOnly { service, extra }, clock, shutdown, config).await;
+    RunStats {
+        acked: stats.acked,
+        failed: stats.failed,
+        lost: stats.lost,
+        redis_errors: stats.redis_errors,
+        reconciles: 0,
+    }
+}
+
+struct ExtraOnly {
+    service: Arc<GrantService>,
+    extra: Arc<dyn ExtraTimerHandler>,
+}
+
+impl TimerHandler for ExtraOnly {
+    async fn handle(&self, timer: Timer) -> anyhow::Result<()> {
+        match AssertUnwindSafe(self.extra.handle(&timer)).catch_unwind().await {
+            Ok(res) => res,
+            Err(_) => anyhow::bail!("the handler panicked"),
+        }
+    }
+
+    fn kinds(&self) -> Option<&'static [TimerKind]> {
+        Some(&[TimerKind::ApprovalTimeout])
+    }
+
+    fn polled(&self) {
+        self.service.watch().beat(self.service.now());
+    }
+}
+
 /// The grants' timer handler: grant timers, then the extra handler for the rest.
 struct GrantTimers {
     service: Arc<GrantService>,

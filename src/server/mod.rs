@@ -28,19 +28,18 @@ pub mod interaction;
 mod lifecycle;
 mod reject_log;
 mod socket_mode;
+mod targets;
 
-use crate::access::{parse_user_ids, CommandRules, ReactionEmojis};
-use crate::broker::Broker;
-use crate::config::{Config, SslMode};
-use crate::grants::{self, GrantService, GrantSettings};
+use crate::access::{parse_user_ids, CommandRules, IncidentId, ReactionEmojis};
+use crate::config::Config;
+use crate::grants::{self, ExpiryWatch, GrantSettings};
 use crate::metrics::Metrics;
 use crate::slack::client::{RetryPolicy, SlackApi};
-use crate::slack::notifier::{ConnectTemplate, SlackBot};
+use crate::slack::notifier::SlackBot;
 use crate::slack::outbox::{NoteSender, OutboxPolicy};
 use crate::timers::{
     self, Clock, CommitHook, DocStore, Idempotency, RequestStore, SystemClock, TimerQueue,
 };
-use crate::workflow::approvers::Approvers;
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
@@ -48,9 +47,7 @@ use axum::routing::get;
 use axum::Router;
 use dispatch::ListenerState;
 pub(crate) use lifecycle::shutdown_signal;
-use lifecycle::{
-    check_budget, close_idle_connections, refresh_instances, supervise_worker, WORKER_MAX_AGE,
-};
+use lifecycle::{close_idle_connections, refresh_instances, supervise_worker, WORKER_MAX_AGE};
 use secrecy::ExposeSecret;
 use socket_mode::SocketMode;
 use std::future::Future;
@@ -137,7 +134,10 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     workflow: Workflow,
+    /// The requests' queue (approval timeouts; a single target's grant timers too).
     queue: TimerQueue,
+    /// Each target's grant timers, in [`crate::workflow::fleet::Fleet::all`]'s order.
+    target_queues: Vec<TimerQueue>,
     metrics: Metrics,
     run_worker: bool,
     socket: Option<SocketMode>,
@@ -162,12 +162,6 @@ impl Application {
         let bot_user = slack.auth_test().await.map_err(|e| {
             anyhow::anyhow!("Slack auth.test failed ({}): check slack.bot_token", e.code)
         })?;
-        let broker = Broker::from_config(&cfg.database, &cfg.aws, &cfg.model).await?;
-        use crate::broker::Instances;
-        // Boxed as a trait object: keeps `build`'s future shallow for its callers.
-        let budget: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + '_>> =
-            Box::pin(check_budget(&broker, &cfg.database));
-        budget.await?;
         let metrics = Metrics::new();
         let access = Arc::new(cfg.access.clone());
         let request_ttl =
@@ -179,17 +173,8 @@ impl Application {
             store = store.with_commit_hook(hook);
         }
         let emojis = ReactionEmojis::from_config(&cfg.slack);
-        let connect = ConnectTemplate {
-            host: cfg.public_host(),
-            port: cfg.database.port,
-            dbname: cfg.database_name(),
-            sslmode: match cfg.database.sslmode {
-                SslMode::Disable => "disable",
-                SslMode::Require => "require",
-                SslMode::VerifyFull => "verify-full",
-            }
-            .into(),
-        };
+        let first = cfg.target_names().remove(0);
+        let connect = targets::connect_template(&cfg.for_target(&first).context("a target")?);
         let notes = NoteSender::new(
             timers::Outbox::new(conn.clone(), &prefix),
             slack.clone(),
@@ -210,29 +195,32 @@ impl Application {
         .with_alert_group(cfg.slack.alert_group.as_deref())?;
         let settings =
             deps.grant_settings.clone().unwrap_or_else(|| GrantSettings::from_access(&cfg.access));
-        let addrs = cfg.instance_addrs()?;
-        let instances = Instances::from_config(&cfg.database, &cfg.aws, &cfg.model, &addrs).await?;
-        let grants = Arc::new(
-            GrantService::new(
-                broker,
-                queue.clone(),
-                docs,
-                Arc::new(bot.clone()),
-                deps.clock.clone(),
-                settings,
-            )
-            .with_instances(instances),
-        );
+        drop(docs);
+        let watch = Arc::new(ExpiryWatch::default());
+        let shared = targets::Shared {
+            conn: &conn,
+            bot: &bot,
+            slack: &slack,
+            metrics: &metrics,
+            clock: deps.clock.clone(),
+            settings: &settings,
+            approver_cache_ttl: deps.approver_cache_ttl,
+            watch: watch.clone(),
+        };
+        let (fleet, target_queues) = targets::build(&cfg, &shared).await?;
         let on_call = crate::slack::oncall::SlackPagerDutyOnCall::from_config(&cfg, slack.clone())?;
-        let approvers = Approvers::new(
-            access.clone(),
-            Arc::new(slack),
-            metrics.clone(),
-            deps.approver_cache_ttl,
-        );
+        let rules = CommandRules::from_config(&access)?.with_targets(fleet.names());
+        if let Some(name) =
+            fleet.names().into_iter().find(|n| IncidentId::parse(n, rules.pattern()).is_ok())
+        {
+            anyhow::bail!(
+                "targets.{name}: the name is also a valid incident id (access.incident_pattern); \
+                 rename the target"
+            );
+        }
         let workflow = Workflow::new(WorkflowParts {
             settings: WorkflowSettings {
-                rules: CommandRules::from_config(&access)?,
+                rules,
                 emojis,
                 admins: parse_user_ids("admins", &access.admins)?,
                 verify_users: cfg.slack.verify_users.clone(),
@@ -243,8 +231,7 @@ impl Application {
             chat: Arc::new(bot),
             store,
             queue: queue.clone(),
-            grants: grants.clone(),
-            approvers,
+            fleet: fleet.clone(),
             clock: deps.clock.clone(),
             metrics: metrics.clone(),
             bot_user,
@@ -254,15 +241,19 @@ impl Application {
         }
         let state =
             ListenerState { workflow: workflow.clone(), idempotency, metrics: metrics.clone() };
-        let watch = grants.watch();
         metrics.register_expiry(
             watch.lag.clone(),
             watch.failed.clone(),
             watch.instance_sweeps.clone(),
         );
+        let mut all_queues = target_queues.clone();
+        if fleet.is_named() {
+            all_queues.push(queue.clone());
+        }
         let health = health::HealthState {
             redis: conn,
-            grants,
+            fleet,
+            queues: all_queues,
             metrics: metrics.clone(),
             worker: deps.run_worker,
             worker_max_age: WORKER_MAX_AGE,
@@ -291,6 +282,7 @@ impl Application {
             router,
             workflow,
             queue,
+            target_queues,
             metrics,
             run_worker: deps.run_worker,
             socket,
@@ -342,27 +334,50 @@ impl Application {
             })
         };
         let tasks = tokio_util::task::TaskTracker::new();
-        let grants = self.workflow.grants().clone();
-        let worker = self.run_worker.then(|| {
-            let extra: Arc<dyn grants::ExtraTimerHandler> =
-                Arc::new(ApprovalTimeoutHandler(self.workflow.clone()));
-            let handle = tokio::spawn(grants::run(
-                grants.clone(),
-                self.queue.clone(),
-                wait_stop(stop_rx.clone()),
-                Some(extra),
-            ));
-            tasks.spawn(supervise_worker(
-                handle,
-                grants.watch().clone(),
-                stop_rx.clone(),
-                stop_tx.clone(),
-                self.worker_kill.clone(),
-            ))
-        });
-        tasks.spawn(close_idle_connections(grants.clone(), self.idle_timeout, stop_rx.clone()));
-        if grants.instances().discovers() {
-            tasks.spawn(refresh_instances(grants.clone(), stop_rx.clone()));
+        let fleet = self.workflow.fleet().clone();
+        let extra: Arc<dyn grants::ExtraTimerHandler> =
+            Arc::new(ApprovalTimeoutHandler(self.workflow.clone()));
+        let mut workers = Vec::new();
+        if self.run_worker {
+            // One worker per target on its own queue; the requests' approval timeouts ride on
+            // the single target's queue, or on a worker of their own in a fleet.
+            let single = !fleet.is_named();
+            for (target, queue) in fleet.all().iter().zip(&self.target_queues) {
+                let extra = single.then(|| extra.clone());
+                let run = grants::run(
+                    target.grants.clone(),
+                    queue.clone(),
+                    wait_stop(stop_rx.clone()),
+                    extra,
+                );
+                workers.push(tokio::spawn(run));
+            }
+            if !single {
+                let first = fleet.first().grants.clone();
+                let queue = self.queue.clone();
+                let run = grants::run_extra_only(first, queue, wait_stop(stop_rx.clone()), extra);
+                workers.push(tokio::spawn(run));
+            }
+        }
+        let watch = fleet.first().grants.watch().clone();
+        let workers: Vec<_> = workers
+            .into_iter()
+            .map(|handle| {
+                tasks.spawn(supervise_worker(
+                    handle,
+                    watch.clone(),
+                    stop_rx.clone(),
+                    stop_tx.clone(),
+                    self.worker_kill.clone(),
+                ))
+            })
+            .collect();
+        for target in fleet.all() {
+            let grants = target.grants.clone();
+            tasks.spawn(close_idle_connections(grants.clone(), self.idle_timeout, stop_rx.clone()));
+            if grants.instances().discovers() {
+                tasks.spawn(refresh_instances(grants, stop_rx.clone()));
+            }
         }
         let socket = self.socket.map(|s| tasks.spawn(s.run(wait_stop(stop_rx.clone()))));
         let notes = tasks.spawn(self.notes.run(wait_stop(stop_rx.clone())));
@@ -386,7 +401,7 @@ impl Application {
                 Err(e) => result = result.and(Err(anyhow::anyhow!("the Socket Mode client: {e}"))),
             }
         }
-        if let Some(worker) = worker {
+        for worker in workers {
             match worker.await {
                 Ok(Ok(stats)) => {
                     tracing::info!(

@@ -81,6 +81,12 @@ impl SlackBot {
         self
     }
 
+    /// The same bot, with the psql string of another database (a fleet target's DMs).
+    pub fn with_connect(mut self, connect: ConnectTemplate) -> SlackBot {
+        self.connect = connect;
+        self
+    }
+
     /// The Slack user group (`S…`, `slack.alert_group`) mentioned when something needs a
     /// human (a failed issue). Anything but a user group id is refused.
     pub fn with_alert_group(mut self, group: Option<&str>) -> anyhow::Result<SlackBot> {

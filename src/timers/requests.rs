@@ -15,7 +15,6 @@
 
 use super::{keys, DocStore, Idempotency, OutboxNote, TimerError};
 use crate::access::{Decision, Request, Transition};
-use crate::model::Level;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use std::sync::Arc;
@@ -71,11 +70,16 @@ impl RequestStore {
         self
     }
 
+    /// A fleet target's claims are its own (`pending_level:<target>:...`).
     fn claim_key(&self, req: &Request) -> String {
+        let level = match req.target() {
+            Some(t) => format!("{t}:{}", req.level()),
+            None => req.level().to_string(),
+        };
         if self.claim_per_requester {
-            format!("pending_level:{}:{}", req.level(), req.requester())
+            format!("pending_level:{level}:{}", req.requester())
         } else {
-            level_key(req.level())
+            format!("pending_level:{level}")
         }
     }
 
@@ -264,8 +268,4 @@ impl RequestStore {
 
 fn issuing_key(req: &Request) -> String {
     format!("issuing:{}", req.id())
-}
-
-fn level_key(level: Level) -> String {
-    format!("pending_level:{level}")
 }

@@ -11,7 +11,6 @@ use crate::broker::CredentialSource;
 use crate::config::{Config, SslMode};
 use crate::model::Names;
 use chrono::Utc;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Output format.
@@ -62,7 +61,7 @@ async fn add_instances(cfg: &Config, names: &Names, report: &mut super::report::
 }
 
 /// Runs verify and prints the report; returns 0 clean, 1 drift, 2 could not verify.
-pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> ExitCode {
+pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> u8 {
     let now = Utc::now();
     let result = match connect_all(cfg, names, args.url.as_deref(), args.jobs).await {
         Ok(conns) => {
@@ -87,14 +86,14 @@ pub async fn cli_main(cfg: &Config, names: &Names, args: &VerifyArgs) -> ExitCod
                     }))
                 ),
             }
-            ExitCode::from(report.exit_code())
+            report.exit_code()
         }
         Err(e) => {
             eprintln!("pgroles verify: could not verify: {e}");
             if args.format == Format::Json {
                 println!("{}", pretty(&error_json(&e.to_string(), now)));
             }
-            ExitCode::from(EXIT_ERROR)
+            EXIT_ERROR
         }
     }
 }

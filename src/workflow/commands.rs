@@ -40,7 +40,7 @@ impl Workflow {
                 self.inner.metrics.request(label, "ok");
                 Reply::Sections(pgroles_help())
             }
-            Command::Verify { post } => {
+            Command::Verify { scope, post } => {
                 let allowed = s.verify_users.iter().any(|u| u == user.as_str())
                     || s.verify_channels.iter().any(|c| c == &input.channel);
                 if !allowed {
@@ -48,11 +48,15 @@ impl Workflow {
                     return Reply::Text(Rejection::NotAllowedToVerify.user_message());
                 }
                 let wf = self.clone();
-                wf.clone().spawn(async move { wf.verify(input, post).await });
+                wf.clone().spawn(async move { wf.verify(input, scope, post).await });
                 Reply::Text(reply::CHECKING_THE_DATABASE.to_owned())
             }
-            Command::Request { level, incident, duration } => {
-                self.request_access(input, user, level, incident, duration).await
+            Command::Request { level, target, incident, duration } => {
+                let Some(target) = self.inner.fleet.get(target.as_deref()).cloned() else {
+                    return Reply::Text(Rejection::Misconfigured.user_message());
+                };
+                let ask = super::open::Ask { target, level, incident, duration };
+                self.request_access(input, user, ask).await
             }
             Command::Status
             | Command::Revoke { .. }
@@ -61,12 +65,13 @@ impl Workflow {
                 let wf = self.clone();
                 wf.clone().spawn(async move {
                     let (outcome, reply) = match cmd {
-                        Command::Revoke { level, holder } => {
-                            wf.revoke(&user, level, holder.as_ref()).await
+                        Command::Revoke { level, target, holder } => {
+                            wf.revoke(&user, target.as_deref(), level, holder.as_ref()).await
                         }
                         Command::Resend => wf.resend(&user).await,
-                        Command::Activity { holder } => {
-                            wf.activity(&user, holder.as_ref().unwrap_or(&user)).await
+                        Command::Activity { target, holder } => {
+                            let of = holder.as_ref().unwrap_or(&user);
+                            wf.activity(&user, target.as_deref(), of).await
                         }
                         _ => wf.status(&user).await,
                     };
@@ -90,7 +95,12 @@ impl Workflow {
         if s.access.status_visibility == StatusVisibility::Everyone || s.admins.contains(user) {
             return true;
         }
-        self.inner.approvers.policy().await.is_ok_and(|p| p.is_approver(user))
+        for target in self.inner.fleet.all() {
+            if target.approvers.policy().await.is_ok_and(|p| p.is_approver(user)) {
+                return true;
+            }
+        }
+        false
     }
 }
 

@@ -3,10 +3,14 @@
 //! has up to `access.max_holders_per_level` holders, each revoked, resent and summarised on
 //! their own; with the shared roles, at most one.
 //!
+//! In a fleet each target is listed, revoked and resent on its own; a command that names no
+//! target looks at every target, and refuses when that is ambiguous.
+//!
 //! Owns who may see or end whose grant here (the decisions are `access::can_revoke` and the
 //! status visibility); wording from `access::text`.
 
 use super::commands::as_grant;
+use super::fleet::Target;
 use super::Workflow;
 use crate::access::text::activity::activity_summary;
 use crate::access::text::{format_expiry, reply};
@@ -14,14 +18,19 @@ use crate::access::{can_revoke, Rejection, SlackUserId};
 use crate::broker::activity::DEFAULT_TOP_STATEMENTS;
 use crate::grants::{GrantError, GrantRecord};
 use crate::model::Level;
+use std::sync::Arc;
 
 impl Workflow {
     pub(super) async fn status(&self, user: &SlackUserId) -> (&'static str, String) {
         let now = self.now();
         let full = self.sees_full_status(user).await;
         let mut lines = Vec::new();
-        for level in [Level::Ro, Level::Rw] {
-            let grants = match self.inner.grants.active_grants(level).await {
+        let named = self.inner.fleet.is_named();
+        for (target, level) in self.targets_and_levels() {
+            if named && level == Level::Ro {
+                lines.push(format!("*{}*", target.name));
+            }
+            let grants = match target.grants.active_grants(level).await {
                 Ok(grants) => grants,
                 Err(e) => return ("error", e.user_message()),
             };
@@ -45,6 +54,9 @@ impl Workflow {
         match self.inner.store.open_requests(now).await {
             Ok(open) => {
                 for r in open.into_iter().filter(|r| full || r.requester() == user) {
+                    if let Some(t) = r.target() {
+                        lines.push(format!("*{t}*"));
+                    }
                     lines.push(reply::status_pending(
                         r.level(),
                         r.requester(),
@@ -71,11 +83,12 @@ impl Workflow {
     /// typo must not end everybody's access: `pgroles revoke` is the kill switch).
     async fn grant_to_revoke(
         &self,
+        target: &Target,
         by: &SlackUserId,
         level: Level,
         holder: Option<&SlackUserId>,
     ) -> Result<GrantRecord, (&'static str, String)> {
-        let grants = self.inner.grants.active_grants(level).await.map_err(|e| failed(&e))?;
+        let grants = target.grants.active_grants(level).await.map_err(|e| failed(&e))?;
         let nothing = || ("rejected", Rejection::NothingToRevoke { level }.user_message());
         match holder {
             Some(h) => grants
@@ -95,17 +108,54 @@ impl Workflow {
         }
     }
 
+    /// The target `revoke` means: the named one, the only one, else the one target where the
+    /// level has a grant matching the command (several: refused, naming them).
+    async fn target_to_revoke(
+        &self,
+        by: &SlackUserId,
+        target: Option<&str>,
+        level: Level,
+        holder: Option<&SlackUserId>,
+    ) -> Result<Arc<Target>, (&'static str, String)> {
+        if let Some(t) = self.inner.fleet.get(target) {
+            return Ok(t.clone());
+        }
+        let mut found = Vec::new();
+        for t in self.inner.fleet.all() {
+            let grants = t.grants.active_grants(level).await.map_err(|e| failed(&e))?;
+            let wanted = holder.unwrap_or(by);
+            if grants.iter().any(|g| g.holder == *wanted)
+                || (holder.is_none() && !grants.is_empty())
+            {
+                found.push(t.clone());
+            }
+        }
+        match found.len() {
+            0 => Err(("rejected", Rejection::NothingToRevoke { level }.user_message())),
+            1 => Ok(found.remove(0)),
+            _ => {
+                let names: Vec<_> = found.iter().map(|t| t.name.clone()).collect();
+                Err(("rejected", reply::revoke_which_target(level, &names)))
+            }
+        }
+    }
+
     pub(super) async fn revoke(
         &self,
         by: &SlackUserId,
+        target: Option<&str>,
         level: Level,
         holder: Option<&SlackUserId>,
     ) -> (&'static str, String) {
-        let grant = match self.grant_to_revoke(by, level, holder).await {
+        let target = match self.target_to_revoke(by, target, level, holder).await {
+            Ok(t) => t,
+            Err(refused) => return refused,
+        };
+        let grant = match self.grant_to_revoke(&target, by, level, holder).await {
             Ok(g) => g,
             Err(refused) => return refused,
         };
-        let policy = match self.inner.approvers.policy().await {
+        let policy = match target.approvers.policy().await {
             Ok(p) => p,
             Err(_) => return ("error", Rejection::Misconfigured.user_message()),
         };
@@ -118,8 +168,10 @@ impl Workflow {
         if let Err(rejection) = allowed {
             return ("rejected", rejection.user_message());
         }
-        match self.inner.grants.revoke_holder(level, &grant.holder, by.as_str()).await {
-            Ok(n) => ("ok", reply::revoked(level, n)),
+        match target.grants.revoke_holder(level, &grant.holder, by.as_str()).await {
+            Ok(n) => {
+                ("ok", format!("{}{}", reply::revoked(level, n), target.label(&self.inner.fleet)))
+            }
             Err(GrantError::NotActive) => {
                 ("rejected", Rejection::NothingToRevoke { level }.user_message())
             }
@@ -128,10 +180,10 @@ impl Workflow {
     }
 
     pub(super) async fn resend(&self, user: &SlackUserId) -> (&'static str, String) {
-        for level in [Level::Ro, Level::Rw] {
-            match self.inner.grants.active_of(level, user).await {
+        for (target, level) in self.targets_and_levels() {
+            match target.grants.active_of(level, user).await {
                 Ok(Some(_)) => {
-                    return match self.inner.grants.resend(level, user).await {
+                    return match target.grants.resend(level, user).await {
                         Ok(_) => ("ok", reply::resent(level)),
                         Err(e) => failed(&e),
                     };
@@ -148,14 +200,18 @@ impl Workflow {
     pub(super) async fn activity(
         &self,
         user: &SlackUserId,
+        target: Option<&str>,
         of: &SlackUserId,
     ) -> (&'static str, String) {
         if of != user && !self.sees_full_status(user).await {
             return ("rejected", reply::ACTIVITY_NOT_YOURS.into());
         }
         let mut parts = Vec::new();
-        for level in [Level::Ro, Level::Rw] {
-            let grant = match self.inner.grants.active_of(level, of).await {
+        for (t, level) in self.targets_and_levels() {
+            if target.is_some_and(|name| name != t.name) {
+                continue;
+            }
+            let grant = match t.grants.active_of(level, of).await {
                 Ok(Some(g)) => g,
                 Ok(None) => continue,
                 Err(e) => return failed(&e),
@@ -164,7 +220,7 @@ impl Workflow {
                 parts.push(reply::activity_shared(level));
                 continue;
             };
-            match self.inner.grants.broker().person_activity(login, DEFAULT_TOP_STATEMENTS).await {
+            match t.grants.broker().person_activity(login, DEFAULT_TOP_STATEMENTS).await {
                 Ok(a) => parts.push(activity_summary(&a)),
                 Err(e) => {
                     tracing::warn!(error = %e, level = %level, "reading activity failed");
@@ -176,6 +232,14 @@ impl Workflow {
             return ("rejected", reply::holds_nothing_at_all(of));
         }
         ("ok", parts.join("\n\n"))
+    }
+}
+
+impl Workflow {
+    /// Every (target, level), targets in name order, `ro` before `rw`.
+    fn targets_and_levels(&self) -> Vec<(Arc<Target>, Level)> {
+        let targets = self.inner.fleet.all();
+        targets.iter().flat_map(|t| [(t.clone(), Level::Ro), (t.clone(), Level::Rw)]).collect()
     }
 }
 

@@ -9,7 +9,7 @@
 //! errors' `user_message`), and never sees a password: the grant service hands it straight to
 //! the notifier.
 //!
-//! Map: [`commands`] (slash commands), `holders` (status, revoke, resend, activity), [`open`] (a new request), [`reactions`] (approvals and
+//! Map: [`commands`] (slash commands), [`fleet`] (the targets served), `holders` (status, revoke, resend, activity), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
 //! ApprovalTimeout timer), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
 //! cached), `oncall` (on-call auto-approval through [`port::OnCall`]), [`port`] (what the
@@ -17,6 +17,7 @@
 
 pub mod approvers;
 pub mod commands;
+pub mod fleet;
 mod holders;
 mod notes;
 mod oncall;
@@ -31,7 +32,7 @@ use crate::config::AccessConfig;
 use crate::grants::GrantService;
 use crate::metrics::Metrics;
 use crate::timers::{Clock, RequestStore, TimerQueue};
-use approvers::Approvers;
+use fleet::Fleet;
 use port::Chat;
 use std::sync::Arc;
 
@@ -102,8 +103,8 @@ pub struct WorkflowParts {
     pub chat: Arc<dyn Chat>,
     pub store: RequestStore,
     pub queue: TimerQueue,
-    pub grants: Arc<GrantService>,
-    pub approvers: Approvers,
+    /// The databases served, each with its grant service and approvers.
+    pub fleet: Fleet,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     /// The bot's own user id (its reactions are ignored).
@@ -115,8 +116,7 @@ struct Inner {
     chat: Arc<dyn Chat>,
     store: RequestStore,
     queue: TimerQueue,
-    grants: Arc<GrantService>,
-    approvers: Approvers,
+    fleet: Fleet,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
     bot_user: String,
@@ -136,8 +136,7 @@ impl Workflow {
                 chat: p.chat,
                 store: p.store,
                 queue: p.queue,
-                grants: p.grants,
-                approvers: p.approvers,
+                fleet: p.fleet,
                 clock: p.clock,
                 metrics: p.metrics,
                 bot_user: p.bot_user,
@@ -148,8 +147,13 @@ impl Workflow {
         }
     }
 
+    /// The first target's grant service (the only one without `[targets]`).
     pub fn grants(&self) -> &Arc<GrantService> {
-        &self.inner.grants
+        &self.inner.fleet.first().grants
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.inner.fleet
     }
 
     /// Runs `work` as a tracked task: shutdown waits for it (see [`Workflow::drain`]).
@@ -173,6 +177,23 @@ impl Workflow {
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.inner.clock.now()
+    }
+
+    /// The target a stored request is for; `None` when the configuration no longer has it.
+    fn target_of(&self, req: &crate::access::Request) -> Option<Arc<fleet::Target>> {
+        let found = self.inner.fleet.get(req.target()).cloned();
+        if found.is_none() {
+            tracing::warn!(request_id = %req.id(), target = ?req.target(), "unknown target");
+        }
+        found
+    }
+
+    /// Who approves a stored request's target, for its message ("" for an unknown target).
+    async fn hint_for(&self, req: &crate::access::Request) -> String {
+        match self.target_of(req) {
+            Some(t) => t.approvers.hint().await,
+            None => String::new(),
+        }
     }
 }
 

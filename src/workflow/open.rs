@@ -5,6 +5,7 @@
 //! Every failure is answered to the requester with fixed text; a request whose message could
 //! not be posted or stored is discarded, so nothing half-done can be approved.
 
+use super::fleet::Target;
 use super::port::Reply;
 use super::{approval_timer_id, CommandInput, Workflow};
 use crate::access::text::reply::{self, STATE_STORE_DOWN};
@@ -14,6 +15,7 @@ use crate::access::{
 use crate::grants::GrantError;
 use crate::model::Level;
 use crate::timers::{Timer, TimerError, TimerKind, TimerPayload};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -31,16 +33,13 @@ impl Workflow {
         &self,
         input: CommandInput,
         user: SlackUserId,
-        level: Level,
-        incident: IncidentId,
-        duration: GrantDuration,
+        ask: Ask,
     ) -> Reply {
         let (tx, mut rx) = oneshot::channel();
         let wf = self.clone();
+        let level = ask.level;
         // Tracked: shutdown waits for an accepted request (see `Workflow::drain`).
-        self.spawn(
-            async move { wf.open_request(input, user, level, incident, duration, tx).await },
-        );
+        self.spawn(async move { wf.open_request(input, user, ask, tx).await });
         if let Ok(Ok(text)) = tokio::time::timeout(ACK_BUDGET, &mut rx).await {
             return Reply::Text(text);
         }
@@ -57,13 +56,13 @@ impl Workflow {
         &self,
         input: CommandInput,
         user: SlackUserId,
-        level: Level,
-        incident: IncidentId,
-        duration: GrantDuration,
+        ask: Ask,
         ack: oneshot::Sender<String>,
     ) {
+        let (level, duration) = (ask.level, ask.duration);
         let label = if level == Level::Ro { "ro" } else { "rw" };
-        let admitted = self.admit(&user, level, incident, duration).await;
+        let target = ask.target.clone();
+        let admitted = self.admit(&user, ask).await;
         let (outcome, text) = match admitted {
             Err(refusal) => {
                 let (outcome, text) = refusal.split();
@@ -75,10 +74,11 @@ impl Workflow {
             }
             Ok(req) => {
                 let asking = reply::asking_approvers(level, req.incident(), duration.as_secs());
+                let asking = with_target(asking, req.target());
                 // If the answer went out already ("checking…"), the posted reply below says it.
                 let _ = ack.send(asking);
                 let id = req.id().clone();
-                match self.post_request(req).await {
+                match self.post_request(req, &target).await {
                     Ok(text) => {
                         self.inner.metrics.request(label, "ok");
                         self.reply(&input, &text).await;
@@ -95,16 +95,10 @@ impl Workflow {
 
     /// The checks that decide whether a request may be opened; on success the level is claimed
     /// for the new request (the claim holds its id).
-    async fn admit(
-        &self,
-        user: &SlackUserId,
-        level: Level,
-        incident: IncidentId,
-        duration: GrantDuration,
-    ) -> Result<Request, Refusal> {
-        self.check_holders(user, level).await?;
-        let policy = self
-            .inner
+    async fn admit(&self, user: &SlackUserId, ask: Ask) -> Result<Request, Refusal> {
+        let Ask { target, level, incident, duration } = ask;
+        self.check_holders(&target, user, level).await?;
+        let policy = target
             .approvers
             .policy()
             .await
@@ -123,7 +117,8 @@ impl Workflow {
             duration,
         };
         let now = self.now();
-        let req = Request::open(new, &policy, now);
+        let named = self.inner.fleet.is_named().then(|| target.name.clone());
+        let req = Request::open(new, &policy, now).with_target(named);
         let window = policy.approval_window().to_std().unwrap_or_default();
         // The document first, then the claim: a claim's holder always has a document, which
         // is how an orphaned claim is told from one being taken right now.
@@ -141,7 +136,7 @@ impl Workflow {
             Ok(true) => Ok(req),
             Ok(false) => {
                 self.forget(&req).await;
-                Err(self.already_pending(&req).await)
+                Err(self.already_pending(&req, &target).await)
             }
             Err(e) => {
                 self.forget(&req).await;
@@ -153,9 +148,13 @@ impl Workflow {
     /// Whether the level can take `user` as a (new) holder: with the shared identity the level
     /// must be free; with per-person logins, `user` must not hold it already and it must have
     /// room (`access.max_holders_per_level`; the grant service checks again when issuing).
-    async fn check_holders(&self, user: &SlackUserId, level: Level) -> Result<(), Refusal> {
-        let grants = self
-            .inner
+    async fn check_holders(
+        &self,
+        target: &Target,
+        user: &SlackUserId,
+        level: Level,
+    ) -> Result<(), Refusal> {
+        let grants = target
             .grants
             .active_grants(level)
             .await
@@ -170,7 +169,7 @@ impl Workflow {
             .user_message(),
             None => reply::held_until_it_expires(level, &g.holder),
         };
-        let settings = self.inner.grants.settings();
+        let settings = target.grants.settings();
         if !settings.per_person() {
             return match grants.first() {
                 Some(g) => Err(Refusal::Rejected(held(g))),
@@ -198,9 +197,9 @@ impl Workflow {
     }
 
     /// Stores, posts and records an admitted request; returns what the requester is told.
-    async fn post_request(&self, req: Request) -> Result<String, Refusal> {
+    async fn post_request(&self, req: Request, target: &Target) -> Result<String, Refusal> {
         let now = self.now();
-        let hint = self.inner.approvers.hint().await;
+        let hint = target.approvers.hint().await;
         let at = match self.inner.chat.post_request(&req, &hint, now).await {
             Ok(at) => at,
             Err(e) => {
@@ -216,13 +215,14 @@ impl Workflow {
         }
         let link = (self.inner.chat.permalink(&at).await)
             .unwrap_or_else(|_| reply::APPROVERS_CHANNEL.into());
-        Ok(reply::request_posted(
+        let posted = reply::request_posted(
             req.level(),
             req.incident(),
             req.duration().as_secs(),
             &link,
             req.needed(),
-        ))
+        );
+        Ok(with_target(posted, req.target()))
     }
 
     /// Removes a request that could not be posted or recorded, and its claim. If that fails,
@@ -253,18 +253,29 @@ impl Workflow {
         self.inner.queue.schedule(&timer).await
     }
 
-    async fn already_pending(&self, req: &Request) -> Refusal {
+    async fn already_pending(&self, req: &Request, target: &Target) -> Refusal {
         let (level, now) = (req.level(), self.now());
         let open = self.inner.store.open_requests(now).await.unwrap_or_default();
-        let mine = self.inner.grants.settings().per_person();
+        let mine = target.grants.settings().per_person();
         let pending = open.iter().find(|r| {
-            r.level() == level && r.id() != req.id() && (!mine || r.requester() == req.requester())
+            r.level() == level
+                && r.target() == req.target()
+                && r.id() != req.id()
+                && (!mine || r.requester() == req.requester())
         });
         match crate::access::no_pending_request(level, pending, now) {
             Err(rejection) => Refusal::Rejected(rejection.user_message()),
             Ok(()) => Refusal::Rejected(reply::request_being_opened(level)),
         }
     }
+}
+
+/// What a request asks for: the target, the level, the incident and how long.
+pub(super) struct Ask {
+    pub target: Arc<Target>,
+    pub level: Level,
+    pub incident: IncidentId,
+    pub duration: GrantDuration,
 }
 
 enum Refusal {
@@ -279,6 +290,14 @@ impl Refusal {
             Refusal::Rejected(text) => ("rejected", text),
             Refusal::Failed(text) => ("error", text),
         }
+    }
+}
+
+/// A fleet request's answers name its target first.
+fn with_target(text: String, target: Option<&str>) -> String {
+    match target {
+        Some(t) => format!("[{t}] {text}"),
+        None => text,
     }
 }
 

@@ -70,7 +70,8 @@ impl Workflow {
                 return "error";
             }
         };
-        let Ok(policy) = self.inner.approvers.policy().await else { return "error" };
+        let Some(target) = self.target_of(&req) else { return "error" };
+        let Ok(policy) = target.approvers.policy().await else { return "error" };
         let now = self.now();
         let id = req.id().as_str().to_owned();
         let event = input.event_ts.as_deref().and_then(|t| EventTs::parse(t).ok());
@@ -194,7 +195,7 @@ impl Workflow {
         transition: Transition,
         actor: Option<&SlackUserId>,
     ) {
-        let hint = self.inner.approvers.hint().await;
+        let hint = self.hint_for(&req).await;
         if matches!(
             transition,
             Transition::ApprovalRecorded { .. }
@@ -265,7 +266,13 @@ impl Workflow {
             takeover: false,
         };
         let id = req.id().as_str().to_owned();
-        let outcome = self.inner.grants.issue(issue).await;
+        let outcome = match self.target_of(req) {
+            Some(target) => target.grants.issue(issue).await,
+            None => Err(crate::grants::GrantError::Internal(format!(
+                "target {:?} is no longer configured",
+                req.target().unwrap_or_default()
+            ))),
+        };
         if let Err(e) = self.inner.queue.cancel(&approval_timer_id(&id)).await {
             // It fires later and finds the request settled: a no-op.
             tracing::warn!(error = %e, request_id = %id, "could not cancel the issuing deadline");

@@ -88,7 +88,8 @@ impl Workflow {
     /// set but never delivered is expired by the reconciler); either way it is closed.
     async fn settle_interrupted(&self, req: Request) -> anyhow::Result<()> {
         let id = req.id().as_str().to_owned();
-        let grant = self.inner.grants.active_of(req.level(), req.requester()).await?;
+        let target = self.target_of(&req).ok_or_else(|| anyhow::anyhow!("unknown target"))?;
+        let grant = target.grants.active_of(req.level(), req.requester()).await?;
         let ours = grant.filter(|g| g.request_id.as_ref() == Some(req.id()) && g.delivered);
         let now = self.now();
         let reason = "issuing did not finish (the bot stopped)";

@@ -1,5 +1,7 @@
-//! `/pgroles verify [post]`: runs [`crate::verify`] over one connection of the broker's shared
-//! pool and shows its Block Kit report to the caller (ephemeral), or in the channel with `post`.
+//! `/pgroles verify [target|all] [post]`: runs [`crate::verify`] over one connection of the
+//! target's broker pool and shows its Block Kit report to the caller (ephemeral), or in the
+//! channel with `post`. `all` verifies every target of the fleet, [`VERIFY_ALL_CONCURRENCY`] at
+//! a time, and answers with one summary message (a line per target).
 //!
 //! Inside the connection budget: one verify at a time per process (another is told to wait),
 //! bounded by [`VERIFY_TIMEOUT`]; a run that misses it closes its connection. No pool, AWS
@@ -8,13 +10,17 @@
 //! Who may run it is checked by the caller (`slack.verify_users` / `verify_channels`). Errors
 //! are shown as fixed text; their details go to the log.
 
+use super::fleet::Target;
 use super::port::Reply;
 use super::{CommandInput, Workflow};
 use crate::access::text::reply;
+use crate::access::VerifyScope;
 use crate::broker::connect;
 use crate::verify::{self, blocks};
 use anyhow::Context;
+use futures::StreamExt;
 use slack_morphism::prelude::SlackBlock;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Another `/pgroles verify` holds this process's verify slot.
@@ -24,10 +30,12 @@ struct Busy;
 
 /// The longest a `/pgroles verify` may hold its connection.
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Targets verified at once by `/pgroles verify all`.
+pub const VERIFY_ALL_CONCURRENCY: usize = 4;
 
 impl Workflow {
-    pub(super) async fn verify(&self, input: CommandInput, post: bool) {
-        let outcome = match self.verify_report().await {
+    pub(super) async fn verify(&self, input: CommandInput, scope: VerifyScope, post: bool) {
+        let outcome = match self.verify_scope(&scope).await {
             Ok(msg) if post => match self.inner.chat.post_in_channel(&input.channel, &msg).await {
                 Ok(_) => "ok",
                 Err(e) => {
@@ -55,12 +63,58 @@ impl Workflow {
         self.inner.metrics.request("verify", outcome);
     }
 
-    async fn verify_report(&self) -> anyhow::Result<Reply> {
-        let names = &self.inner.settings.config.model;
+    /// One target's Block Kit report, or every target's summary; one run per process.
+    async fn verify_scope(&self, scope: &VerifyScope) -> anyhow::Result<Reply> {
         let Ok(_slot) = self.inner.verify_slot.try_acquire() else {
             return Err(Busy.into());
         };
-        let pool = self.inner.grants.broker().pool();
+        let fleet = &self.inner.fleet;
+        let target = match scope {
+            VerifyScope::All => return Ok(self.verify_all().await),
+            VerifyScope::Default => fleet.first(),
+            VerifyScope::One(name) => fleet.get(Some(name)).context("unknown target")?,
+        };
+        let report = self.verify_target(target).await?;
+        let json = blocks::blocks(&report, blocks::DEFAULT_TOP);
+        let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(json))
+            .context("the verify blocks do not parse as Block Kit")?;
+        let label = target.label(fleet);
+        Ok(Reply::Blocks { text: format!("pgroles verify{label}: {}", report.headline()), blocks })
+    }
+
+    /// Every target, [`VERIFY_ALL_CONCURRENCY`] at a time: one line each, in name order.
+    async fn verify_all(&self) -> Reply {
+        let targets: Vec<Arc<Target>> = self.inner.fleet.all().to_vec();
+        let runs = futures::stream::iter(targets.into_iter().map(|t| async move {
+            let line = match self.verify_target(&t).await {
+                Ok(report) if report.findings.is_empty() => {
+                    format!(":white_check_mark: `{}`: {}", t.name, report.headline())
+                }
+                Ok(report) => format!(":warning: `{}`: {}", t.name, report.headline()),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), target = %t.name, "verify failed");
+                    format!(":x: `{}`: {}", t.name, reply::VERIFY_FAILED)
+                }
+            };
+            (t.name.clone(), line)
+        }))
+        .buffer_unordered(VERIFY_ALL_CONCURRENCY);
+        let mut lines: Vec<(String, String)> = runs.collect().await;
+        lines.sort();
+        let n = lines.len();
+        let mut text = format!("pgroles verify all ({n} targets):");
+        for (_, line) in lines {
+            text.push('\n');
+            text.push_str(&line);
+        }
+        text.push_str("\nDetails of one: /pgroles verify <target>");
+        Reply::Sections(text)
+    }
+
+    /// `target`'s report, its instances' open sessions included.
+    async fn verify_target(&self, target: &Target) -> anyhow::Result<verify::Report> {
+        let names = &target.config.model;
+        let pool = target.grants.broker().pool();
         // A general slot: the pool's last connection stays free for expiry and revoke.
         let _general = crate::broker::session::general_slot(pool).await.context("verify slot")?;
         let conn = connect::get(pool).await.context("connecting for verify")?;
@@ -75,11 +129,8 @@ impl Workflow {
                 }
             };
         drop(conn);
-        let instances = self.inner.grants.instances();
+        let instances = target.grants.instances();
         verify::instances::add_instance_sessions(&mut report, instances).await;
-        let json = blocks::blocks(&report, blocks::DEFAULT_TOP);
-        let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(json))
-            .context("the verify blocks do not parse as Block Kit")?;
-        Ok(Reply::Blocks { text: format!("pgroles verify: {}", report.headline()), blocks })
+        Ok(report)
     }
 }

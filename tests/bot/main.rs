@@ -10,6 +10,7 @@ mod bad_input;
 mod buttons;
 mod commands;
 mod drill;
+mod fleet;
 mod groups;
 mod helpers;
 mod holders;

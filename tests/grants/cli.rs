@@ -54,8 +54,9 @@ async fn the_cli_worker_expires_a_grant_on_time() {
         .await
         .expect("issue");
     let password = fx.recorder.last_password();
-    let stats =
-        cli::worker(&cfg, tokio::time::sleep(Duration::from_secs(3))).await.expect("worker");
+    let stats = cli::worker(vec![cfg.clone()], tokio::time::sleep(Duration::from_secs(3)))
+        .await
+        .expect("worker");
     assert!(stats.acked >= 1, "{stats:?}");
     fx.assert_login_refused(Level::Rw, &password).await;
     assert!(fx.service.active(Level::Rw).await.unwrap().is_none());

@@ -207,6 +207,9 @@ pub struct Request {
     withdrawn: Vec<Withdrawal>,
     message: Option<MessageRef>,
     version: u64,
+    /// The fleet target the request is for (`None`: the one default target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
 }
 
 impl Request {
@@ -228,7 +231,19 @@ impl Request {
             withdrawn: Vec::new(),
             message: None,
             version: 0,
+            target: None,
         }
+    }
+
+    /// The same request for a fleet target (set when it is opened).
+    pub fn with_target(mut self, target: Option<String>) -> Request {
+        self.target = target;
+        self
+    }
+
+    /// The fleet target, `None` for the one default target.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 
     pub fn id(&self) -> &RequestId {

@@ -66,6 +66,13 @@ impl Rejection {
             Rejection::InvalidLevel { usage } => {
                 format!("The access level is ro or rw. Usage: {usage}")
             }
+            Rejection::UnknownTarget { given: Some(given), targets, usage } => format!(
+                "There is no database called `{given}` here. The databases are: {}. Usage: {usage}",
+                targets.join(", ")
+            ),
+            Rejection::UnknownTarget { given: None, targets, usage } => {
+                format!("Which database? Name one of: {}. Usage: {usage}", targets.join(", "))
+            }
             Rejection::SelfApproval => {
                 "You cannot approve your own request; another approver has to.".into()
             }

@@ -165,6 +165,15 @@ pub fn holds_nothing(level: Level, holder: &SlackUserId) -> String {
 }
 
 /// `/firefighter revoke ro` without a name, when several people hold the level.
+/// `revoke` named no target and the level is held on several.
+pub fn revoke_which_target(level: Level, targets: &[String]) -> String {
+    format!(
+        "{level} is held on {} databases: {}. Name the one: /firefighter revoke {level} <target> [@user].",
+        targets.len(),
+        targets.join(", ")
+    )
+}
+
 pub fn revoke_which(level: Level, holders: &[SlackUserId]) -> String {
     let names: Vec<String> = holders.iter().map(SlackUserId::mention).collect();
     format!(

@@ -13,8 +13,9 @@ fn mentions<'a>(users: impl Iterator<Item = &'a SlackUserId>) -> String {
 
 /// The text of the request message in the approvers' channel, for its current state.
 pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) -> String {
+    let on = req.target().map(|t| format!(" on `{t}`")).unwrap_or_default();
     let head = format!(
-        "{} requests {} access for {} for {}.",
+        "{} requests {} access{on} for {} for {}.",
         req.requester().mention(),
         req.level(),
         req.incident(),
