@@ -13,7 +13,7 @@ SET ROLE :"admin";
 
 CREATE TABLE IF NOT EXISTS :"admin_schema".firefighter_audit (
   id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  event          text        NOT NULL CHECK (event IN ('issue', 'expire', 'terminate')),
+  event          text        NOT NULL CHECK (event IN ('issue', 'expire', 'terminate', 'extend')),
   role           name        NOT NULL,
   incident       text,
   requester      text,

@@ -202,6 +202,7 @@ async fn audit_table_is_tamper_resistant_and_broker_executes_only_its_functions(
                 "db_admin.end_instance_firefighter_sessions(name,timestamp with time zone)",
                 "db_admin.end_person_login(name,text)",
                 "db_admin.expire_firefighter_password(name)",
+                "db_admin.extend_firefighter_access(name,timestamp with time zone,text,text)",
                 "db_admin.expire_firefighter_password(name,text,text)",
                 "db_admin.firefighter_audit_recent(integer)",
                 "db_admin.firefighter_history(integer,text,text,integer)",

@@ -39,6 +39,18 @@ pub enum Command {
         holder: Option<SlackUserId>,
     },
     Resend,
+    /// `/firefighter extend [target] [ro|rw] <duration>`: the holder asks the approvers to
+    /// move the end of their grant later.
+    Extend {
+        target: Option<String>,
+        level: Option<Level>,
+        by: GrantDuration,
+    },
+    /// `/firefighter done [target]`: the caller ends their own access now (every level, every
+    /// target unless one is named).
+    Done {
+        target: Option<String>,
+    },
     /// `/firefighter activity [target] [@user]`: what a per-person login did so far (own, by
     /// default).
     Activity {
@@ -191,6 +203,28 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
             let (target, rest) = rules.optional_target(rest, usage)?;
             let holder = optional_user(rest, usage)?;
             Ok(Command::Revoke { level, target, holder })
+        }
+        "extend" => {
+            let usage = "/firefighter extend [target] [ro|rw] <duration>";
+            let (target, rest) = rules.optional_target(rest, usage)?;
+            let (level, rest) = match rest.split_first() {
+                Some((w, more)) if Level::parse(w).is_some() => (Level::parse(w), more),
+                _ => (None, rest),
+            };
+            match rest {
+                [] => Err(Rejection::MissingArgument { usage: usage.into() }),
+                // Up to the database's cap: the grant's own cap is checked against its issue.
+                [by] => {
+                    let cap = Duration::from_secs(DATABASE_CAP_SECS);
+                    Ok(Command::Extend { target, level, by: GrantDuration::parse(by, cap)? })
+                }
+                _ => Err(Rejection::UnexpectedArgument { usage: usage.into() }),
+            }
+        }
+        "done" => {
+            let usage = "/firefighter done [target]";
+            let (target, rest) = rules.optional_target(rest, usage)?;
+            no_more(rest, usage).map(|()| Command::Done { target })
         }
         "activity" => {
             let usage = "/firefighter activity [target] [@user]";

@@ -26,6 +26,7 @@
 pub mod activity;
 pub mod command;
 pub mod duration;
+pub mod extension;
 pub mod grant;
 pub mod history;
 pub mod ids;

@@ -27,6 +27,7 @@ pub mod calls;
 pub mod connect;
 pub mod credential;
 pub mod error;
+pub mod extend;
 pub mod history;
 pub mod instances;
 pub mod password;

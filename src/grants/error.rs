@@ -24,6 +24,9 @@ pub enum GrantError {
     /// Per-person logins: the level has its maximum of holders.
     #[error("level {level} has its maximum of {max} holders")]
     Full { level: crate::model::Level, max: u16 },
+    /// An extension would end after the grant's cap (2 hours after it was issued).
+    #[error("an extension may not end after {cap}")]
+    BeyondCap { cap: chrono::DateTime<chrono::Utc> },
     /// Only the holder may do this.
     #[error("only the holder may do this")]
     NotHolder,
@@ -58,6 +61,7 @@ impl GrantError {
                 errors::already_holds(g.level, &g.incident, &until)
             }
             GrantError::Full { level, max } => errors::level_full(*level, *max),
+            GrantError::BeyondCap { cap } => errors::beyond_cap(&format_utc_time(*cap)),
             GrantError::NotHolder => errors::NOT_HOLDER.into(),
             GrantError::NotActive => errors::NO_ACTIVE_GRANT.into(),
             GrantError::DeliveryFailed(_) => errors::NOT_DELIVERED.into(),

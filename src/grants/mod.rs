@@ -41,6 +41,7 @@
 pub mod cli;
 pub mod ending;
 pub mod error;
+pub mod extend;
 pub mod instances;
 pub mod notify;
 pub mod person;

@@ -22,6 +22,8 @@ pub enum GrantEvent<'a> {
     Expired { grant: &'a GrantRecord, sessions_ended: i32, activity: Option<&'a PersonActivity> },
     /// The holder rotated their password (`/firefighter resend`); the grant is unchanged.
     Resent { grant: &'a GrantRecord },
+    /// The grant's end moved later (`/firefighter extend`, approved by `by`).
+    Extended { grant: &'a GrantRecord, by: &'a str },
     /// Someone ended the grant early.
     Revoked {
         grant: &'a GrantRecord,
@@ -59,6 +61,7 @@ impl GrantEvent<'_> {
             GrantEvent::Reminder { .. } => "reminder",
             GrantEvent::Expired { .. } => "expired",
             GrantEvent::Resent { .. } => "resent",
+            GrantEvent::Extended { .. } => "extended",
             GrantEvent::Revoked { .. } => "revoked",
             GrantEvent::TakenOver { .. } => "taken_over",
             GrantEvent::DeliveryFailed { .. } => "delivery_failed",
@@ -146,6 +149,9 @@ impl Notifier for LogNotifier {
                 sessions_ended, "grant expired"),
             GrantEvent::Resent { grant } => tracing::info!(event = name, grant_id = %grant.id,
                 level = %grant.level, incident = %grant.incident, "password rotated"),
+            GrantEvent::Extended { grant, by } => tracing::info!(event = name,
+                grant_id = %grant.id, level = %grant.level, incident = %grant.incident, by,
+                expires_at = %grant.expires_at, "grant extended"),
             GrantEvent::Revoked { grant, by, sessions_ended, .. } => tracing::info!(event = name,
                 grant_id = %grant.id, level = %grant.level, incident = %grant.incident, by,
                 sessions_ended, "grant revoked"),

@@ -166,6 +166,8 @@ pub const BROKER_FUNCTIONS: &[(&str, &str)] = &[
     ("firefighter_history", "integer, text, text, integer"),
     // Issue 15: a per-person login's activity (sql/59_person_activity.sql).
     ("person_activity", "name, integer"),
+    // Issue 17: extending a live grant (sql/61_extend.sql).
+    ("extend_firefighter_access", "name, timestamp with time zone, text, text"),
 ];
 
 /// The longest a firefighter password may be valid (design section 9).

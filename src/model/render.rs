@@ -91,6 +91,11 @@ pub const FILES: &[ScriptFile] = &[
         target: Target::Database,
         text: include_str!("../../sql/59_person_activity.sql"),
     },
+    ScriptFile {
+        name: "61_extend.sql",
+        target: Target::Database,
+        text: include_str!("../../sql/61_extend.sql"),
+    },
 ];
 
 /// Opt-in, after the model (`pgroles apply --harden-cluster`, `psql -v harden_cluster=1`):

@@ -67,6 +67,11 @@ impl Chat for SlackBot {
         SlackBot::thread(self, at, text).await
     }
 
+    async fn post_in_thread(&self, at: &MessageRef, text: &str) -> Result<MessageRef, ChatError> {
+        let ts = self.api().post_message(&at.channel, text, &[], Some(&at.ts)).await?;
+        Ok(MessageRef { channel: at.channel.clone(), ts })
+    }
+
     /// Fresh ids per call; none without an outbox (then [`Chat::committed`] posts the notes
     /// directly after the change is stored).
     fn outbox_notes(&self, pending: &[PendingNote]) -> Vec<OutboxNote> {

@@ -70,6 +70,13 @@ impl Notifier for SlackBot {
                 // The request may end a moment after the grant; the grant's end is what counts.
                 self.advance_request(&ctx, |r| r.on_expired(now.max(request_end(r)))).await;
             }
+            GrantEvent::Extended { grant, by } => {
+                let until = format_expiry(grant.expires_at, now);
+                let text = grant_text::extended(by, grant.level, &grant.holder, &until);
+                self.audit(&GrantContext::of(grant), &text).await;
+                let dm = dm::extended(grant.level, &grant.incident, &until);
+                self.dm_note(grant.holder.as_str(), &dm).await;
+            }
             GrantEvent::Resent { grant } => {
                 let text = dm::resent(grant.level, &grant.holder);
                 self.audit(&GrantContext::of(grant), &text).await;
@@ -82,7 +89,11 @@ impl Notifier for SlackBot {
                     grant_text::with_login_and_activity(&text, grant.login.as_deref(), activity);
                 self.audit(&ctx, &text).await;
                 let sessions = grant_text::sessions(sessions_ended);
-                let dm = dm::revoked(grant.level, &grant.incident, by, &sessions);
+                let dm = if by == grant.holder.as_str() {
+                    dm::released(grant.level, &grant.incident, &sessions)
+                } else {
+                    dm::revoked(grant.level, &grant.incident, by, &sessions)
+                };
                 self.dm_note(grant.holder.as_str(), &dm).await;
                 if let Ok(by) = SlackUserId::parse(by) {
                     self.advance_request(&ctx, |r| r.on_revoked(&by, now)).await;

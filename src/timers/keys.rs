@@ -51,6 +51,16 @@ pub fn ended_grant(grant_id: &str) -> String {
     format!("grant:ended:{grant_id}")
 }
 
+/// An extension ask (`/firefighter extend`).
+pub fn extension(id: &str) -> String {
+    format!("ext:{id}")
+}
+
+/// Pointer from the ask's message (where approvers react) to its extension id.
+pub fn extension_by_message(channel: &str, ts: &str) -> String {
+    format!("ext:by_msg:{channel}:{ts}")
+}
+
 /// Idempotency key of a Slack Events API delivery (`event_id`, stable across Slack's retries).
 pub fn slack_event(event_id: &str) -> String {
     format!("event:{event_id}")

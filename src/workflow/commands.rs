@@ -61,6 +61,8 @@ impl Workflow {
             Command::Status
             | Command::Revoke { .. }
             | Command::Resend
+            | Command::Done { .. }
+            | Command::Extend { .. }
             | Command::Activity { .. } => {
                 let wf = self.clone();
                 wf.clone().spawn(async move {
@@ -69,6 +71,10 @@ impl Workflow {
                             wf.revoke(&user, target.as_deref(), level, holder.as_ref()).await
                         }
                         Command::Resend => wf.resend(&user).await,
+                        Command::Done { target } => wf.done(&user, target.as_deref()).await,
+                        Command::Extend { target, level, by } => {
+                            wf.ask_extension(&user, target.as_deref(), level, by).await
+                        }
                         Command::Activity { target, holder } => {
                             let of = holder.as_ref().unwrap_or(&user);
                             wf.activity(&user, target.as_deref(), of).await
@@ -111,6 +117,8 @@ fn label(cmd: &Command) -> &'static str {
         Command::Status => "status",
         Command::Revoke { .. } => "revoke",
         Command::Resend => "resend",
+        Command::Done { .. } => "done",
+        Command::Extend { .. } => "extend",
         Command::Activity { .. } => "activity",
         Command::Help => "help",
         Command::Verify { .. } => "verify",

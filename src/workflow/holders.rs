@@ -195,6 +195,40 @@ impl Workflow {
         ("rejected", Rejection::NothingToResend.user_message())
     }
 
+    /// `/firefighter done [target]`: ends every grant `user` holds (on `target` only, when
+    /// named), as a revoke by the holder themselves: password or login ended, sessions ended on
+    /// every instance, the thread and the DM say it was released.
+    pub(super) async fn done(
+        &self,
+        user: &SlackUserId,
+        target: Option<&str>,
+    ) -> (&'static str, String) {
+        let mut lines = Vec::new();
+        for (t, level) in self.targets_and_levels() {
+            if target.is_some_and(|name| name != t.name) {
+                continue;
+            }
+            match t.grants.active_of(level, user).await {
+                Ok(Some(_)) => {}
+                Ok(None) => continue,
+                Err(e) => return failed(&e),
+            }
+            match t.grants.revoke_holder(level, user, user.as_str()).await {
+                Ok(n) => lines.push(format!(
+                    "{}{}",
+                    reply::released(level, n),
+                    t.label(&self.inner.fleet)
+                )),
+                Err(GrantError::NotActive) => {}
+                Err(e) => return failed(&e),
+            }
+        }
+        if lines.is_empty() {
+            return ("rejected", reply::NOTHING_TO_RELEASE.into());
+        }
+        ("ok", lines.join("\n"))
+    }
+
     /// `/firefighter activity [@user]`: the summary of each live per-person login of `of`.
     /// Someone else's activity is for those who see the full status.
     pub(super) async fn activity(
@@ -237,7 +271,7 @@ impl Workflow {
 
 impl Workflow {
     /// Every (target, level), targets in name order, `ro` before `rw`.
-    fn targets_and_levels(&self) -> Vec<(Arc<Target>, Level)> {
+    pub(super) fn targets_and_levels(&self) -> Vec<(Arc<Target>, Level)> {
         let targets = self.inner.fleet.all();
         targets.iter().flat_map(|t| [(t.clone(), Level::Ro), (t.clone(), Level::Rw)]).collect()
     }

@@ -17,6 +17,7 @@
 
 pub mod approvers;
 pub mod commands;
+mod extend;
 pub mod fleet;
 mod holders;
 mod notes;

@@ -101,6 +101,10 @@ pub trait Chat: Send + Sync {
     /// A note in the request's thread, queued on its own (best effort).
     async fn thread(&self, at: &MessageRef, text: &str);
 
+    /// Posts `text` in the thread of `at` now and returns where it is (a message others react
+    /// to, such as an extension ask; not through the outbox, since its `ts` is needed).
+    async fn post_in_thread(&self, at: &MessageRef, text: &str) -> Result<MessageRef, ChatError>;
+
     /// `pending` as outbox notes for one commit attempt (none without an outbox).
     fn outbox_notes(&self, pending: &[PendingNote]) -> Vec<OutboxNote>;
 

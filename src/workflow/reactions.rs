@@ -63,7 +63,7 @@ impl Workflow {
         }
         let req = match self.find_request(input).await {
             Ok(Some(req)) => req,
-            Ok(None) => return "ignored",
+            Ok(None) => return self.extension_reaction(input).await,
             Err(e) => {
                 tracing::warn!(error = %e, "could not look up the reacted message");
                 self.not_recorded(input, &user, &e).await;

@@ -19,5 +19,6 @@ mod notes;
 mod oncall;
 mod outages;
 mod races;
+mod release;
 mod socket_mode;
 mod wording;

@@ -32,6 +32,19 @@ pub fn revoked(level: Level, incident: &IncidentId, by: &str, sessions: &str) ->
     )
 }
 
+/// To the holder: their access was extended.
+pub fn extended(level: Level, incident: &IncidentId, until: &str) -> String {
+    format!("Your {level} access for {incident} was extended: it now ends {until}. Same password.")
+}
+
+/// To the holder: they ended their own access (`/firefighter done`).
+pub fn released(level: Level, incident: &IncidentId, sessions: &str) -> String {
+    format!(
+        "You released your {level} access for {incident}: the password no longer works and \
+         {sessions} ended. Thanks for handing it back early."
+    )
+}
+
 /// To the requester: approved, but no access was granted.
 pub fn not_issued(level: Level, incident: &IncidentId, reason: &str) -> String {
     format!("Your {level} request for {incident} was approved, but no access was granted: {reason}")

@@ -39,6 +39,14 @@ pub fn level_full(level: Level, max: u16) -> String {
 
 pub const NOT_HOLDER: &str = "Only the holder of this grant can do that.";
 
+/// An extension past the 2-hour cap.
+pub fn beyond_cap(cap: &str) -> String {
+    format!(
+        "That would run past the 2-hour limit of one grant: it can end {cap} at the latest. Ask \
+         for less, or request access again when it ends."
+    )
+}
+
 pub const NO_ACTIVE_GRANT: &str = "There is no active grant for that level.";
 
 pub const NOT_DELIVERED: &str = "The password could not be delivered, so it was expired again \

@@ -51,11 +51,28 @@ pub fn expired(
 
 /// In the thread: `by` (a Slack user id, or an actor such as `cli`) revoked the grant.
 pub fn revoked(by: &str, level: Level, holder: &SlackUserId, n: i32) -> String {
+    if by == holder.as_str() {
+        return format!(
+            "Released early by {}: the {level} password expired; {} ended.",
+            holder.mention(),
+            sessions(n)
+        );
+    }
     format!(
         "Access revoked by {}: the {level} password of {} expired; {} ended.",
         mention_or_name(by),
         holder.mention(),
         sessions(n)
+    )
+}
+
+/// In the thread: an extension was approved by `by`; the grant now ends `until`.
+pub fn extended(by: &str, level: Level, holder: &SlackUserId, until: &str) -> String {
+    format!(
+        "Extended by {}: the {level} access of {} now ends {until} (the database's VALID UNTIL \
+         moved with it).",
+        mention_or_name(by),
+        holder.mention()
     )
 }
 

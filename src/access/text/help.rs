@@ -23,6 +23,10 @@ pub fn firefighter_help(cfg: &AccessConfig) -> String {
         "/firefighter revoke ro|rw: end access now (the holder, an approver or an admin)"
             .to_owned(),
         "/firefighter resend: send your connection details again".to_owned(),
+        "/firefighter done: you are finished: end your own access now".to_owned(),
+        "/firefighter extend [ro|rw] <duration>: ask the approvers for more time (at most 2h \
+         after issue)"
+            .to_owned(),
         "/firefighter help: this text".to_owned(),
         format!(
             "Durations look like 90m, 2h, 1h30m, 45s or 3600 (seconds); the default is {}, the \

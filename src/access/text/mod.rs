@@ -16,6 +16,7 @@
 //! - [`notes`]: the request thread's notes (approvals, decision, issue, ignored reactions).
 //! - [`grant`]: grant events after issuing (reminder, expiry, revocation, takeover, ...).
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
+//! - [`extend`]: `/firefighter extend` (the ask, its answers and notes).
 //! - [`errors`]: what users are told when the grant service or the database fails.
 //! - [`time`]: duration and time formats.
 //! - [`activity`]: a per-person login's activity summary (statement text escaped, bounded).
@@ -23,6 +24,7 @@
 pub mod activity;
 pub mod dm;
 pub mod errors;
+pub mod extend;
 pub mod grant;
 pub mod help;
 pub mod notes;

@@ -126,6 +126,15 @@ pub fn revoke_needs_approver(level: Level) -> String {
 }
 
 /// `/firefighter revoke` done.
+/// `/firefighter done` ended the caller's `level` grant.
+pub fn released(level: Level, sessions_ended: i32) -> String {
+    format!("Released {level}: the password expired and {sessions_ended} session(s) ended.")
+}
+
+/// `/firefighter done` by someone who holds nothing.
+pub const NOTHING_TO_RELEASE: &str =
+    "You hold no firefighter access right now, so there is nothing to release.";
+
 pub fn revoked(level: Level, sessions_ended: i32) -> String {
     format!("Revoked {level}: the password expired and {sessions_ended} session(s) ended.")
 }

@@ -54,6 +54,9 @@ pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) 
                 .into()
         }
         RequestState::Expired { at } => format!("Access expired at {}.", format_utc_time(*at)),
+        RequestState::Revoked { by, at } if by == req.requester() => {
+            format!("Released early by {} at {}.", by.mention(), format_utc_time(*at))
+        }
         RequestState::Revoked { by, at } => {
             format!("Access revoked by {} at {}.", by.mention(), format_utc_time(*at))
         }

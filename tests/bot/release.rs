@@ -1,0 +1,99 @@
+//! `/firefighter done` (issue 17): the holder ends their own access early. The password no
+//! longer works, the session is ended, the thread says it was released (not revoked), the DM
+//! thanks them, the request message reads "Released early", and a second `done` is told there
+//! is nothing left to release.
+
+use crate::helpers::*;
+use crate::support::pg;
+use pgroles::model::Level;
+
+#[tokio::test]
+async fn the_holder_releases_their_own_access_early() {
+    let bot = spawn_bot(Options::default()).await;
+    bot.command(REQUESTER, "done").await;
+    bot.ephemeral(REQUESTER, "nothing to release").await;
+    bot.command(REQUESTER, "ro INC-31").await;
+    let request = bot.request_message(0).await;
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    let password = password_in(&bot.ephemeral(REQUESTER, "Password: `").await);
+    let (server, db) = (bot.model.pg.clone(), bot.model.names.database.clone());
+    let role = bot.model.names.firefighter(Level::Ro);
+    let session = pg::login(&server, &db, &role, &password).await.expect("logs in");
+
+    bot.command(REQUESTER, "done").await;
+    bot.ephemeral(REQUESTER, "Released ro: the password expired and 1 session(s) ended").await;
+    assert!(session.query_one("SELECT 1", &[]).await.is_err(), "the session was ended");
+    assert!(pg::login(&server, &db, &role, &password).await.is_err(), "login refused");
+    bot.thread_note(&request.ts, &format!("Released early by <@{REQUESTER}>")).await;
+    bot.dm_message(REQUESTER, "You released your ro access for INC-31").await;
+    bot.fake
+        .wait_for(
+            |ws| {
+                let m = ws.messages(AUDIT).into_iter().next()?;
+                text_of(&m).contains("Released early by").then_some(())
+            },
+            WAIT,
+        )
+        .await
+        .expect("the request message says it was released");
+    bot.command(REQUESTER, "done").await;
+    let nothing = |ws: &slack_fake::Workspace| {
+        let n = ws
+            .ephemerals(REQUESTER)
+            .iter()
+            .filter(|e| e.text.as_deref().unwrap_or_default().contains("nothing to release"))
+            .count();
+        (n == 2).then_some(())
+    };
+    bot.fake.wait_for(nothing, WAIT).await.expect("the second done is told there is nothing");
+    bot.model.drop().await;
+}
+
+/// The ro role's VALID UNTIL, read as the superuser.
+async fn valid_until(bot: &Bot, role: &str) -> chrono::DateTime<chrono::Utc> {
+    let su = bot.model.superuser().await;
+    su.query_one("SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1", &[&role])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn an_approved_extension_moves_the_end_and_valid_until_but_never_past_two_hours() {
+    let bot = spawn_bot(Options::default()).await;
+    bot.command(REQUESTER, "extend 10m").await;
+    bot.ephemeral(REQUESTER, "nothing to extend").await;
+    bot.command(REQUESTER, "ro INC-32").await;
+    let request = bot.request_message(0).await;
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    let password = password_in(&bot.ephemeral(REQUESTER, "Password: `").await);
+    let role = bot.model.names.firefighter(Level::Ro);
+    let before = valid_until(&bot, &role).await;
+    let grant = bot.workflow.grants().active(Level::Ro).await.unwrap().expect("a grant");
+
+    // 10 minutes granted: 1h 55m more would end past 2 hours after issue.
+    bot.command(REQUESTER, "extend 1h55m").await;
+    bot.ephemeral(REQUESTER, "past the 2-hour limit").await;
+    bot.command(REQUESTER, "extend 30m").await;
+    bot.ephemeral(REQUESTER, "I asked the approvers in the incident's thread").await;
+    let ask =
+        bot.thread_note(&request.ts, "asks to extend their ro access for INC-32 by 30m").await;
+    bot.react(REQUESTER, APPROVE, &ask.ts).await;
+    bot.thread_note(&request.ts, "reacted to their own extension").await;
+    bot.react(OUTSIDER, APPROVE, &ask.ts).await;
+    bot.thread_note(&request.ts, &format!("<@{OUTSIDER}> is not an approver")).await;
+    assert_eq!(valid_until(&bot, &role).await, before, "nothing moved yet");
+
+    bot.react(APPROVER1, APPROVE, &ask.ts).await;
+    bot.thread_note(&request.ts, &format!("Extended by <@{APPROVER1}>")).await;
+    bot.dm_message(REQUESTER, "Your ro access for INC-32 was extended").await;
+    let after = valid_until(&bot, &role).await;
+    assert_eq!((after - before).num_seconds(), 1800, "VALID UNTIL moved by 30 minutes");
+    let extended = bot.workflow.grants().active(Level::Ro).await.unwrap().expect("still active");
+    assert_eq!(extended.expires_at, grant.expires_at + chrono::Duration::minutes(30));
+    assert_eq!(extended.id, grant.id, "the same grant");
+    let (server, db) = (bot.model.pg.clone(), bot.model.names.database.clone());
+    pg::login(&server, &db, &role, &password).await.expect("the same password still works");
+
+    bot.model.drop().await;
+}
