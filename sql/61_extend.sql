@@ -21,9 +21,11 @@ ALTER TABLE :"admin_schema".firefighter_audit
     CHECK (event IN ('issue', 'expire', 'terminate', 'extend'));
 
 -- Moves VALID UNTIL of p_role (a firefighter role, or a live per-person login) to p_valid_until
--- rounded up to the second. Refused: any other role; no live password (none issued, expired
--- since, or already past its VALID UNTIL); an end not later than the current one; an end more
--- than 2 hours after the password was set. Records an 'extend' audit row; returns the new end.
+-- rounded up to the second, never earlier than it is (a per-person login's VALID UNTIL is whole
+-- minutes, so a short extension may already be covered: then it stays). Refused: any other
+-- role; no live password (none issued, expired since, or already past its VALID UNTIL); an end
+-- more than 2 hours after the password was set. Records an 'extend' audit row with the planned
+-- end; returns VALID UNTIL as it now is.
 CREATE OR REPLACE FUNCTION :"admin_schema".extend_firefighter_access(
   p_role name, p_valid_until timestamptz, p_incident text, p_actor text)
 RETURNS timestamptz
@@ -70,22 +72,21 @@ BEGIN
     RAISE EXCEPTION 'an extension must end within 2 hours of the password''s issue, by % UTC',
       to_char(v_issued + interval '2 hours', 'YYYY-MM-DD HH24:MI:SS');
   END IF;
-  IF v_until <= v_current THEN
-    RAISE EXCEPTION 'an extension must end later than the current end, % UTC',
-      to_char(v_current, 'YYYY-MM-DD HH24:MI:SS');
+  IF v_until > v_current THEN
+    BEGIN
+      EXECUTE format('ALTER ROLE %I VALID UNTIL %L', p_role,
+                     to_char(v_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00');
+    EXCEPTION WHEN OTHERS THEN
+      RAISE EXCEPTION 'could not extend role %: %', p_role, SQLERRM USING ERRCODE = SQLSTATE;
+    END;
+    v_current := v_until;
   END IF;
-  BEGIN
-    EXECUTE format('ALTER ROLE %I VALID UNTIL %L', p_role,
-                   to_char(v_until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00');
-  EXCEPTION WHEN OTHERS THEN
-    RAISE EXCEPTION 'could not extend role %: %', p_role, SQLERRM USING ERRCODE = SQLSTATE;
-  END;
   IF v_person THEN
     UPDATE person_logins p SET planned_end = v_until WHERE p.login = p_role;
   END IF;
   INSERT INTO firefighter_audit (event, role, incident, requester, expires_at, ends_at)
-  VALUES ('extend', p_role, left(p_incident, 200), left(p_actor, 200), v_until, v_until);
-  RETURN v_until;
+  VALUES ('extend', p_role, left(p_incident, 200), left(p_actor, 200), v_current, v_until);
+  RETURN v_current;
 END;
 $fn$;
 

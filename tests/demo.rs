@@ -53,13 +53,18 @@ async fn demo_plays_the_incident_from_request_to_verify_and_exits_zero() {
         format!("connected as {ff}"),
         "ORD-1001 created, ORD-1002 paid, ORD-1003 shipped (3 rows)".into(),
         "ERROR:  permission denied for table orders".into(),
+        "/firefighter extend 6s".into(),
+        "@bob reacted ✅ to the extension ask".into(),
+        "Extended by @bob".into(),
         "Reminder sent to @alice".into(),
         "1 session ended".into(),
         "server closed the connection unexpectedly".into(),
         format!("password authentication failed for user \"{ff}"),
         "/pgroles verify".into(),
         "no drift: the database matches the role model".into(),
-        "14 of 14 steps happened".into(),
+        "/firefighter done".into(),
+        "Released early by @alice".into(),
+        "16 of 16 steps happened".into(),
     ] {
         assert!(stdout.contains(&line), "transcript lacks {line:?}:\n{stdout}");
     }

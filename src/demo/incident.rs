@@ -1,7 +1,9 @@
 //! The incident the demo plays, step by step: Alice asks for `ro` access, reacts to her own
 //! request (it does not count), Bob presses Approve, the password arrives in Alice's DM, she logs in
 //! for real, reads `orders`, is refused an UPDATE, gets the reminder, the access expires and her
-//! open session is ended, a new login is refused, and Bob runs `/pgroles verify`.
+//! open session is ended, a new login is refused, and Bob runs `/pgroles verify`. Between the
+//! login and the reminder Alice asks for more time and Bob approves it; at the end a second grant
+//! is released early (`lifecycle`).
 //!
 //! Owns the people's side (signed slash commands and reactions through
 //! [`SlackEventSender`](slack_fake::SlackEventSender), the firefighter's psql session)
@@ -18,11 +20,11 @@ use slack_fake::{FakeEphemeral, FakeMessage, Workspace};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::Client;
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(super) const WAIT: Duration = Duration::from_secs(15);
 const APPROVE: &str = "white_check_mark";
 
 /// A step that did not happen: its name and why.
-struct Missed(&'static str, String);
+pub(super) struct Missed(pub &'static str, pub String);
 
 /// Plays the incident; every step is recorded in `t` as done or failed.
 pub async fn play(t: &Transcript, bot: &Bot, target: &Target, names: &Names) {
@@ -35,9 +37,9 @@ pub async fn play(t: &Transcript, bot: &Bot, target: &Target, names: &Names) {
     }
 }
 
-struct Play<'a> {
-    t: &'a Transcript,
-    bot: &'a Bot,
+pub(super) struct Play<'a> {
+    pub t: &'a Transcript,
+    pub bot: &'a Bot,
     target: &'a Target,
     names: &'a Names,
 }
@@ -60,17 +62,19 @@ impl Play<'_> {
         self.own_reaction(&ts).await?;
         let (login, password) = self.approval(&ts).await?;
         let session = self.firefighter(&login, &password).await?;
+        self.extend(&ts).await?;
         self.reminder(&ts).await?;
         self.expiry(&ts, &session, &login, &password).await?;
-        self.verify().await
+        self.verify().await?;
+        self.release().await
     }
 
-    fn ok(&self, step: &'static str) {
+    pub(super) fn ok(&self, step: &'static str) {
         self.t.done(step);
     }
 
     /// Prints what Slack shows so far, then a line from the people's side.
-    fn say(&self, label: &str, body: &str) {
+    pub(super) fn say(&self, label: &str, body: &str) {
         self.t.sync(&self.bot.fake);
         self.t.say(label, body);
     }
@@ -81,7 +85,7 @@ impl Play<'_> {
         self.t.line(tag, text);
     }
 
-    async fn wait<T>(
+    pub(super) async fn wait<T>(
         &self,
         step: &'static str,
         timeout: Duration,
@@ -93,7 +97,7 @@ impl Play<'_> {
         found.map_err(|_| Missed(step, format!("{what} did not appear within {timeout:?}")))
     }
 
-    fn thread_note<'p>(
+    pub(super) fn thread_note<'p>(
         &self,
         ts: &'p str,
         needle: &'p str,
@@ -133,8 +137,12 @@ impl Play<'_> {
     }
 
     async fn react(&self, user: &str, ts: &str) -> Result<(), String> {
+        self.react_to(user, ts, "the request").await
+    }
+
+    pub(super) async fn react_to(&self, user: &str, ts: &str, what: &str) -> Result<(), String> {
         let name = self.t.dir().user_name(user);
-        self.say(&format!("{name} reacted ✅ to the request"), "");
+        self.say(&format!("{name} reacted ✅ to {what}"), "");
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let payload = self
             .bot
@@ -149,7 +157,7 @@ impl Play<'_> {
     }
 
     /// `user` presses the request message's Approve button (a signed `block_actions`).
-    async fn press_approve(&self, user: &str, ts: &str) -> Result<(), String> {
+    pub(super) async fn press_approve(&self, user: &str, ts: &str) -> Result<(), String> {
         let name = self.t.dir().user_name(user);
         self.say(&format!("{name} pressed [ Approve ] on the request"), "");
         let fake = &self.bot.fake;

@@ -15,6 +15,7 @@
 //! - [`slack_text`]: Block Kit and mrkdwn as plain text; password masking.
 
 pub mod incident;
+mod lifecycle;
 pub mod slack_text;
 pub mod stage;
 pub mod transcript;
@@ -49,7 +50,9 @@ pub mod step {
     pub const SESSION_ENDED: &str = "the open session was ended";
     pub const LOGIN_REFUSED: &str = "a new login with the old password is refused";
     pub const VERIFY: &str = "/pgroles verify: no drift";
-    pub const ALL: [&str; 14] = [
+    pub const EXTENDED: &str = "extension asked by @alice, approved by @bob: VALID UNTIL moved";
+    pub const RELEASED: &str = "a second grant released early with /firefighter done";
+    pub const ALL: [&str; 16] = [
         APPLY,
         ORDERS,
         BOT,
@@ -59,11 +62,13 @@ pub mod step {
         LOGIN,
         SELECT,
         UPDATE,
+        EXTENDED,
         REMINDER,
         EXPIRED,
         SESSION_ENDED,
         LOGIN_REFUSED,
         VERIFY,
+        RELEASED,
     ];
 }
 
