@@ -12,6 +12,11 @@ use super::duration::{GrantDuration, DATABASE_CAP_SECS};
 use super::ids::{IncidentId, IncidentPattern, SlackUserId};
 use super::rejection::{AccessConfigError, Rejection, SlashCommand};
 use super::text;
+
+#[path = "command_history.rs"]
+mod history_args;
+#[path = "command_targets.rs"]
+mod targets_rules;
 use crate::access::level::Level;
 use crate::access::settings::AccessConfig;
 use std::time::Duration;
@@ -45,6 +50,13 @@ pub enum Command {
         target: Option<String>,
         level: Option<Level>,
         by: GrantDuration,
+    },
+    /// `/firefighter history [target] [incident | @user] [days]`: the audit history.
+    History {
+        target: Option<String>,
+        incident: Option<IncidentId>,
+        user: Option<SlackUserId>,
+        days: Option<u32>,
     },
     /// `/firefighter done [target]`: the caller ends their own access now (every level, every
     /// target unless one is named).
@@ -221,6 +233,7 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
                 _ => Err(Rejection::UnexpectedArgument { usage: usage.into() }),
             }
         }
+        "history" => history_args::history(rest, rules),
         "done" => {
             let usage = "/firefighter done [target]";
             let (target, rest) = rules.optional_target(rest, usage)?;
@@ -255,61 +268,6 @@ fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command,
     };
     let incident = IncidentId::parse(incident, &rules.pattern)?;
     Ok(Command::Request { level, target, incident, duration })
-}
-
-impl CommandRules {
-    /// The target a request names in its first word, or the only one; several targets and
-    /// none named is refused with their list.
-    fn target<'a, 'w>(
-        &self,
-        args: &'a [&'w str],
-        usage: &str,
-    ) -> Result<(Option<String>, &'a [&'w str]), Rejection> {
-        let (named, rest) = self.optional_target(args, usage)?;
-        match (named, self.targets.as_slice()) {
-            (Some(t), _) => Ok((Some(t), rest)),
-            (None, []) => Ok((None, rest)),
-            (None, [only]) => Ok((Some(only.clone()), rest)),
-            (None, _) => Err(self.unknown_target(None, usage)),
-        }
-    }
-
-    /// A target named by the first word, if it is one (fleet only; case-insensitive).
-    fn optional_target<'a, 'w>(
-        &self,
-        args: &'a [&'w str],
-        usage: &str,
-    ) -> Result<(Option<String>, &'a [&'w str]), Rejection> {
-        let Some((first, rest)) = args.split_first() else {
-            return Ok((self.only_target(), args));
-        };
-        let lower = first.to_ascii_lowercase();
-        if let Some(t) = self.targets.iter().find(|t| **t == lower) {
-            return Ok((Some(t.clone()), rest));
-        }
-        // A word that could only be a target name (not a mention, an incident or a duration).
-        let looks_like_target = super::targets::looks_like_target(&lower)
-            && IncidentId::parse(first, &self.pattern).is_err()
-            && GrantDuration::parse(first, self.cap).is_err();
-        if !self.targets.is_empty() && looks_like_target {
-            return Err(self.unknown_target(Some(first), usage));
-        }
-        Ok((self.only_target(), args))
-    }
-
-    fn only_target(&self) -> Option<String> {
-        match self.targets.as_slice() {
-            [only] => Some(only.clone()),
-            _ => None,
-        }
-    }
-
-    fn unknown_target(&self, given: Option<&str>, usage: &str) -> Rejection {
-        let given = given
-            .filter(|g| super::targets::looks_like_target(&g.to_ascii_lowercase()))
-            .and_then(|g| echo_word(g));
-        Rejection::UnknownTarget { given, targets: self.targets.clone(), usage: usage.to_owned() }
-    }
 }
 
 fn pgroles(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
@@ -362,17 +320,6 @@ fn parse_mention(word: &str) -> Option<SlackUserId> {
     let inner = word.strip_prefix("<@")?.strip_suffix('>')?;
     let id = inner.split_once('|').map_or(inner, |(id, _)| id);
     SlackUserId::parse(id).ok()
-}
-
-impl CommandRules {
-    /// `/pgroles verify` without a target: the only one, else every target.
-    fn verify_default(&self) -> VerifyScope {
-        match self.targets.len() {
-            0 => VerifyScope::Default,
-            1 => VerifyScope::One(self.targets[0].clone()),
-            _ => VerifyScope::All,
-        }
-    }
 }
 
 fn no_more(rest: &[&str], usage: &str) -> Result<(), Rejection> {

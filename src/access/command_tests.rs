@@ -382,3 +382,19 @@ fn a_fleet_names_targets_in_revoke_activity_and_verify() {
     assert!(matches!(verify("verify nope"), Err(Rejection::UnknownTarget { .. })));
     assert!(matches!(pg("verify all"), Err(Rejection::UnexpectedArgument { .. })), "no fleet");
 }
+
+#[test]
+fn history_takes_an_incident_or_a_person_and_a_window_in_any_order() {
+    let u = SlackUserId::parse("U012AB3CD").unwrap();
+    let Ok(Command::History { incident, user, days, target }) = ff("history 30d INC-9") else {
+        panic!()
+    };
+    assert_eq!((incident.unwrap().as_str(), user, days, target), ("INC-9", None, Some(30), None));
+    assert_eq!(
+        ff("history <@U012AB3CD> 7"),
+        Ok(Command::History { target: None, incident: None, user: Some(u), days: Some(7) })
+    );
+    for bad in ["history 7 8", "history INC-1 <@U012AB3CD>", "history 400", "history inc-1"] {
+        assert!(ff(bad).is_err(), "{bad}");
+    }
+}

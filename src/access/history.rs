@@ -24,7 +24,7 @@ pub const MAX_FILTER_CHARS: usize = 200;
 pub struct HistoryRow {
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// `issue`, `expire` or `terminate`.
+    /// `issue`, `expire`, `terminate` or `extend`.
     pub event: String,
     pub role: String,
     pub level: Option<String>,
@@ -156,6 +156,11 @@ fn what(r: &HistoryRow) -> String {
                 .unwrap_or_default()
         ),
         "expire" => format!("password expired by {}", safe(&r.requester)),
+        "extend" => format!(
+            "extended by {} until {}",
+            safe(&r.requester),
+            opt_stamp(&r.ends_at.or(r.expires_at))
+        ),
         other => terminal_safe(other),
     }
 }

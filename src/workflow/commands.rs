@@ -63,6 +63,7 @@ impl Workflow {
             | Command::Resend
             | Command::Done { .. }
             | Command::Extend { .. }
+            | Command::History { .. }
             | Command::Activity { .. } => {
                 let wf = self.clone();
                 wf.clone().spawn(async move {
@@ -72,6 +73,9 @@ impl Workflow {
                         }
                         Command::Resend => wf.resend(&user).await,
                         Command::Done { target } => wf.done(&user, target.as_deref()).await,
+                        Command::History { target, incident, user: of, days } => {
+                            wf.history(&user, target.as_deref(), incident, of, days).await
+                        }
                         Command::Extend { target, level, by } => {
                             wf.ask_extension(&user, target.as_deref(), level, by).await
                         }
@@ -119,6 +123,7 @@ fn label(cmd: &Command) -> &'static str {
         Command::Resend => "resend",
         Command::Done { .. } => "done",
         Command::Extend { .. } => "extend",
+        Command::History { .. } => "history",
         Command::Activity { .. } => "activity",
         Command::Help => "help",
         Command::Verify { .. } => "verify",

@@ -19,6 +19,7 @@ pub mod approvers;
 pub mod commands;
 mod extend;
 pub mod fleet;
+mod history;
 mod holders;
 mod notes;
 mod oncall;

@@ -46,6 +46,18 @@ async fn the_holder_releases_their_own_access_early() {
         (n == 2).then_some(())
     };
     bot.fake.wait_for(nothing, WAIT).await.expect("the second done is told there is nothing");
+
+    // The history: the issue and the end, from the database's audit table.
+    bot.command(APPROVER1, "history INC-31 7").await;
+    let history = bot.ephemeral(APPROVER1, "Firefighter history").await.text.unwrap_or_default();
+    for needle in ["issue", "INC-31", &format!("approved by {APPROVER1}"), "expire"] {
+        assert!(history.contains(needle), "{needle}: {history}");
+    }
+    bot.command(REQUESTER, &format!("history <@{APPROVER1}>")).await;
+    bot.ephemeral(REQUESTER, "Only approvers and admins can read someone else's history").await;
+    bot.command(REQUESTER, "history").await;
+    let own = bot.ephemeral(REQUESTER, "Firefighter history").await.text.unwrap_or_default();
+    assert!(own.contains("INC-31"), "{own}");
     bot.model.drop().await;
 }
 

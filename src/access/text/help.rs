@@ -27,6 +27,9 @@ pub fn firefighter_help(cfg: &AccessConfig) -> String {
         "/firefighter extend [ro|rw] <duration>: ask the approvers for more time (at most 2h \
          after issue)"
             .to_owned(),
+        "/firefighter history [incident | @user] [days]: who had access, approved, extended, \
+         ended (yours; approvers see everyone's)"
+            .to_owned(),
         "/firefighter help: this text".to_owned(),
         format!(
             "Durations look like 90m, 2h, 1h30m, 45s or 3600 (seconds); the default is {}, the \

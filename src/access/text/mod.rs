@@ -17,6 +17,7 @@
 //! - [`grant`]: grant events after issuing (reminder, expiry, revocation, takeover, ...).
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
 //! - [`extend`]: `/firefighter extend` (the ask, its answers and notes).
+//! - [`history`]: `/firefighter history` (heading, refusals, escaping).
 //! - [`errors`]: what users are told when the grant service or the database fails.
 //! - [`time`]: duration and time formats.
 //! - [`activity`]: a per-person login's activity summary (statement text escaped, bounded).
@@ -27,6 +28,7 @@ pub mod errors;
 pub mod extend;
 pub mod grant;
 pub mod help;
+pub mod history;
 pub mod notes;
 pub mod rejection;
 pub mod reply;
