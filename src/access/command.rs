@@ -10,6 +10,7 @@
 
 use super::duration::{GrantDuration, DATABASE_CAP_SECS};
 use super::ids::{IncidentId, IncidentPattern, SlackUserId};
+use super::reason::Reason;
 use super::rejection::{AccessConfigError, Rejection, SlashCommand};
 use super::text;
 
@@ -34,6 +35,8 @@ pub enum Command {
         target: Option<String>,
         incident: IncidentId,
         duration: GrantDuration,
+        /// Free text after the duration (required per level by `access.require_reason_*`).
+        reason: Option<Reason>,
     },
     Status,
     /// `/firefighter revoke ro|rw [target] [@user]`: everyone holding the level, or that one
@@ -98,6 +101,8 @@ pub struct CommandRules {
     help: String,
     /// The fleet's target names (empty: one implicit target, no target word).
     targets: Vec<String>,
+    /// Whether `ro` and `rw` requests need a reason.
+    require_reason: (bool, bool),
 }
 
 impl CommandRules {
@@ -120,6 +125,7 @@ impl CommandRules {
             cap,
             help: text::firefighter_help(cfg),
             targets: Vec::new(),
+            require_reason: (cfg.require_reason_ro, cfg.require_reason_rw),
         })
     }
 
@@ -255,19 +261,38 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
 
 fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
     let target_word = if rules.targets.is_empty() { "" } else { "[target] " };
-    let usage = format!("/firefighter {level} {target_word}{} [duration]", rules.pattern.example());
+    let usage = format!(
+        "/firefighter {level} {target_word}{} [duration] [reason]",
+        rules.pattern.example()
+    );
     if args.is_empty() {
         return Err(Rejection::MissingArgument { usage });
     }
     let (target, args) = rules.target(args, &usage)?;
-    let (incident, duration) = match args {
-        [] => return Err(Rejection::MissingArgument { usage }),
-        [incident] => (incident, rules.default_duration),
-        [incident, duration] => (incident, GrantDuration::parse(duration, rules.cap)?),
-        _ => return Err(Rejection::UnexpectedArgument { usage }),
+    let Some((incident, rest)) = args.split_first() else {
+        return Err(Rejection::MissingArgument { usage });
     };
     let incident = IncidentId::parse(incident, &rules.pattern)?;
-    Ok(Command::Request { level, target, incident, duration })
+    // A word starting with a digit or a sign right after the incident is the duration; the
+    // reason is everything after it (a reason starting with a digit needs the duration first).
+    let (duration, rest) = match rest.split_first() {
+        Some((w, more)) if w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') => {
+            (GrantDuration::parse(w, rules.cap)?, more)
+        }
+        _ => (rules.default_duration, rest),
+    };
+    let reason = match rest {
+        [] => None,
+        words => Some(Reason::parse(&words.join(" ")).map_err(Rejection::InvalidReason)?),
+    };
+    let required = match level {
+        Level::Ro => rules.require_reason.0,
+        Level::Rw => rules.require_reason.1,
+    };
+    if required && reason.is_none() {
+        return Err(Rejection::ReasonRequired { level, usage });
+    }
+    Ok(Command::Request { level, target, incident, duration, reason })
 }
 
 fn pgroles(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {

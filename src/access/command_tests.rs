@@ -91,16 +91,14 @@ fn a_missing_incident_shows_the_usage() {
     let err = ff("rw").unwrap_err();
     assert_eq!(
         err,
-        Rejection::MissingArgument { usage: "/firefighter rw INC-1234 [duration]".into() }
+        Rejection::MissingArgument { usage: "/firefighter rw INC-1234 [duration] [reason]".into() }
     );
     assert!(matches!(ff("revoke"), Err(Rejection::MissingArgument { .. })));
 }
 
 #[test]
 fn extra_arguments_are_rejected() {
-    for text in
-        ["ro INC-42 1h extra", "status now", "resend me", "help me", "revoke rw <@U012AB3CD> now"]
-    {
+    for text in ["status now", "resend me", "help me", "revoke rw <@U012AB3CD> now"] {
         assert!(matches!(ff(text), Err(Rejection::UnexpectedArgument { .. })), "{text}");
     }
     assert!(matches!(pg("verify post now"), Err(Rejection::UnexpectedArgument { .. })));
@@ -350,7 +348,12 @@ fn a_fleet_request_names_its_target_or_takes_the_only_one() {
     let Err(typo) = fleet("/firefighter", "ro ordres INC-7", &two) else { panic!("typo") };
     let text = typo.user_message();
     assert!(text.contains("no database called `ordres`") && text.contains("billing, orders"));
-    let Err(_) = fleet("/firefighter", "ro orders INC-7 30m extra", &two) else { panic!() };
+    let Ok(Command::Request { reason: Some(r), .. }) =
+        fleet("/firefighter", "ro orders INC-7 30m replica lag", &two)
+    else {
+        panic!("a reason after the duration")
+    };
+    assert_eq!(r.as_str(), "replica lag");
 }
 
 #[test]
@@ -397,4 +400,23 @@ fn history_takes_an_incident_or_a_person_and_a_window_in_any_order() {
     for bad in ["history 7 8", "history INC-1 <@U012AB3CD>", "history 400", "history inc-1"] {
         assert!(ff(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn a_reason_follows_the_duration_and_may_be_required_per_level() {
+    let Ok(Command::Request { reason, duration, .. }) = ff("rw INC-42 replica lag <!channel>")
+    else {
+        panic!("a reason without a duration")
+    };
+    assert_eq!(duration.as_secs(), cfg().default_duration_secs);
+    assert_eq!(reason.unwrap().rendered(), "replica lag &lt;!channel&gt;");
+    assert!(matches!(ff("ro INC-42 3h too long"), Err(Rejection::DurationOverCap { .. })));
+    assert!(matches!(ff("ro INC-42"), Ok(Command::Request { reason: None, .. })));
+    let strict = AccessConfig { require_reason_rw: true, ..cfg() };
+    let rw = Command::parse("/firefighter", "rw INC-42 30m", &strict);
+    assert!(matches!(rw, Err(Rejection::ReasonRequired { level: Level::Rw, .. })), "{rw:?}");
+    assert!(rw.unwrap_err().user_message().contains("need a reason"));
+    assert!(Command::parse("/firefighter", "ro INC-42", &strict).is_ok(), "ro stays optional");
+    let long = format!("ro INC-42 30m {}", "x".repeat(180));
+    assert!(ff(&long).is_ok(), "the command's own 200-character cap bounds the reason");
 }

@@ -59,6 +59,10 @@ pub enum Rejection {
     InvalidMention { usage: String },
     #[error("access level is not ro or rw")]
     InvalidLevel { usage: String },
+    #[error("a reason is required for {level}")]
+    ReasonRequired { level: Level, usage: String },
+    #[error("invalid reason: {0}")]
+    InvalidReason(super::reason::ReasonProblem),
     /// No such target (`given`, when it is short plain ASCII), or none named where several
     /// exist (`given` None).
     #[error("unknown or missing target {given:?}")]

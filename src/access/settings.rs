@@ -39,6 +39,10 @@ pub struct AccessConfig {
     /// With per-person logins: how many people may hold one level at once (1 to 50; the
     /// database refuses a 51st live login of a level whatever this says).
     pub max_holders_per_level: u32,
+    /// A reason (free text after the duration, at most 300 characters) is required for `ro`
+    /// (resp. `rw`) requests; optional otherwise.
+    pub require_reason_ro: bool,
+    pub require_reason_rw: bool,
 }
 
 /// Whose name the database sees during a grant.
@@ -98,6 +102,8 @@ impl Default for AccessConfig {
             auto_approve_rw_schedules: Vec::new(),
             identity: Identity::PerPerson,
             max_holders_per_level: 10,
+            require_reason_ro: false,
+            require_reason_rw: false,
         }
     }
 }

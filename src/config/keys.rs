@@ -123,6 +123,8 @@ pub const KEYS: &[Key] = &[
     k("access", "auto_approve_rw_schedules", Kind::List),
     k("access", "identity", Kind::Enum(&["per_person", "shared"])),
     k("access", "max_holders_per_level", U32),
+    k("access", "require_reason_ro", Kind::Bool),
+    k("access", "require_reason_rw", Kind::Bool),
     k("aws", "region", Kind::OptStr),
     k("aws", "endpoint_url", Kind::OptStr),
     k("server", "listen", Kind::Str),

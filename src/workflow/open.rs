@@ -96,7 +96,7 @@ impl Workflow {
     /// The checks that decide whether a request may be opened; on success the level is claimed
     /// for the new request (the claim holds its id).
     async fn admit(&self, user: &SlackUserId, ask: Ask) -> Result<Request, Refusal> {
-        let Ask { target, level, incident, duration } = ask;
+        let Ask { target, level, incident, duration, reason } = ask;
         self.check_holders(&target, user, level).await?;
         let policy = target
             .approvers
@@ -118,7 +118,7 @@ impl Workflow {
         };
         let now = self.now();
         let named = self.inner.fleet.is_named().then(|| target.name.clone());
-        let req = Request::open(new, &policy, now).with_target(named);
+        let req = Request::open(new, &policy, now).with_target(named).with_reason(reason);
         let window = policy.approval_window().to_std().unwrap_or_default();
         // The document first, then the claim: a claim's holder always has a document, which
         // is how an orphaned claim is told from one being taken right now.
@@ -276,6 +276,7 @@ pub(super) struct Ask {
     pub level: Level,
     pub incident: IncidentId,
     pub duration: GrantDuration,
+    pub reason: Option<crate::access::reason::Reason>,
 }
 
 enum Refusal {

@@ -12,8 +12,12 @@ async fn the_holder_releases_their_own_access_early() {
     let bot = spawn_bot(Options::default()).await;
     bot.command(REQUESTER, "done").await;
     bot.ephemeral(REQUESTER, "nothing to release").await;
-    bot.command(REQUESTER, "ro INC-31").await;
+    bot.command(REQUESTER, "ro INC-31 10m <!channel> checkout errors").await;
     let request = bot.request_message(0).await;
+    // The reason is shown, made inert: no broadcast can form from it.
+    let shown = text_of(&request);
+    assert!(shown.contains("Reason: &lt;!channel&gt; checkout errors"), "{shown}");
+    assert!(!shown.contains("<!channel>"), "{shown}");
     bot.react(APPROVER1, APPROVE, &request.ts).await;
     let password = password_in(&bot.ephemeral(REQUESTER, "Password: `").await);
     let (server, db) = (bot.model.pg.clone(), bot.model.names.database.clone());

@@ -210,6 +210,9 @@ pub struct Request {
     /// The fleet target the request is for (`None`: the one default target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     target: Option<String>,
+    /// Why the requester needs access (shown escaped on the request message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<crate::access::reason::Reason>,
 }
 
 impl Request {
@@ -232,7 +235,18 @@ impl Request {
             message: None,
             version: 0,
             target: None,
+            reason: None,
         }
+    }
+
+    /// The same request with the requester's reason.
+    pub fn with_reason(mut self, reason: Option<crate::access::reason::Reason>) -> Request {
+        self.reason = reason;
+        self
+    }
+
+    pub fn reason(&self) -> Option<&crate::access::reason::Reason> {
+        self.reason.as_ref()
     }
 
     /// The same request for a fleet target (set when it is opened).

@@ -66,6 +66,15 @@ impl Rejection {
             Rejection::InvalidLevel { usage } => {
                 format!("The access level is ro or rw. Usage: {usage}")
             }
+            Rejection::ReasonRequired { level, usage } => format!(
+                "{level} requests need a reason after the duration, so the approvers know why. \
+                 Usage: {usage}"
+            ),
+            Rejection::InvalidReason(problem) => format!(
+                "I cannot take that reason: {problem}. Nothing was requested; try again with at \
+                 most {} characters of plain text.",
+                crate::access::reason::MAX_REASON_CHARS
+            ),
             Rejection::UnknownTarget { given: Some(given), targets, usage } => format!(
                 "There is no database called `{given}` here. The databases are: {}. Usage: {usage}",
                 targets.join(", ")

@@ -22,6 +22,10 @@ pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) 
         format_duration(req.duration().as_secs())
     );
     let approved_by = mentions(req.approvals().iter().map(|a| &a.by));
+    let head = match req.reason() {
+        Some(r) => format!("{head} Reason: {}", r.rendered()),
+        None => head,
+    };
     let tail = match req.state() {
         RequestState::Pending => {
             let so_far = if approved_by.is_empty() {
