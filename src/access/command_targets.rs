@@ -57,7 +57,7 @@ impl CommandRules {
     pub(super) fn unknown_target(&self, given: Option<&str>, usage: &str) -> Rejection {
         let given = given
             .filter(|g| crate::access::targets::looks_like_target(&g.to_ascii_lowercase()))
-            .and_then(|g| echo_word(g));
+            .and_then(echo_word);
         Rejection::UnknownTarget { given, targets: self.targets.clone(), usage: usage.to_owned() }
     }
 }

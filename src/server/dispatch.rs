@@ -82,13 +82,18 @@ pub(crate) async fn event(
     parsed: ParsedEvent,
     retry: Option<&str>,
 ) -> EventAck {
-    let (event_id, kind, reaction) = match parsed {
+    let (event_id, kind, work) = match parsed {
         ParsedEvent::UrlVerification { challenge } => return EventAck::Challenge(challenge),
         ParsedEvent::Ignored { kind } => {
             state.metrics.request(&kind, "ignored");
             return EventAck::Done;
         }
-        ParsedEvent::Reaction { event_id, kind, reaction } => (event_id, kind, reaction),
+        ParsedEvent::Reaction { event_id, kind, reaction } => {
+            (event_id, kind, EventWork::Reaction(reaction))
+        }
+        ParsedEvent::HomeOpened { event_id, user } => {
+            (event_id, "app_home_opened".to_owned(), EventWork::Home(user))
+        }
     };
     match claim(&state.idempotency, &keys::slack_event(&event_id)).await {
         Claim::Duplicate => {
@@ -100,7 +105,12 @@ pub(crate) async fn event(
         Claim::Unavailable => EventAck::Unavailable,
         Claim::Mine => {
             let workflow = state.workflow.clone();
-            workflow.clone().spawn(async move { workflow.on_reaction(reaction).await });
+            workflow.clone().spawn(async move {
+                match work {
+                    EventWork::Reaction(reaction) => workflow.on_reaction(reaction).await,
+                    EventWork::Home(user) => workflow.on_home_opened(user).await,
+                }
+            });
             EventAck::Done
         }
     }
@@ -130,6 +140,12 @@ pub(crate) async fn interaction(state: &ListenerState, parsed: ParsedInteraction
     }
 }
 
+/// What a claimed event sets off.
+enum EventWork {
+    Reaction(ReactionInput),
+    Home(String),
+}
+
 #[derive(Deserialize)]
 struct Envelope {
     #[serde(rename = "type")]
@@ -147,6 +163,8 @@ struct InnerEvent {
     reaction: Option<String>,
     item: Option<Item>,
     event_ts: Option<String>,
+    /// `app_home_opened`: which tab (`home` or `messages`).
+    tab: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +186,11 @@ pub enum ParsedEvent {
         kind: String,
         reaction: ReactionInput,
     },
+    /// `app_home_opened` on the Home tab: publish `user`'s Home.
+    HomeOpened {
+        event_id: String,
+        user: String,
+    },
     /// Anything else: acknowledged and dropped (`kind` for metrics).
     Ignored {
         kind: String,
@@ -183,6 +206,12 @@ pub fn parse_event(body: &[u8]) -> Result<ParsedEvent, serde_json::Error> {
     let (Some(event_id), Some(inner)) = (env.event_id, env.event) else {
         return Ok(ParsedEvent::Ignored { kind: env.kind });
     };
+    if inner.kind == "app_home_opened" {
+        return Ok(match (inner.user, inner.tab.as_deref()) {
+            (Some(user), Some("home")) => ParsedEvent::HomeOpened { event_id, user },
+            _ => ParsedEvent::Ignored { kind: inner.kind },
+        });
+    }
     let added = match inner.kind.as_str() {
         "reaction_added" => true,
         "reaction_removed" => false,

@@ -113,6 +113,15 @@ impl Chat for SlackBot {
     }
 
     /// Not counted here: the caller counts the failure with what it tells the user.
+    async fn publish_home(
+        &self,
+        user: &str,
+        sections: &[(String, String)],
+    ) -> Result<(), ChatError> {
+        let blocks = render::home_blocks(sections);
+        Ok(self.api().publish_home(user, blocks).await?)
+    }
+
     async fn post_in_channel(&self, channel: &str, reply: &Reply) -> Result<(), ChatError> {
         let msg = Rendered::from(reply);
         self.api().post_message(channel, &msg.text, &msg.blocks, None).await?;

@@ -141,6 +141,21 @@ impl SlackApi {
         Ok(resp.ts.0)
     }
 
+    /// `views.publish` of `user`'s App Home tab.
+    pub async fn publish_home(
+        &self,
+        user: &str,
+        blocks: Vec<SlackBlock>,
+    ) -> Result<(), SlackError> {
+        let view = SlackView::Home(SlackHomeView::new(blocks));
+        let req = &SlackApiViewsPublishRequest::new(user.into(), view);
+        self.call("views.publish", || async move {
+            self.client.open_session(&self.token).views_publish(req).await
+        })
+        .await?;
+        Ok(())
+    }
+
     /// `chat.update` of a message the bot posted.
     pub async fn update_message(
         &self,

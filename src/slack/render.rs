@@ -82,6 +82,17 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// Text as mrkdwn sections of at most [`MAX_SECTION_CHARS`], split at line ends when possible,
 /// at most [`MAX_BLOCKS`] blocks (the last one says that the rest was cut).
+/// The App Home view's blocks: per section a header, its text as sections, a divider.
+pub fn home_blocks(sections: &[(String, String)]) -> Vec<SlackBlock> {
+    let mut blocks = Vec::new();
+    for (heading, text) in sections {
+        blocks.push(header(heading));
+        blocks.extend(section_blocks(text));
+        blocks.push(SlackBlock::Divider(SlackDividerBlock::new()));
+    }
+    blocks
+}
+
 pub fn section_blocks(text: &str) -> Vec<SlackBlock> {
     let mut chunks: Vec<String> = Vec::new();
     let mut current = String::new();

@@ -21,6 +21,7 @@ mod extend;
 pub mod fleet;
 mod history;
 mod holders;
+mod home;
 mod notes;
 mod oncall;
 pub mod open;

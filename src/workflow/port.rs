@@ -117,6 +117,13 @@ pub trait Chat: Send + Sync {
     /// Answers a slash command later (its response_url, else ephemeral, else a DM).
     async fn respond(&self, response_url: &str, channel: &str, user: &str, reply: &Reply);
 
+    /// Publishes `user`'s App Home tab: a heading and its mrkdwn text per section.
+    async fn publish_home(
+        &self,
+        user: &str,
+        sections: &[(String, String)],
+    ) -> Result<(), ChatError>;
+
     /// Posts `reply` in `channel` for everyone to see.
     async fn post_in_channel(&self, channel: &str, reply: &Reply) -> Result<(), ChatError>;
 }

@@ -14,6 +14,7 @@ mod fleet;
 mod groups;
 mod helpers;
 mod holders;
+mod home;
 mod lifecycle;
 mod notes;
 mod oncall;

@@ -73,6 +73,7 @@ impl Notifier for Recorder {
         match event {
             GrantEvent::Reminder { grant }
             | GrantEvent::Resent { grant }
+            | GrantEvent::Extended { grant, .. }
             | GrantEvent::DeliveryFailed { grant, .. }
             | GrantEvent::ExpiryDelayed { grant, .. } => {
                 seen.grant_id = Some(grant.id.clone());

@@ -273,6 +273,37 @@ impl FakeSlack {
         }))
     }
 
+    /// An `app_home_opened` callback (the Home tab) for `user`, with a fresh event id.
+    pub fn app_home_opened(&self, user: &str) -> serde_json::Value {
+        let (team, bot, seq, dm) = {
+            let mut ws = self.shared.lock();
+            let dm = ws.dm_of(user).0;
+            (ws.team_id.clone(), ws.bot_user_id.clone(), ws.next_seq(), dm)
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        serde_json::json!({
+            "token": "fakeVerificationToken0000",
+            "team_id": team,
+            "api_app_id": "A0FAKE0001",
+            "event": {
+                "type": "app_home_opened", "user": user, "channel": dm, "tab": "home",
+                "event_ts": format!("{now}.000200"),
+            },
+            "type": "event_callback",
+            "event_id": format!("Ev{seq:010}"),
+            "event_time": now,
+            "authorizations": [{ "enterprise_id": null, "team_id": team, "user_id": bot,
+                "is_bot": true, "is_enterprise_install": false }],
+        })
+    }
+
+    /// The view last published to `user`'s App Home (`views.publish`).
+    pub fn home(&self, user: &str) -> Option<serde_json::Value> {
+        self.with(|ws| ws.home(user))
+    }
+
     /// A `reaction_added`/`reaction_removed` callback with a fresh event id.
     pub fn reaction_event(
         &self,

@@ -102,6 +102,8 @@ pub struct Workspace {
     pub(crate) calls: Vec<RecordedCall>,
     pub(crate) faults: HashMap<String, VecDeque<FakeFault>>,
     pub(crate) hooks: BTreeMap<String, Hook>,
+    /// The last view published to each user's App Home (`views.publish`).
+    pub(crate) homes: BTreeMap<String, serde_json::Value>,
     last_ts_micros: u64,
     counter: u64,
 }
@@ -123,6 +125,7 @@ impl Workspace {
             calls: Vec::new(),
             faults: HashMap::new(),
             hooks: BTreeMap::new(),
+            homes: BTreeMap::new(),
             last_ts_micros: 0,
             counter: 0,
         }
@@ -204,6 +207,11 @@ impl Workspace {
     }
 
     /// Top-level messages in `channel`, oldest first.
+    /// The view last published to `user`'s App Home.
+    pub fn home(&self, user: &str) -> Option<serde_json::Value> {
+        self.homes.get(user).cloned()
+    }
+
     pub fn messages(&self, channel: &str) -> Vec<FakeMessage> {
         self.messages
             .iter()

@@ -18,6 +18,7 @@
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
 //! - [`extend`]: `/firefighter extend` (the ask, its answers and notes).
 //! - [`history`]: `/firefighter history` (heading, refusals, escaping).
+//! - [`home`]: the App Home tab.
 //! - [`errors`]: what users are told when the grant service or the database fails.
 //! - [`time`]: duration and time formats.
 //! - [`activity`]: a per-person login's activity summary (statement text escaped, bounded).
@@ -29,6 +30,7 @@ pub mod extend;
 pub mod grant;
 pub mod help;
 pub mod history;
+pub mod home;
 pub mod notes;
 pub mod rejection;
 pub mod reply;
