@@ -48,11 +48,11 @@ fn manifest_declares_exactly_the_commands_and_events_the_bot_handles() {
     const COMMANDS: [(&str, &str); 2] = [
         (
             "/firefighter",
-            "ro|rw <incident> [duration] | status | revoke ro|rw [@user] | resend | activity [@user] | help",
+            "ro|rw [target] <incident> [duration] [reason] | status | done | extend <duration> | revoke ro|rw [@user] | resend | activity [@user] | history | help",
         ),
-        ("/pgroles", "verify [post] | help"),
+        ("/pgroles", "verify [target|all] [post] | help"),
     ];
-    const EVENTS: [&str; 2] = ["reaction_added", "reaction_removed"];
+    const EVENTS: [&str; 3] = ["reaction_added", "reaction_removed", "app_home_opened"];
     let m = manifest();
 
     let commands =
