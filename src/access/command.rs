@@ -273,13 +273,11 @@ fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command,
         return Err(Rejection::MissingArgument { usage });
     };
     let incident = IncidentId::parse(incident, &rules.pattern)?;
-    // A word starting with a digit or a sign right after the incident is the duration; the
-    // reason is everything after it (a reason starting with a digit needs the duration first).
+    // The word after the incident is always the duration (a malformed one is refused, never
+    // taken for text); the reason is everything after the duration.
     let (duration, rest) = match rest.split_first() {
-        Some((w, more)) if w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') => {
-            (GrantDuration::parse(w, rules.cap)?, more)
-        }
-        _ => (rules.default_duration, rest),
+        Some((w, more)) => (GrantDuration::parse(w, rules.cap)?, more),
+        None => (rules.default_duration, rest),
     };
     let reason = match rest {
         [] => None,

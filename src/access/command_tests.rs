@@ -404,12 +404,18 @@ fn history_takes_an_incident_or_a_person_and_a_window_in_any_order() {
 
 #[test]
 fn a_reason_follows_the_duration_and_may_be_required_per_level() {
-    let Ok(Command::Request { reason, duration, .. }) = ff("rw INC-42 replica lag <!channel>")
+    let Ok(Command::Request { reason, duration, .. }) = ff("rw INC-42 30m replica lag <!channel>")
     else {
-        panic!("a reason without a duration")
+        panic!("a reason after the duration")
     };
-    assert_eq!(duration.as_secs(), cfg().default_duration_secs);
+    assert_eq!(duration.as_secs(), 1800);
     assert_eq!(reason.unwrap().rendered(), "replica lag &lt;!channel&gt;");
+    // The word after the incident is the duration, never text: malformed ones are refused.
+    for bad in ["rw INC-42 NaN", "rw INC-42 $(sleep 10)", "rw INC-42 replica lag", "rw INC-42 inf"]
+    {
+        assert!(matches!(ff(bad), Err(Rejection::InvalidDuration { .. })), "{bad}");
+    }
+    assert!(matches!(ff("rw INC-42 1 h"), Err(Rejection::InvalidReason(_))), "too short");
     assert!(matches!(ff("ro INC-42 3h too long"), Err(Rejection::DurationOverCap { .. })));
     assert!(matches!(ff("ro INC-42"), Ok(Command::Request { reason: None, .. })));
     let strict = AccessConfig { require_reason_rw: true, ..cfg() };

@@ -9,6 +9,8 @@ use std::fmt;
 
 /// The longest reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 300;
+/// The shortest: a reason says something (`replica lag`), not `x`.
+pub const MIN_REASON_CHARS: usize = 8;
 
 /// Why a reason was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +19,8 @@ pub enum ReasonProblem {
     Empty,
     #[error("the reason is longer than {MAX_REASON_CHARS} characters")]
     TooLong,
+    #[error("the reason is shorter than {MIN_REASON_CHARS} characters")]
+    TooShort,
     #[error("the reason contains control characters")]
     ControlCharacters,
 }
@@ -38,6 +42,9 @@ impl Reason {
         }
         if collapsed.chars().count() > MAX_REASON_CHARS {
             return Err(ReasonProblem::TooLong);
+        }
+        if collapsed.chars().count() < MIN_REASON_CHARS {
+            return Err(ReasonProblem::TooShort);
         }
         Ok(Self(collapsed))
     }
@@ -105,6 +112,7 @@ mod tests {
     #[test]
     fn empty_too_long_and_control_characters_are_refused() {
         assert_eq!(Reason::parse(" \n\t "), Err(ReasonProblem::Empty));
+        assert_eq!(Reason::parse("h"), Err(ReasonProblem::TooShort));
         let max = "é".repeat(MAX_REASON_CHARS);
         assert!(Reason::parse(&max).is_ok(), "300 multibyte characters fit");
         assert_eq!(Reason::parse(&format!("{max}x")), Err(ReasonProblem::TooLong));

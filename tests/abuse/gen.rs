@@ -276,9 +276,11 @@ impl Generator {
                         2 => {
                             format!("{level} INC-{}", "9".repeat(self.rng.random_range(9..20_000)))
                         }
+                        // Past the 200-character cap of a command: a shorter tail after the
+                        // duration is a reason (issue 17), which a request may carry.
                         _ => format!(
                             "{level} INC-42 1h {}",
-                            "A".repeat(self.rng.random_range(1..30_000))
+                            "A".repeat(self.rng.random_range(200..30_000))
                         ),
                     }
                 } else {

@@ -71,8 +71,9 @@ impl Rejection {
                  Usage: {usage}"
             ),
             Rejection::InvalidReason(problem) => format!(
-                "I cannot take that reason: {problem}. Nothing was requested; try again with at \
-                 most {} characters of plain text.",
+                "I cannot take that reason: {problem}. Nothing was requested; try again with {} to \
+                 {} characters of plain text after the duration.",
+                crate::access::reason::MIN_REASON_CHARS,
                 crate::access::reason::MAX_REASON_CHARS
             ),
             Rejection::UnknownTarget { given: Some(given), targets, usage } => format!(
