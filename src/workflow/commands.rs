@@ -9,9 +9,8 @@
 use super::port::Reply;
 use super::{CommandInput, Workflow};
 use crate::access::text::{firefighter_help, pgroles_help, reply};
-use crate::access::{Command, Grant, Rejection, RequestId, SlackUserId};
+use crate::access::{Command, Rejection, SlackUserId};
 use crate::config::StatusVisibility;
-use crate::grants::GrantRecord;
 use crate::model::Level;
 
 impl Workflow {
@@ -129,20 +128,4 @@ fn label(cmd: &Command) -> &'static str {
         Command::Verify { .. } => "verify",
         Command::PgrolesHelp => "pgroles_help",
     }
-}
-
-/// The access domain's view of a stored grant: its request, else its own id, names it (None if
-/// neither is a request id).
-pub(super) fn as_grant(g: &GrantRecord) -> Option<Grant> {
-    Some(Grant {
-        level: g.level,
-        holder: g.holder.clone(),
-        incident: g.incident.clone(),
-        granted_at: g.granted_at,
-        expires_at: g.expires_at,
-        request_id: match &g.request_id {
-            Some(id) => id.clone(),
-            None => RequestId::parse(&g.id).ok()?,
-        },
-    })
 }

@@ -9,8 +9,8 @@
 //! Owns who may see or end whose grant here (the decisions are `access::can_revoke` and the
 //! status visibility); wording from `access::text`.
 
-use super::commands::as_grant;
 use super::fleet::Target;
+use super::open::as_grant;
 use super::Workflow;
 use crate::access::text::activity::activity_summary;
 use crate::access::text::{format_expiry, reply};

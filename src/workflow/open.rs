@@ -159,7 +159,7 @@ impl Workflow {
             .active_grants(level)
             .await
             .map_err(|e| Refusal::Failed(e.user_message()))?;
-        let held = |g: &crate::grants::GrantRecord| match super::commands::as_grant(g) {
+        let held = |g: &crate::grants::GrantRecord| match as_grant(g) {
             Some(g) => Rejection::LevelHeld {
                 level,
                 holder: g.holder,
@@ -305,4 +305,20 @@ fn with_target(text: String, target: Option<&str>) -> String {
 fn redis(e: TimerError) -> Refusal {
     tracing::warn!(error = %e, "Redis failed while opening a request");
     Refusal::Failed(STATE_STORE_DOWN.into())
+}
+
+/// The access domain's view of a stored grant: its request, else its own id, names it (None if
+/// neither is a request id).
+pub(super) fn as_grant(g: &crate::grants::GrantRecord) -> Option<crate::access::Grant> {
+    Some(crate::access::Grant {
+        level: g.level,
+        holder: g.holder.clone(),
+        incident: g.incident.clone(),
+        granted_at: g.granted_at,
+        expires_at: g.expires_at,
+        request_id: match &g.request_id {
+            Some(id) => id.clone(),
+            None => RequestId::parse(&g.id).ok()?,
+        },
+    })
 }
