@@ -18,7 +18,6 @@ use crate::access::VerifyScope;
 use crate::broker::connect;
 use crate::verify::{self, blocks};
 use anyhow::Context;
-use futures::StreamExt;
 use slack_morphism::prelude::SlackBlock;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,22 +83,34 @@ impl Workflow {
 
     /// Every target, [`VERIFY_ALL_CONCURRENCY`] at a time: one line each, in name order.
     async fn verify_all(&self) -> Reply {
-        let targets: Vec<Arc<Target>> = self.inner.fleet.all().to_vec();
-        let runs = futures::stream::iter(targets.into_iter().map(|t| async move {
-            let line = match self.verify_target(&t).await {
-                Ok(report) if report.findings.is_empty() => {
-                    format!(":white_check_mark: `{}`: {}", t.name, report.headline())
-                }
-                Ok(report) => format!(":warning: `{}`: {}", t.name, report.headline()),
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), target = %t.name, "verify failed");
-                    format!(":x: `{}`: {}", t.name, reply::VERIFY_FAILED)
-                }
-            };
-            (t.name.clone(), line)
-        }))
-        .buffer_unordered(VERIFY_ALL_CONCURRENCY);
-        let mut lines: Vec<(String, String)> = runs.collect().await;
+        // One task per target (at most VERIFY_ALL_CONCURRENCY at once): each decodes its rows on
+        // whichever worker thread is free, instead of all of them in this one task.
+        let slots = Arc::new(tokio::sync::Semaphore::new(VERIFY_ALL_CONCURRENCY));
+        let mut runs = tokio::task::JoinSet::new();
+        for t in self.inner.fleet.all().iter().cloned() {
+            let (wf, slots) = (self.clone(), slots.clone());
+            runs.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                let line = match wf.verify_target(&t).await {
+                    Ok(report) if report.findings.is_empty() => {
+                        format!(":white_check_mark: `{}`: {}", t.name, report.headline())
+                    }
+                    Ok(report) => format!(":warning: `{}`: {}", t.name, report.headline()),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), target = %t.name, "verify failed");
+                        format!(":x: `{}`: {}", t.name, reply::VERIFY_FAILED)
+                    }
+                };
+                (t.name.clone(), line)
+            });
+        }
+        let mut lines: Vec<(String, String)> = Vec::new();
+        while let Some(done) = runs.join_next().await {
+            match done {
+                Ok(line) => lines.push(line),
+                Err(e) => tracing::warn!(error = %e, "a verify task failed"),
+            }
+        }
         lines.sort();
         let n = lines.len();
         let mut text = format!("pgroles verify all ({n} targets):");
