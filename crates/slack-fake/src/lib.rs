@@ -21,6 +21,7 @@ pub mod signer;
 mod socket;
 pub mod spec;
 pub mod state;
+mod views;
 
 pub use ack::SentResponse;
 pub use methods::{MAX_BLOCKS, MAX_HEADER_CHARS, MAX_SECTION_TEXT_CHARS, MAX_TEXT_CHARS};

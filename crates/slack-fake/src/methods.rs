@@ -49,8 +49,8 @@ pub(crate) fn fail(code: &str) -> ApiFailure {
     ApiFailure { code: code.to_string(), errors: Vec::new() }
 }
 
-type Params = Map<String, Value>;
-type Outcome = Result<Value, ApiFailure>;
+pub(crate) type Params = Map<String, Value>;
+pub(crate) type Outcome = Result<Value, ApiFailure>;
 
 fn param<'p>(p: &'p Params, name: &str) -> Option<&'p str> {
     p.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
@@ -75,30 +75,9 @@ pub fn dispatch(ws: &mut Workspace, method: &str, p: &Params) -> Outcome {
             Ok(json!({ "users": users }))
         }
         "users.info" => user_info(ws, p),
-        "views.publish" => publish_home(ws, p),
+        "views.publish" => super::views::publish_home(ws, p),
         _ => Err(fail("unknown_method")),
     }
-}
-
-/// `views.publish`: a Home tab for `user_id`, a member of the workspace. The view (an object,
-/// or its JSON text) must be of `type` "home" with valid blocks (checked with the messages'
-/// limit of 50 blocks, stricter than a view's 100).
-fn publish_home(ws: &mut Workspace, p: &Params) -> Outcome {
-    let user = param(p, "user_id").ok_or_else(|| fail("invalid_arguments"))?;
-    if !ws.users.contains(user) {
-        return Err(fail("user_not_found"));
-    }
-    let view: Value = match p.get("view") {
-        Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| fail("invalid_arguments"))?,
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => return Err(fail("invalid_arguments")),
-    };
-    if view.get("type").and_then(Value::as_str) != Some("home") {
-        return Err(fail("invalid_arguments"));
-    }
-    validate_blocks(view.get("blocks").unwrap_or(&Value::Null))?;
-    ws.homes.insert(user.to_string(), view.clone());
-    Ok(json!({ "view": view }))
 }
 
 /// `users.info`: Slack answers `user_not_found` for an id it does not know (the spec lists
