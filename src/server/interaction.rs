@@ -49,6 +49,7 @@ struct Container {
 struct Action {
     action_id: String,
     action_ts: Option<String>,
+    value: Option<String>,
 }
 
 /// Parses a form-encoded interactivity body (`payload=<json>`). `Err`: not such a body.
@@ -81,6 +82,7 @@ pub fn parse_payload(json: &str) -> Result<ParsedInteraction, String> {
         channel,
         ts,
         action_ts: action.action_ts.clone(),
+        value: action.value.clone(),
     };
     Ok(ParsedInteraction::Button { trigger_id, button })
 }

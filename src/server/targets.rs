@@ -69,7 +69,8 @@ async fn one(
     check_budget(&broker, &view.database).await?;
     let queue = TimerQueue::new(shared.conn.clone(), &prefix);
     let docs = DocStore::new(shared.conn.clone(), &prefix);
-    let bot = shared.bot.clone().with_connect(connect_template(&view));
+    let named = view.is_fleet().then(|| name.clone());
+    let bot = shared.bot.clone().with_connect(connect_template(&view)).with_target(named);
     let addrs = view.instance_addrs()?;
     let instances = Instances::from_config(&view.database, &view.aws, &view.model, &addrs).await?;
     let grants = GrantService::new(

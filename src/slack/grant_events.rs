@@ -12,7 +12,7 @@ use crate::access::{Request, SlackUserId};
 use crate::broker::TempPassword;
 use crate::grants::{GrantEvent, GrantRecord, Notifier};
 use crate::slack::notifier::SlackBot;
-use crate::slack::render::{self, ConnectInfo, Rendered};
+use crate::slack::render::{self, ConnectInfo};
 use crate::workflow::port::GrantContext;
 use anyhow::anyhow;
 
@@ -46,7 +46,8 @@ impl Notifier for SlackBot {
                 let ctx = GrantContext::of(grant);
                 let when = format_expiry(grant.expires_at, now);
                 let text = grant_text::reminder(grant.level, &grant.incident, &when);
-                let sent = self.dm_ephemeral(grant.holder.as_str(), &Rendered::text(&text)).await;
+                let msg = render::reminder(&text, grant.level.as_str(), self.target.as_deref());
+                let sent = self.dm_ephemeral(grant.holder.as_str(), &msg).await;
                 let note = match sent {
                     Ok(()) => grant_text::reminder_sent(&grant.holder, &when),
                     Err(e) => grant_text::reminder_failed(&grant.holder, &e.code, &when),

@@ -47,6 +47,8 @@ pub struct SlackBot {
     http: Client<Https, Body>,
     pub(super) notes: Option<NoteSender>,
     alert_group: Option<String>,
+    /// The fleet target whose grants this notifier tells about (`None`: the one default).
+    pub(crate) target: Option<String>,
 }
 
 impl SlackBot {
@@ -71,6 +73,7 @@ impl SlackBot {
                 .build(crate::slack::https::https_connector()?),
             notes: None,
             alert_group: None,
+            target: None,
         })
     }
 
@@ -78,6 +81,12 @@ impl SlackBot {
     /// (`pgroles serve` always does; without it they are posted directly, best effort).
     pub fn with_outbox(mut self, notes: NoteSender) -> SlackBot {
         self.notes = Some(notes);
+        self
+    }
+
+    /// The same bot, for a fleet target's grants (the reminder's buttons name it).
+    pub fn with_target(mut self, target: Option<String>) -> SlackBot {
+        self.target = target;
         self
     }
 

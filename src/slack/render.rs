@@ -12,7 +12,7 @@ use crate::access::{ReactionEmojis, Request};
 use crate::broker::TempPassword;
 use crate::slack::secret_body::format_exact;
 use crate::workflow::port::Reply;
-use crate::workflow::{APPROVE_ACTION, DENY_ACTION};
+use crate::workflow::{APPROVE_ACTION, DENY_ACTION, DONE_ACTION, EXTEND_ACTION};
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 use zeroize::Zeroizing;
@@ -152,6 +152,31 @@ pub fn request_message(
 }
 
 /// Approve and Deny, while a request waits: the same decision as the reactions.
+/// The reminder DM: its text, and the holder's buttons for that grant: "I'm done" and
+/// "Extend 30m" (value `<level>` or `<level>|<target>`; no secret).
+pub fn reminder(text: &str, level: &str, target: Option<&str>) -> Rendered {
+    let value = match target {
+        Some(t) => format!("{level}|{t}"),
+        None => level.to_owned(),
+    };
+    let button = |action: &str, label: &str| {
+        SlackActionBlockElement::Button(
+            SlackBlockButtonElement::new(SlackBlockPlainText::new(label.into()).into())
+                .with_action_id(SlackActionId(action.into()))
+                .with_value(value.clone()),
+        )
+    };
+    let minutes = crate::workflow::EXTEND_BUTTON_SECS / 60;
+    let actions = SlackBlock::Actions(
+        SlackActionsBlock::new(vec![
+            button(DONE_ACTION, "I'm done"),
+            button(EXTEND_ACTION, &format!("Extend {minutes}m")),
+        ])
+        .with_block_id(SlackBlockId("pgroles_holder".into())),
+    );
+    Rendered { text: truncate(text, MAX_TEXT_CHARS), blocks: vec![section(text), actions] }
+}
+
 fn decision_buttons(request_id: &str) -> SlackBlock {
     let button = |action: &str, label: &str, style| {
         SlackActionBlockElement::Button(

@@ -103,6 +103,28 @@ impl Workflow {
         ("ok", text::asked(grant.level, by.as_secs()))
     }
 
+    /// The reminder DM's buttons: "I'm done" releases the grant, "Extend" asks for
+    /// [`super::EXTEND_BUTTON_SECS`] more, as `/firefighter done` and `extend` do for the one
+    /// grant the button names (`<level>[|<target>]`). The answer goes to the presser's DM.
+    pub(super) async fn holder_button(&self, input: &super::ButtonInput) -> &'static str {
+        let Ok(user) = SlackUserId::parse(&input.user) else { return "ignored" };
+        let value = input.value.as_deref().unwrap_or_default();
+        let (level, target) = value.split_once('|').map_or((value, None), |(l, t)| (l, Some(t)));
+        let Some(level) = Level::parse(level) else { return "ignored" };
+        let (outcome, text) = if input.action_id == super::DONE_ACTION {
+            self.done_level(&user, target, level).await
+        } else {
+            let cap = Duration::from_secs(crate::access::duration::DATABASE_CAP_SECS);
+            match GrantDuration::from_secs(super::EXTEND_BUTTON_SECS, cap) {
+                Ok(by) => self.ask_extension(&user, target, Some(level), by).await,
+                Err(_) => return "error",
+            }
+        };
+        let note = super::port::PendingNote::dm(user.as_str(), &text);
+        self.inner.chat.queue_all(&[note]).await;
+        outcome
+    }
+
     /// A reaction on a message that is no request: an extension ask, or nothing of ours.
     pub(super) async fn extension_reaction(&self, input: &ReactionInput) -> &'static str {
         if !input.added {

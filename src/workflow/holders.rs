@@ -203,9 +203,28 @@ impl Workflow {
         user: &SlackUserId,
         target: Option<&str>,
     ) -> (&'static str, String) {
+        self.release(user, target, None).await
+    }
+
+    /// [`Workflow::done`] for one level (the reminder's "I'm done" button).
+    pub(super) async fn done_level(
+        &self,
+        user: &SlackUserId,
+        target: Option<&str>,
+        level: Level,
+    ) -> (&'static str, String) {
+        self.release(user, target, Some(level)).await
+    }
+
+    async fn release(
+        &self,
+        user: &SlackUserId,
+        target: Option<&str>,
+        only: Option<Level>,
+    ) -> (&'static str, String) {
         let mut lines = Vec::new();
         for (t, level) in self.targets_and_levels() {
-            if target.is_some_and(|name| name != t.name) {
+            if target.is_some_and(|name| name != t.name) || only.is_some_and(|l| l != level) {
                 continue;
             }
             match t.grants.active_of(level, user).await {

@@ -79,7 +79,16 @@ pub struct ButtonInput {
     pub ts: String,
     /// Slack's `action_ts`: when the press happened (ordered with the reactions).
     pub action_ts: Option<String>,
+    /// The button's `value` (the holder's buttons: `<level>` or `<level>|<target>`).
+    pub value: Option<String>,
 }
+
+/// `action_id` of the reminder DM's "I'm done" button (value `<level>[|<target>]`).
+pub const DONE_ACTION: &str = "pgroles_done";
+/// `action_id` of the reminder DM's "Extend" button (asks for [`EXTEND_BUTTON_SECS`] more).
+pub const EXTEND_ACTION: &str = "pgroles_extend";
+/// What the reminder's Extend button asks for.
+pub const EXTEND_BUTTON_SECS: u64 = 1800;
 
 /// What the workflow needs from the configuration, compiled once.
 #[derive(Debug, Clone)]

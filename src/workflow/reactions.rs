@@ -30,6 +30,11 @@ impl Workflow {
     /// An Approve or Deny button: the same decision as adding the approve or deny reaction,
     /// with the same rules (approvers only, never the requester, thresholds, window, once).
     pub async fn on_button(&self, input: ButtonInput) {
+        if [super::DONE_ACTION, super::EXTEND_ACTION].contains(&input.action_id.as_str()) {
+            let outcome = self.holder_button(&input).await;
+            self.inner.metrics.request("block_actions", outcome);
+            return;
+        }
         let emojis = &self.inner.settings.emojis;
         let reaction = match input.action_id.as_str() {
             super::APPROVE_ACTION => emojis.approve(),

@@ -113,3 +113,42 @@ async fn an_approved_extension_moves_the_end_and_valid_until_but_never_past_two_
 
     bot.model.drop().await;
 }
+
+/// Presses `action_id` on `user`'s ephemeral `message_ts` (a signed `block_actions`).
+async fn press(bot: &Bot, user: &str, message_ts: &str, action_id: &str) {
+    let payload = bot.fake.ephemeral_block_action(user, message_ts, action_id).expect("shown");
+    let resp = bot.sender.send_interaction(&payload).await.expect("delivered");
+    assert_eq!(resp.status, 200, "{}", resp.body);
+}
+
+#[tokio::test]
+async fn the_reminder_dm_extends_and_releases_with_its_buttons() {
+    let bot = spawn_bot(Options::default()).await;
+    // 65 s granted, the reminder 60 s before the end: it comes after 5 s.
+    bot.command(REQUESTER, "ro INC-34 65s").await;
+    let request = bot.request_message(0).await;
+    bot.react(APPROVER1, APPROVE, &request.ts).await;
+    bot.ephemeral(REQUESTER, "Password: `").await;
+    let reminder = bot.ephemeral(REQUESTER, "Request it again if you still need it").await;
+    let ts = reminder.message_ts.clone().expect("posted with chat.postEphemeral");
+    let buttons = reminder.blocks.clone().unwrap_or_default().to_string();
+    assert!(buttons.contains("I'm done") && buttons.contains("Extend 30m"), "{buttons}");
+    // Someone else cannot press a button on the holder's ephemeral: Slack never shows it them.
+    assert!(bot.fake.ephemeral_block_action(APPROVER1, &ts, DONE).is_err());
+
+    press(&bot, REQUESTER, &ts, EXTEND).await;
+    let ask =
+        bot.thread_note(&request.ts, "asks to extend their ro access for INC-34 by 30m").await;
+    bot.dm_message(REQUESTER, "I asked the approvers").await;
+    bot.react(APPROVER1, APPROVE, &ask.ts).await;
+    bot.thread_note(&request.ts, &format!("Extended by <@{APPROVER1}>")).await;
+
+    press(&bot, REQUESTER, &ts, DONE).await;
+    bot.thread_note(&request.ts, &format!("Released early by <@{REQUESTER}>")).await;
+    bot.dm_message(REQUESTER, "You released your ro access for INC-34").await;
+    assert!(bot.workflow.grants().active(Level::Ro).await.unwrap().is_none(), "ended");
+    bot.model.drop().await;
+}
+
+const DONE: &str = pgroles::workflow::DONE_ACTION;
+const EXTEND: &str = pgroles::workflow::EXTEND_ACTION;

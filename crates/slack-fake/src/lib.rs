@@ -274,6 +274,57 @@ impl FakeSlack {
         }))
     }
 
+    /// The `block_actions` payload Slack sends when `user` presses the button `action_id` on
+    /// their ephemeral message `message_ts` (an ephemeral of theirs that shows that button;
+    /// anything else is an error, as Slack could not send it).
+    pub fn ephemeral_block_action(
+        &self,
+        user: &str,
+        message_ts: &str,
+        action_id: &str,
+    ) -> anyhow::Result<Value> {
+        let (team, seq, found) = {
+            let mut ws = self.shared.lock();
+            let found = ws
+                .ephemerals
+                .iter()
+                .find(|e| e.user == user && e.message_ts.as_deref() == Some(message_ts))
+                .cloned();
+            (ws.team_id.clone(), ws.next_seq(), found)
+        };
+        let e = found.ok_or_else(|| anyhow::anyhow!("no ephemeral {message_ts} for {user}"))?;
+        let button = e
+            .blocks
+            .as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+            .find(|el| el["type"] == "button" && el["action_id"] == action_id)
+            .ok_or_else(|| anyhow::anyhow!("ephemeral {message_ts} shows no button {action_id}"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Ok(serde_json::json!({
+            "type": "block_actions",
+            "user": { "id": user, "username": user.to_lowercase(), "team_id": team },
+            "api_app_id": "A0FAKE0001",
+            "token": "fake-verification-token",
+            "container": { "type": "message", "message_ts": message_ts, "channel_id": e.channel,
+                           "is_ephemeral": true },
+            "trigger_id": format!("{seq}.{}.fake", rand::random::<u32>()),
+            "team": { "id": team, "domain": "fake-workspace" },
+            "channel": { "id": e.channel, "name": "directmessage" },
+            "response_url": format!("https://hooks.slack.com/actions/T0FAKE/{seq}/fake"),
+            "actions": [{
+                "action_id": action_id, "block_id": "pgroles_holder",
+                "text": button["text"], "value": button["value"], "type": "button",
+                "action_ts": format!("{now:.6}"),
+            }],
+        }))
+    }
+
     /// An `app_home_opened` callback (the Home tab) for `user`, with a fresh event id.
     pub fn app_home_opened(&self, user: &str) -> serde_json::Value {
         let (team, bot, seq, dm) = {

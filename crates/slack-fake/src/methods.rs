@@ -350,6 +350,7 @@ fn post_ephemeral(ws: &mut Workspace, p: &Params) -> Outcome {
     }
     let (text, blocks) = content(p)?;
     let thread_ts = param(p, "thread_ts").map(str::to_string);
+    let message_ts = ws.next_ts();
     ws.ephemerals.push(FakeEphemeral {
         channel,
         user,
@@ -357,8 +358,9 @@ fn post_ephemeral(ws: &mut Workspace, p: &Params) -> Outcome {
         blocks,
         thread_ts,
         source: EphemeralSource::PostEphemeral,
+        message_ts: Some(message_ts.clone()),
     });
-    Ok(json!({ "message_ts": ws.next_ts() }))
+    Ok(json!({ "message_ts": message_ts }))
 }
 
 fn permalink(ws: &mut Workspace, p: &Params) -> Outcome {

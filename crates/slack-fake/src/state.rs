@@ -65,6 +65,8 @@ pub struct FakeEphemeral {
     pub blocks: Option<Value>,
     pub thread_ts: Option<String>,
     pub source: EphemeralSource,
+    /// The `message_ts` `chat.postEphemeral` answered (a button on it is pressed with it).
+    pub message_ts: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +170,7 @@ impl Workspace {
                 blocks,
                 thread_ts: None,
                 source,
+                message_ts: None,
             });
         }
     }
