@@ -75,7 +75,6 @@ pub fn dispatch(ws: &mut Workspace, method: &str, p: &Params) -> Outcome {
             Ok(json!({ "users": users }))
         }
         "users.info" => user_info(ws, p),
-        "views.publish" => super::views::publish_home(ws, p),
         _ => Err(fail("unknown_method")),
     }
 }

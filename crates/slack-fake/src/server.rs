@@ -10,6 +10,7 @@ use super::methods::{self, ApiFailure};
 use super::socket;
 use super::spec;
 use super::state::{EphemeralSource, FakeFault, RecordedCall};
+use super::views;
 use super::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -164,8 +165,10 @@ async fn api(
             let result = if method == socket::OPEN_METHOD {
                 Ok(socket::open_connection(&shared))
             } else {
-                spec::check(&method, &params, is_json)
-                    .and_then(|()| methods::dispatch(&mut shared.lock(), &method, &params))
+                spec::check(&method, &params, is_json).and_then(|()| match method.as_str() {
+                    "views.publish" => views::publish_home(&mut shared.lock(), &params),
+                    _ => methods::dispatch(&mut shared.lock(), &method, &params),
+                })
             };
             match result {
                 Ok(mut body) => {
