@@ -121,7 +121,7 @@ impl Transcript {
         let mut seen = lock(&self.seen);
         let users: Vec<String> = self.dir.user_ids().cloned().collect();
         let (calls, ephemerals) = fake.with(|ws| {
-            let calls: Vec<RecordedCall> = ws.all_calls().into_iter().skip(seen.calls).collect();
+            let calls: Vec<RecordedCall> = settled(ws).into_iter().skip(seen.calls).collect();
             let eph: Vec<(String, Vec<FakeEphemeral>)> = users
                 .iter()
                 .map(|u| {
@@ -151,7 +151,7 @@ impl Transcript {
     /// Has the fake recorded anything not printed yet? (Called under the fake's lock.)
     fn has_new(&self, ws: &Workspace) -> bool {
         let eph: usize = self.dir.user_ids().map(|u| ws.ephemerals(u).len()).sum();
-        ws.all_calls().len() + eph > self.printed.load(Ordering::SeqCst)
+        settled(ws).len() + eph > self.printed.load(Ordering::SeqCst)
     }
 
     /// Prints Slack activity as it happens, until the returned task is aborted.
@@ -269,3 +269,13 @@ fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
 }
+
+/// The calls the fake has answered, up to the first still in flight: a call is printed once, so it
+/// waits until its outcome is known (printing it while "pending" would show a refusal that was not).
+fn settled(ws: &Workspace) -> Vec<RecordedCall> {
+    ws.all_calls().into_iter().take_while(|c| c.outcome != "pending").collect()
+}
+
+#[cfg(test)]
+#[path = "transcript_tests.rs"]
+mod tests;

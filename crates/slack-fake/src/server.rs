@@ -135,6 +135,8 @@ async fn api(
         let fault = ws.faults.get_mut(&method).and_then(|q| q.pop_front());
         (index, fault)
     };
+    // The call is on record (pending): waiters may be looking for a call in flight.
+    shared.bump();
 
     let early = match fault {
         Some(FakeFault::Delay(ms)) => {
