@@ -131,6 +131,7 @@ async fn bench(model: &support::model::Model, prefix: &str) -> anyhow::Result<()
             duration: Duration::from_secs(3600),
             context: serde_json::Value::Null,
             takeover: false,
+            break_glass: false,
         };
         let rec = service.issue(req).await?;
         let password = capture.password.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();

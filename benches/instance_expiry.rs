@@ -98,6 +98,7 @@ fn request() -> anyhow::Result<IssueRequest> {
         duration: Duration::from_secs(3600),
         context: serde_json::Value::Null,
         takeover: false,
+        break_glass: false,
     })
 }
 

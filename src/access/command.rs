@@ -1,4 +1,5 @@
-//! The slash-command grammar: `/firefighter ro|rw [target] <incident> [duration]`, `status`,
+//! The slash-command grammar: `/firefighter ro|rw [target] <incident> [duration]
+//! [break-glass] [reason]`, `status`,
 //! `revoke ro|rw [target] [@user]`, `resend`, `activity [target] [@user]`, `help`; `/pgroles
 //! verify [target|all] [post]`, `/pgroles help`. A target word is accepted only when the bot
 //! serves a fleet (`[targets.*]`); with one target it may be left out.
@@ -37,6 +38,9 @@ pub enum Command {
         duration: GrantDuration,
         /// Free text after the duration (required per level by `access.require_reason_*`).
         reason: Option<Reason>,
+        /// `break-glass <reason>` after the incident (and duration): issued at once, no
+        /// approvals, a loud trail, a review afterwards (if `access.break_glass` allows it).
+        break_glass: bool,
     },
     Status,
     /// `/firefighter revoke ro|rw [target] [@user]`: everyone holding the level, or that one
@@ -103,6 +107,8 @@ pub struct CommandRules {
     targets: Vec<String>,
     /// Whether `ro` and `rw` requests need a reason.
     require_reason: (bool, bool),
+    /// The longest a break-glass grant lasts (`access.break_glass_max_secs`, within `cap`).
+    break_glass_cap: Duration,
 }
 
 impl CommandRules {
@@ -126,6 +132,9 @@ impl CommandRules {
             help: text::firefighter_help(cfg),
             targets: Vec::new(),
             require_reason: (cfg.require_reason_ro, cfg.require_reason_rw),
+            break_glass_cap: Duration::from_secs(
+                cfg.break_glass_max_secs.clamp(1, cfg.max_duration_secs),
+            ),
         })
     }
 
@@ -261,10 +270,8 @@ fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejectio
 
 fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
     let target_word = if rules.targets.is_empty() { "" } else { "[target] " };
-    let usage = format!(
-        "/firefighter {level} {target_word}{} [duration] [reason]",
-        rules.pattern.example()
-    );
+    let example = rules.pattern.example();
+    let usage = format!("/firefighter {level} {target_word}{example} [duration] [reason]");
     if args.is_empty() {
         return Err(Rejection::MissingArgument { usage });
     }
@@ -273,16 +280,37 @@ fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command,
         return Err(Rejection::MissingArgument { usage });
     };
     let incident = IncidentId::parse(incident, &rules.pattern)?;
+    let is_break_glass = |w: &&str| w.eq_ignore_ascii_case(BREAK_GLASS);
     // The word after the incident is always the duration (a malformed one is refused, never
-    // taken for text); the reason is everything after the duration.
+    // taken for text), unless it is `break-glass`; the reason is everything after them.
+    let glass_first = rest.first().is_some_and(is_break_glass);
     let (duration, rest) = match rest.split_first() {
-        Some((w, more)) => (GrantDuration::parse(w, rules.cap)?, more),
-        None => (rules.default_duration, rest),
+        Some((w, more)) if !glass_first => (Some(*w), more),
+        _ => (None, rest),
+    };
+    let (break_glass, rest) = match rest.split_first() {
+        Some((w, more)) if is_break_glass(w) => (true, more),
+        _ => (false, rest),
+    };
+    let cap = if break_glass { rules.break_glass_cap } else { rules.cap };
+    let duration = match duration {
+        Some(w) => GrantDuration::parse(w, cap)?,
+        None if break_glass => {
+            let default = rules.default_duration.as_std().min(cap);
+            GrantDuration::from_secs(default.as_secs(), cap)
+                .map_err(|_| Rejection::Misconfigured)?
+        }
+        None => rules.default_duration,
     };
     let reason = match rest {
         [] => None,
         words => Some(Reason::parse(&words.join(" ")).map_err(Rejection::InvalidReason)?),
     };
+    if break_glass && reason.is_none() {
+        let usage =
+            format!("/firefighter {level} {target_word}{example} [duration] break-glass <reason>");
+        return Err(Rejection::BreakGlassReasonRequired { usage });
+    }
     let required = match level {
         Level::Ro => rules.require_reason.0,
         Level::Rw => rules.require_reason.1,
@@ -290,8 +318,11 @@ fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command,
     if required && reason.is_none() {
         return Err(Rejection::ReasonRequired { level, usage });
     }
-    Ok(Command::Request { level, target, incident, duration, reason })
+    Ok(Command::Request { level, target, incident, duration, reason, break_glass })
 }
+
+/// The word that makes a request break-glass.
+pub const BREAK_GLASS: &str = "break-glass";
 
 fn pgroles(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
     let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();

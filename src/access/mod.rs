@@ -16,6 +16,7 @@
 //! - [`request`]: the request state machine (`Pending` → `Approved` → `Issued` → ...).
 //! - [`grant`]: active grants, and who may request or revoke while one is held.
 //! - [`history`]: the firefighter history's rows, bounds and formats (text, JSON, guarded CSV).
+//! - [`break_glass`]: break-glass mode, who may use it, its cap and its review.
 //! - [`reason`]: a request's free-text reason (`Reason`), validated and escaped for Slack.
 //! - [`rejection`]: every way a user's action is refused, as one `thiserror` enum, and the
 //!   errors of the `[access]` section.
@@ -24,6 +25,7 @@
 //! - [`text`]: the one place user-facing wording lives (help, rejections, time formatting).
 
 pub mod activity;
+pub mod break_glass;
 pub mod command;
 pub mod duration;
 pub mod extension;
@@ -62,6 +64,7 @@ pub fn validate_config(cfg: &AccessConfig) -> Result<(), AccessConfigError> {
     CommandRules::from_config(cfg)?;
     ApprovalPolicy::from_config(cfg, &[])?;
     parse_user_ids("admins", &cfg.admins)?;
+    break_glass::BreakGlassRules::from_config(cfg)?;
     Ok(())
 }
 

@@ -87,6 +87,16 @@ pub enum Rejection {
     NotAllowedToVerify,
     #[error("access configuration is invalid")]
     Misconfigured,
+    #[error("break-glass is off")]
+    BreakGlassOff,
+    #[error("break-glass before a normal request for the incident timed out")]
+    BreakGlassBeforeTimeout,
+    #[error("not allowed to break glass")]
+    BreakGlassNotAllowed,
+    #[error("break-glass needs a reason")]
+    BreakGlassReasonRequired { usage: String },
+    #[error("only another approver can review a break-glass grant")]
+    NotAllowedToReview,
 }
 
 /// The `[access]` configuration section is unusable. Messages name the key.

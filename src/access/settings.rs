@@ -43,6 +43,17 @@ pub struct AccessConfig {
     /// (resp. `rw`) requests; optional otherwise.
     pub require_reason_ro: bool,
     pub require_reason_rw: bool,
+    /// Break-glass: `off` (the default), `after_timeout` (only after a normal request for the
+    /// same incident timed out) or `immediate`.
+    pub break_glass: crate::access::break_glass::BreakGlassMode,
+    /// Slack user ids allowed to break glass; empty: anyone who may request.
+    pub break_glass_users: Vec<String>,
+    /// The longest a break-glass grant lasts, in seconds (at most `max_duration_secs`).
+    pub break_glass_max_secs: u64,
+    /// Within how long an approver must review a break-glass grant, in seconds.
+    pub break_glass_review_secs: u64,
+    /// How often the bot asks for that review until it is done, in seconds.
+    pub break_glass_reminder_secs: u64,
 }
 
 /// Whose name the database sees during a grant.
@@ -104,6 +115,11 @@ impl Default for AccessConfig {
             max_holders_per_level: 10,
             require_reason_ro: false,
             require_reason_rw: false,
+            break_glass: crate::access::break_glass::BreakGlassMode::Off,
+            break_glass_users: Vec::new(),
+            break_glass_max_secs: 1800,
+            break_glass_review_secs: 24 * 3600,
+            break_glass_reminder_secs: 4 * 3600,
         }
     }
 }

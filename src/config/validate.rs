@@ -122,6 +122,20 @@ impl Config {
                 "must be at least 1 and at most access.max_duration_secs",
             ));
         }
+        if access.break_glass_max_secs < 60 || access.break_glass_max_secs > MAX_GRANT_SECS {
+            return Err(invalid(
+                "access.break_glass_max_secs",
+                format!("must be 60..={MAX_GRANT_SECS} (access.max_duration_secs caps it too)"),
+            ));
+        }
+        if access.break_glass_review_secs < 1 || access.break_glass_reminder_secs < 1 {
+            let key = if access.break_glass_review_secs < 1 {
+                "access.break_glass_review_secs"
+            } else {
+                "access.break_glass_reminder_secs"
+            };
+            return Err(invalid(key, "must be at least 1"));
+        }
         let max_holders = crate::access::settings::MAX_HOLDERS_PER_LEVEL;
         if access.max_holders_per_level < 1 || access.max_holders_per_level > max_holders {
             return Err(invalid(

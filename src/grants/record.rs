@@ -51,6 +51,9 @@ pub struct GrantRecord {
     /// Which of the level's per-person slots holds the document (`None`: the shared one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<u16>,
+    /// Issued by break-glass, without approvals (the database's audit row says so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
 }
 
 /// Documents written before `delivered` existed were delivered.
@@ -179,6 +182,8 @@ pub struct IssueRequest {
     /// Take the level over from its current holder (rotates the password, tells them).
     /// Shared identity only: with per-person logins a level has several holders.
     pub takeover: bool,
+    /// Break-glass: issued without approvals (marked in the database's audit row).
+    pub break_glass: bool,
 }
 
 /// Tuning of the service and its worker. `Default` suits production.
@@ -303,6 +308,7 @@ mod tests {
             issuer: String::new(),
             login: None,
             slot: None,
+            break_glass: false,
         }
     }
 

@@ -302,6 +302,10 @@ impl GrantService {
     }
 }
 
+/// What a break-glass grant's audit row lists among its approvers (no Slack user id has a
+/// hyphen, so it cannot be taken for one).
+pub const BREAK_GLASS_APPROVER: &str = "break-glass";
+
 /// The longest `VALID UNTIL` may lie ahead (the database's own cap).
 fn max_validity() -> chrono::Duration {
     chrono::Duration::seconds(crate::model::expected::MAX_FIREFIGHTER_VALIDITY_SECS)
@@ -317,7 +321,12 @@ pub(crate) fn issue_audit(rec: &GrantRecord) -> IssueAudit {
     IssueAudit {
         incident: rec.incident.to_string(),
         requester: rec.holder.to_string(),
-        approvers: rec.approvers.iter().map(ToString::to_string).collect(),
+        approvers: rec
+            .approvers
+            .iter()
+            .map(ToString::to_string)
+            .chain(rec.break_glass.then(|| BREAK_GLASS_APPROVER.to_owned()))
+            .collect(),
     }
 }
 
@@ -345,5 +354,6 @@ pub(crate) fn new_record(
         issuer: instance.to_owned(),
         login: None,
         slot: None,
+        break_glass: req.break_glass,
     })
 }

@@ -28,7 +28,7 @@ impl GrantService {
     /// Runs one fired timer. `Err` leaves it for a retry after its lease.
     pub async fn handle_timer(&self, timer: &Timer) -> Result<TimerOutcome, GrantError> {
         match timer.kind {
-            TimerKind::ApprovalTimeout => Ok(TimerOutcome::NotMine),
+            TimerKind::ApprovalTimeout | TimerKind::BreakGlassReview => Ok(TimerOutcome::NotMine),
             TimerKind::Reminder => self.on_reminder(timer).await,
             TimerKind::Expire => self.on_expire(timer).await,
             TimerKind::Sweep => self.on_sweep(timer).await,

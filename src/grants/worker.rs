@@ -136,7 +136,7 @@ impl TimerHandler for ExtraOnly {
     }
 
     fn kinds(&self) -> Option<&'static [TimerKind]> {
-        Some(&[TimerKind::ApprovalTimeout])
+        Some(&[TimerKind::ApprovalTimeout, TimerKind::BreakGlassReview])
     }
 
     fn polled(&self) {
@@ -173,7 +173,8 @@ impl TimerHandler for GrantTimers {
         }
     }
 
-    /// Without the bot's handler, approval timeouts are left to a process that has it.
+    /// Without the bot's handler, approval timeouts and break-glass reviews are left to a
+    /// process that has it.
     fn kinds(&self) -> Option<&'static [TimerKind]> {
         self.extra.is_none().then_some(&[TimerKind::Expire, TimerKind::Reminder, TimerKind::Sweep])
     }

@@ -164,8 +164,13 @@ impl Application {
         })?;
         let metrics = Metrics::new();
         let access = Arc::new(cfg.access.clone());
-        let request_ttl =
-            Duration::from_secs(access.approval_window_secs + access.max_duration_secs + 24 * 3600);
+        // A break-glass request is kept through its review window (and a day more).
+        let request_ttl = Duration::from_secs(
+            access.approval_window_secs
+                + access.max_duration_secs
+                + access.break_glass_review_secs.min(30 * 24 * 3600)
+                + 24 * 3600,
+        );
         let per_person = access.identity == crate::config::Identity::PerPerson;
         let mut store = RequestStore::new(docs.clone(), idempotency.clone(), request_ttl)
             .with_claims_per_requester(per_person);

@@ -12,7 +12,7 @@ use crate::access::{ReactionEmojis, Request};
 use crate::broker::TempPassword;
 use crate::slack::secret_body::format_exact;
 use crate::workflow::port::Reply;
-use crate::workflow::{APPROVE_ACTION, DENY_ACTION, DONE_ACTION, EXTEND_ACTION};
+use crate::workflow::{APPROVE_ACTION, DENY_ACTION, DONE_ACTION, EXTEND_ACTION, REVIEW_ACTION};
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 use zeroize::Zeroizing;
@@ -146,6 +146,8 @@ pub fn request_message(
     let mut blocks = vec![header(&request_title(req)), section(&body)];
     if matches!(req.state(), crate::access::RequestState::Pending) {
         blocks.push(decision_buttons(req.id().as_str()));
+    } else if req.awaits_review() {
+        blocks.push(review_button(req.id().as_str()));
     }
     blocks.push(context(&request_footer(req, approvers_hint)));
     Rendered { text: truncate(&body, MAX_TEXT_CHARS), blocks }
@@ -175,6 +177,18 @@ pub fn reminder(text: &str, level: &str, target: Option<&str>) -> Rendered {
         .with_block_id(SlackBlockId("pgroles_holder".into())),
     );
     Rendered { text: truncate(text, MAX_TEXT_CHARS), blocks: vec![section(text), actions] }
+}
+
+/// A break-glass grant's Reviewed button, until an approver presses it (or reacts).
+fn review_button(request_id: &str) -> SlackBlock {
+    let button = SlackBlockButtonElement::new(SlackBlockPlainText::new("Reviewed".into()).into())
+        .with_action_id(SlackActionId(REVIEW_ACTION.into()))
+        .with_value(request_id.to_owned())
+        .with_style(SlackBlockButtonStyle::Primary);
+    SlackBlock::Actions(
+        SlackActionsBlock::new(vec![SlackActionBlockElement::Button(button)])
+            .with_block_id(SlackBlockId("pgroles_review".into())),
+    )
 }
 
 fn decision_buttons(request_id: &str) -> SlackBlock {

@@ -61,6 +61,12 @@ pub fn extension_by_message(channel: &str, ts: &str) -> String {
     format!("ext:by_msg:{channel}:{ts}")
 }
 
+/// Marker: a normal request for `incident` on `target` (empty: the default target) timed out,
+/// so break-glass in `after_timeout` mode may follow.
+pub fn timed_out(target: &str, incident: &str) -> String {
+    format!("req:timed_out:{target}:{incident}")
+}
+
 /// Idempotency key of a Slack Events API delivery (`event_id`, stable across Slack's retries).
 pub fn slack_event(event_id: &str) -> String {
     format!("event:{event_id}")

@@ -32,6 +32,8 @@ pub enum TimerKind {
     ApprovalTimeout,
     /// End an ended grant's sessions on an instance that was unreachable at its end.
     Sweep,
+    /// Ask the approvers again to review a break-glass grant nobody has reviewed yet.
+    BreakGlassReview,
 }
 
 impl TimerKind {
@@ -41,6 +43,7 @@ impl TimerKind {
             TimerKind::Reminder => "reminder",
             TimerKind::ApprovalTimeout => "approval_timeout",
             TimerKind::Sweep => "sweep",
+            TimerKind::BreakGlassReview => "break_glass_review",
         }
     }
 }

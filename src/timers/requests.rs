@@ -124,6 +124,24 @@ impl RequestStore {
         self.docs.index_add(keys::ACTIVE_REQUESTS, id, until).await
     }
 
+    /// Remembers for `ttl` that `req` (a normal request) timed out: break-glass in
+    /// `after_timeout` mode may follow for its incident and target.
+    pub async fn note_timed_out(&self, req: &Request, ttl: Duration) -> Result<(), TimerError> {
+        let key = keys::timed_out(req.target().unwrap_or_default(), &req.incident().to_string());
+        self.docs.delete(&key).await?;
+        self.docs.put_pointer(&key, req.id().as_str(), ttl).await.map(|_| ())
+    }
+
+    /// Whether a normal request for `incident` on `target` timed out within the marker's ttl.
+    pub async fn timed_out(
+        &self,
+        target: Option<&str>,
+        incident: &str,
+    ) -> Result<bool, TimerError> {
+        let key = keys::timed_out(target.unwrap_or_default(), incident);
+        Ok(self.docs.get_pointer(&key).await?.is_some())
+    }
+
     /// Takes the request out of the open list (it reached a final state or was issued), and
     /// gives back its level claim if it still holds it.
     pub async fn close(&self, req: &Request) -> Result<(), TimerError> {

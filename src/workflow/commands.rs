@@ -50,11 +50,12 @@ impl Workflow {
                 wf.clone().spawn(async move { wf.verify(input, scope, post).await });
                 Reply::Text(reply::CHECKING_THE_DATABASE.to_owned())
             }
-            Command::Request { level, target, incident, duration, reason } => {
+            Command::Request { level, target, incident, duration, reason, break_glass } => {
                 let Some(target) = self.inner.fleet.get(target.as_deref()).cloned() else {
                     return Reply::Text(Rejection::Misconfigured.user_message());
                 };
-                let ask = super::open::Ask { target, level, incident, duration, reason };
+                let ask =
+                    super::open::Ask { target, level, incident, duration, reason, break_glass };
                 self.request_access(input, user, ask).await
             }
             Command::Status

@@ -11,11 +11,12 @@
 //!
 //! Map: [`commands`] (slash commands), [`fleet`] (the targets served), `holders` (status, revoke, resend, activity), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
-//! ApprovalTimeout timer), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
+//! ApprovalTimeout timer), `break_glass` (issued at once, the loud trail, review reminders), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
 //! cached), `oncall` (on-call auto-approval through [`port::OnCall`]), [`port`] (what the
 //! workflow needs from the chat: [`Chat`], [`UserGroups`]).
 
 pub mod approvers;
+mod break_glass;
 pub mod commands;
 mod extend;
 pub mod fleet;
@@ -67,6 +68,9 @@ pub struct ReactionInput {
 pub const APPROVE_ACTION: &str = "pgroles_approve";
 /// `action_id` of the request message's Deny button.
 pub const DENY_ACTION: &str = "pgroles_deny";
+/// `action_id` of a break-glass request's Reviewed button (same as an approver's approve
+/// reaction on it).
+pub const REVIEW_ACTION: &str = "pgroles_review";
 
 /// A press of the request message's Approve or Deny button (`block_actions`), as Slack sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,7 @@ impl Workflow {
             Transition::AutoApproved { schedule } => {
                 Some(notes::auto_approved(req.requester(), schedule))
             }
+            Transition::Reviewed { .. } => Some(crate::access::text::break_glass::reviewed(req)),
             Transition::Denied { by } => Some(notes::denied(by)),
             Transition::Cancelled { by } => Some(notes::cancelled(by)),
             Transition::TimedOut => Some(notes::TIMED_OUT.to_owned()),

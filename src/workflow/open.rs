@@ -8,6 +8,7 @@
 use super::fleet::Target;
 use super::port::Reply;
 use super::{approval_timer_id, CommandInput, Workflow};
+use crate::access::break_glass::BreakGlass;
 use crate::access::text::reply::{self, STATE_STORE_DOWN};
 use crate::access::{
     GrantDuration, IncidentId, MessageRef, NewRequest, Rejection, Request, RequestId, SlackUserId,
@@ -77,12 +78,16 @@ impl Workflow {
                 let asking = with_target(asking, req.target());
                 // If the answer went out already ("checking…"), the posted reply below says it.
                 let _ = ack.send(asking);
-                let id = req.id().clone();
+                let (id, glass) = (req.id().clone(), req.break_glass().is_some());
                 match self.post_request(req, &target).await {
                     Ok(text) => {
                         self.inner.metrics.request(label, "ok");
                         self.reply(&input, &text).await;
-                        Box::pin(self.auto_approve(&id)).await;
+                        if glass {
+                            Box::pin(self.break_glass(&id)).await;
+                        } else {
+                            Box::pin(self.auto_approve(&id)).await;
+                        }
                         return;
                     }
                     Err(refusal) => refusal.split(),
@@ -96,14 +101,27 @@ impl Workflow {
     /// The checks that decide whether a request may be opened; on success the level is claimed
     /// for the new request (the claim holds its id).
     async fn admit(&self, user: &SlackUserId, ask: Ask) -> Result<Request, Refusal> {
-        let Ask { target, level, incident, duration, reason } = ask;
+        let Ask { target, level, incident, duration, reason, break_glass } = ask;
+        let glass = match break_glass {
+            true => Some(
+                self.admit_break_glass(&target, user, &incident)
+                    .await
+                    .map_err(Refusal::Rejected)?,
+            ),
+            false => None,
+        };
         self.check_holders(&target, user, level).await?;
         let policy = target
             .approvers
             .policy()
             .await
             .map_err(|_| Refusal::Failed(Rejection::Misconfigured.user_message()))?;
-        if !policy.can_be_satisfied(level, user) {
+        // Break-glass needs no approvals, but someone to review it afterwards.
+        let reviewable = policy.approvers().any(|a| a != user);
+        if glass.is_some() && !reviewable {
+            return Err(Refusal::Rejected(reply::not_enough_approvers(level, 1)));
+        }
+        if glass.is_none() && !policy.can_be_satisfied(level, user) {
             return Err(Refusal::Rejected(reply::not_enough_approvers(
                 level,
                 policy.threshold(level),
@@ -118,7 +136,11 @@ impl Workflow {
         };
         let now = self.now();
         let named = self.inner.fleet.is_named().then(|| target.name.clone());
-        let req = Request::open(new, &policy, now).with_target(named).with_reason(reason);
+        let review = glass.map(|rules| BreakGlass::new(now, rules.review_within));
+        let req = Request::open(new, &policy, now)
+            .with_target(named)
+            .with_reason(reason)
+            .with_break_glass(review);
         let window = policy.approval_window().to_std().unwrap_or_default();
         // The document first, then the claim: a claim's holder always has a document, which
         // is how an orphaned claim is told from one being taken right now.
@@ -277,6 +299,8 @@ pub(super) struct Ask {
     pub incident: IncidentId,
     pub duration: GrantDuration,
     pub reason: Option<crate::access::reason::Reason>,
+    /// Break glass: issued at once without approvals (if the rules allow it).
+    pub break_glass: bool,
 }
 
 enum Refusal {

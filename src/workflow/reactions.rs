@@ -37,7 +37,7 @@ impl Workflow {
         }
         let emojis = &self.inner.settings.emojis;
         let reaction = match input.action_id.as_str() {
-            super::APPROVE_ACTION => emojis.approve(),
+            super::APPROVE_ACTION | super::REVIEW_ACTION => emojis.approve(),
             super::DENY_ACTION => emojis.deny(),
             _ => {
                 self.inner.metrics.request("block_actions", "ignored");
@@ -206,13 +206,14 @@ impl Workflow {
             Transition::ApprovalRecorded { .. }
                 | Transition::Approved
                 | Transition::AutoApproved { .. }
+                | Transition::BrokeGlass
         ) {
             self.inner.metrics.approval();
         }
         // State first, Slack after: a crash while talking to Slack must not leave the level
         // claimed or the request open.
         match transition {
-            Transition::Approved | Transition::AutoApproved { .. } => {
+            Transition::Approved | Transition::AutoApproved { .. } | Transition::BrokeGlass => {
                 // The level is free for the next request at once. The request stays listed
                 // until issuing ends; its timer becomes the issuing deadline, which settles the
                 // request if this process dies before issuing finishes.
@@ -237,13 +238,22 @@ impl Workflow {
                 if let Err(e) = self.inner.store.close(&req).await {
                     tracing::warn!(error = %e, "could not close a decided request");
                 }
+                if matches!(transition, Transition::TimedOut) {
+                    let memory = super::break_glass::TIMED_OUT_MEMORY;
+                    if let Err(e) = self.inner.store.note_timed_out(&req, memory).await {
+                        tracing::warn!(error = %e, "could not remember a timed-out request");
+                    }
+                }
             }
             _ => {}
         }
         self.inner.chat.show_request(&req, &hint).await;
         // Already in the outbox; without one (never in `serve`) this posts them now.
         self.inner.chat.committed(&self.transition_notes(&req, &transition, actor)).await;
-        if matches!(transition, Transition::Approved | Transition::AutoApproved { .. }) {
+        if matches!(
+            transition,
+            Transition::Approved | Transition::AutoApproved { .. } | Transition::BrokeGlass
+        ) {
             Box::pin(self.issue(req)).await;
         }
     }
@@ -265,6 +275,7 @@ impl Workflow {
             holder: req.requester().clone(),
             incident: req.incident().clone(),
             approvers: req.approvals().iter().map(|a| a.by.clone()).collect(),
+            break_glass: req.break_glass().is_some(),
             request_id: Some(req.id().clone()),
             duration: req.duration().as_std(),
             context: context.to_json(),

@@ -24,9 +24,14 @@ pub const ISSUE_DEADLINE: Duration = Duration::from_secs(60);
 pub const ISSUE_LEASE: Duration = Duration::from_secs(10 * 60);
 
 impl Workflow {
-    /// Runs `timer` if it is an ApprovalTimeout; returns whether it was one. An `Err` leaves the
+    /// Runs `timer` if it is an ApprovalTimeout (or a break-glass review); returns whether it
+    /// was one. An `Err` leaves the
     /// timer for a retry after its lease.
     pub async fn handle_timer(&self, timer: &Timer) -> anyhow::Result<bool> {
+        if timer.kind == TimerKind::BreakGlassReview {
+            self.review_timer(timer).await?;
+            return Ok(true);
+        }
         if timer.kind != TimerKind::ApprovalTimeout {
             return Ok(false);
         }

@@ -7,6 +7,7 @@
 mod support;
 
 mod bad_input;
+mod break_glass;
 mod buttons;
 mod commands;
 mod drill;

@@ -227,6 +227,7 @@ impl Fixture {
             duration,
             context: serde_json::json!({"channel": "C1", "ts": "1.2"}),
             takeover: false,
+            break_glass: false,
         }
     }
 

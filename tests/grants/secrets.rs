@@ -96,6 +96,7 @@ fn record() -> GrantRecord {
         issuer: String::new(),
         login: None,
         slot: None,
+        break_glass: false,
     }
 }
 

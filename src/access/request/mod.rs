@@ -128,6 +128,12 @@ pub enum Transition {
     AutoApproved {
         schedule: String,
     },
+    /// The requester broke glass: issue the password now, tell everyone, ask for a review.
+    BrokeGlass,
+    /// An approver reviewed a break-glass grant.
+    Reviewed {
+        by: SlackUserId,
+    },
     Denied {
         by: SlackUserId,
     },
@@ -213,6 +219,9 @@ pub struct Request {
     /// Why the requester needs access (shown escaped on the request message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<crate::access::reason::Reason>,
+    /// Set on a break-glass request: its review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    break_glass: Option<crate::access::break_glass::BreakGlass>,
 }
 
 impl Request {
@@ -236,7 +245,22 @@ impl Request {
             version: 0,
             target: None,
             reason: None,
+            break_glass: None,
         }
+    }
+
+    /// The same request, break-glass (issued without approvals, reviewed afterwards).
+    pub fn with_break_glass(
+        mut self,
+        bg: Option<crate::access::break_glass::BreakGlass>,
+    ) -> Request {
+        self.break_glass = bg;
+        self
+    }
+
+    /// The break-glass review state; `None` for a normal request.
+    pub fn break_glass(&self) -> Option<&crate::access::break_glass::BreakGlass> {
+        self.break_glass.as_ref()
     }
 
     /// The same request with the requester's reason.
@@ -370,6 +394,7 @@ fn changed(next: Request, transition: Transition) -> Decision {
 }
 
 mod auto;
+mod break_glass;
 mod issue;
 mod reaction;
 #[cfg(test)]

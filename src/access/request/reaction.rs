@@ -28,6 +28,9 @@ impl Request {
             return Ok(Decision::Ignored(Ignored::OtherEmoji));
         }
         if !self.is_pending() {
+            if reaction == Reaction::Approve && self.break_glass.is_some() {
+                return self.on_reviewed(by, policy.is_approver(by), now);
+            }
             return Ok(Decision::Ignored(Ignored::NotPending));
         }
         if now >= self.approval_deadline {

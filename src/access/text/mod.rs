@@ -15,6 +15,7 @@
 //! - [`reply`]: answers to slash commands, and the shared "state store down" text.
 //! - [`notes`]: the request thread's notes (approvals, decision, issue, ignored reactions).
 //! - [`grant`]: grant events after issuing (reminder, expiry, revocation, takeover, ...).
+//! - [`break_glass`]: the break-glass notice, DMs, review and reminders.
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
 //! - [`extend`]: `/firefighter extend` (the ask, its answers and notes).
 //! - [`history`]: `/firefighter history` (heading, refusals, escaping).
@@ -24,6 +25,7 @@
 //! - [`activity`]: a per-person login's activity summary (statement text escaped, bounded).
 
 pub mod activity;
+pub mod break_glass;
 pub mod dm;
 pub mod errors;
 pub mod extend;

@@ -119,6 +119,23 @@ impl Rejection {
             Rejection::Misconfigured => "The bot's access settings are invalid, so I cannot \
                  take requests. Please tell the platform team."
                 .into(),
+            Rejection::BreakGlassOff => "Break-glass is off on this bot: every grant needs its \
+                 approvals. Nothing was requested; ask without `break-glass`."
+                .into(),
+            Rejection::BreakGlassBeforeTimeout => "Break-glass is allowed only after a normal \
+                 request for this incident went unanswered (timed out). Nothing was requested; \
+                 ask normally first."
+                .into(),
+            Rejection::BreakGlassNotAllowed => "You are not on the list of people who may break \
+                 glass. Nothing was requested; ask normally, or ask an approver directly."
+                .into(),
+            Rejection::BreakGlassReasonRequired { usage } => format!(
+                "Break-glass needs a reason after `break-glass`: it is posted to everyone and \
+                 reviewed afterwards. Usage: {usage}"
+            ),
+            Rejection::NotAllowedToReview => "Only an approver other than the person who broke \
+                 glass can review a break-glass grant."
+                .into(),
         }
     }
 }

@@ -22,6 +22,11 @@ pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) 
         format_duration(req.duration().as_secs())
     );
     let approved_by = mentions(req.approvals().iter().map(|a| &a.by));
+    let approved_by = if approved_by.is_empty() && req.break_glass().is_some() {
+        "nobody (break-glass)".to_owned()
+    } else {
+        approved_by
+    };
     let head = match req.reason() {
         Some(r) => format!("{head} Reason: {}", r.rendered()),
         None => head,
@@ -65,11 +70,18 @@ pub fn request_text(req: &Request, emojis: &ReactionEmojis, now: DateTime<Utc>) 
             format!("Access revoked by {} at {}.", by.mention(), format_utc_time(*at))
         }
     };
-    format!("{head} {tail}")
+    match super::break_glass::status_line(req) {
+        Some(line) => format!("{head} {tail} {line}"),
+        None => format!("{head} {tail}"),
+    }
 }
 
 /// The header of the request message: `Firefighter rw access request: INC-7`.
 pub fn request_title(req: &Request) -> String {
+    if req.break_glass().is_some() {
+        let mark = super::break_glass::MARK;
+        return format!("{mark}: firefighter {} access: {}", req.level(), req.incident());
+    }
     format!("Firefighter {} access request: {}", req.level(), req.incident())
 }
 
