@@ -43,7 +43,26 @@ pub fn firefighter_help(cfg: &AccessConfig) -> String {
             format_duration(cfg.approval_window_secs)
         ),
     ]
+    .into_iter()
+    .chain(break_glass_line(cfg))
+    .collect::<Vec<_>>()
     .join("\n")
+}
+
+/// How to break glass, when the bot allows it.
+fn break_glass_line(cfg: &AccessConfig) -> Option<String> {
+    use crate::access::break_glass::BreakGlassMode;
+    let when = match cfg.break_glass {
+        BreakGlassMode::Off => return None,
+        BreakGlassMode::AfterTimeout => "after a normal request for the incident timed out",
+        BreakGlassMode::Immediate => "when nobody can approve in time",
+    };
+    Some(format!(
+        "/firefighter ro|rw {} [duration] break-glass <reason>: {when}, access at once without \
+         approval (at most {}); everyone is told and an approver must review it afterwards",
+        cfg.incident_example,
+        format_duration(cfg.break_glass_max_secs.min(cfg.max_duration_secs))
+    ))
 }
 
 /// The `/pgroles help` text.
