@@ -7,32 +7,10 @@
 use super::ids::SlackUserId;
 use super::rejection::Rejection;
 use super::settings::AccessConfig;
+pub use super::settings::BreakGlassMode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// When break-glass may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakGlassMode {
-    /// Never (the default): every grant needs its approvals.
-    #[default]
-    Off,
-    /// Only after a normal request for the same incident (on the same target) timed out.
-    AfterTimeout,
-    /// Whenever the requester chooses to.
-    Immediate,
-}
-
-impl BreakGlassMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakGlassMode::Off => "off",
-            BreakGlassMode::AfterTimeout => "after_timeout",
-            BreakGlassMode::Immediate => "immediate",
-        }
-    }
-}
 
 /// The break-glass rules, from `[access]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

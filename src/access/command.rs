@@ -15,6 +15,8 @@ use super::reason::Reason;
 use super::rejection::{AccessConfigError, Rejection, SlashCommand};
 use super::text;
 
+#[path = "command_form.rs"]
+pub mod form;
 #[path = "command_history.rs"]
 mod history_args;
 #[path = "command_targets.rs"]
@@ -42,6 +44,8 @@ pub enum Command {
         /// approvals, a loud trail, a review afterwards (if `access.break_glass` allows it).
         break_glass: bool,
     },
+    /// `/firefighter` with no words: open the request form (a Slack modal).
+    Form,
     Status,
     /// `/firefighter revoke ro|rw [target] [@user]`: everyone holding the level, or that one
     /// person.
@@ -211,7 +215,7 @@ fn check_characters(text: &str, parsed: Result<Command, Rejection>) -> Result<Co
 }
 
 fn firefighter(words: &[&str], rules: &CommandRules) -> Result<Command, Rejection> {
-    let Some((first, rest)) = words.split_first() else { return Ok(Command::Help) };
+    let Some((first, rest)) = words.split_first() else { return Ok(Command::Form) };
     let keyword = first.to_ascii_lowercase();
     let simple = |cmd: Command, usage: &str| no_more(rest, usage).map(|()| cmd);
     match keyword.as_str() {
@@ -311,11 +315,7 @@ fn request(level: Level, args: &[&str], rules: &CommandRules) -> Result<Command,
             format!("/firefighter {level} {target_word}{example} [duration] break-glass <reason>");
         return Err(Rejection::BreakGlassReasonRequired { usage });
     }
-    let required = match level {
-        Level::Ro => rules.require_reason.0,
-        Level::Rw => rules.require_reason.1,
-    };
-    if required && reason.is_none() {
+    if rules.requires_reason(level) && reason.is_none() {
         return Err(Rejection::ReasonRequired { level, usage });
     }
     Ok(Command::Request { level, target, incident, duration, reason, break_glass })

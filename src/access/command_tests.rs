@@ -55,8 +55,8 @@ fn keywords_are_case_insensitive_and_extra_whitespace_is_tolerated() {
 
 #[test]
 fn empty_text_shows_help() {
-    assert_eq!(ff(""), Ok(Command::Help));
-    assert_eq!(ff("   "), Ok(Command::Help));
+    assert_eq!(ff(""), Ok(Command::Form));
+    assert_eq!(ff("   "), Ok(Command::Form));
     assert_eq!(ff("help"), Ok(Command::Help));
 }
 

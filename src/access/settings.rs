@@ -45,7 +45,7 @@ pub struct AccessConfig {
     pub require_reason_rw: bool,
     /// Break-glass: `off` (the default), `after_timeout` (only after a normal request for the
     /// same incident timed out) or `immediate`.
-    pub break_glass: crate::access::break_glass::BreakGlassMode,
+    pub break_glass: BreakGlassMode,
     /// Slack user ids allowed to break glass; empty: anyone who may request.
     pub break_glass_users: Vec<String>,
     /// The longest a break-glass grant lasts, in seconds (at most `max_duration_secs`).
@@ -115,11 +115,34 @@ impl Default for AccessConfig {
             max_holders_per_level: 10,
             require_reason_ro: false,
             require_reason_rw: false,
-            break_glass: crate::access::break_glass::BreakGlassMode::Off,
+            break_glass: BreakGlassMode::Off,
             break_glass_users: Vec::new(),
             break_glass_max_secs: 1800,
             break_glass_review_secs: 24 * 3600,
             break_glass_reminder_secs: 4 * 3600,
+        }
+    }
+}
+
+/// When break-glass may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakGlassMode {
+    /// Never (the default): every grant needs its approvals.
+    #[default]
+    Off,
+    /// Only after a normal request for the same incident (on the same target) timed out.
+    AfterTimeout,
+    /// Whenever the requester chooses to.
+    Immediate,
+}
+
+impl BreakGlassMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakGlassMode::Off => "off",
+            BreakGlassMode::AfterTimeout => "after_timeout",
+            BreakGlassMode::Immediate => "immediate",
         }
     }
 }

@@ -9,10 +9,12 @@
 //! work in spawned tasks.
 
 use super::interaction::ParsedInteraction;
+use crate::access::FieldError;
 use crate::metrics::Metrics;
 use crate::slack::render::Rendered;
 use crate::timers::{keys, Idempotency};
-use crate::workflow::{CommandInput, ReactionInput, Workflow};
+use crate::workflow::port::Reply;
+use crate::workflow::{CommandInput, FormAnswer, ReactionInput, Workflow};
 use serde::Deserialize;
 use slack_morphism::prelude::SlackCommandEvent;
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub(crate) enum CommandAck {
     Unavailable,
     /// The immediate reply (the rest continues in the background).
     Reply(Rendered),
+    /// Answered with nothing (the request form opens instead).
+    Empty,
 }
 
 /// A slash command: claimed once per `trigger_id`, then handed to the workflow.
@@ -60,8 +64,12 @@ pub(crate) async fn command(state: &ListenerState, cmd: SlackCommandEvent) -> Co
         user: cmd.user_id.0,
         channel: cmd.channel_id.0,
         response_url: cmd.response_url.0.to_string(),
+        trigger_id: cmd.trigger_id.0,
     };
-    CommandAck::Reply(Rendered::from(&state.workflow.on_command(input).await))
+    match state.workflow.on_command(input).await {
+        Reply::Nothing => CommandAck::Empty,
+        reply => CommandAck::Reply(Rendered::from(&reply)),
+    }
 }
 
 /// How an Events API delivery was handled; the transport answers it.
@@ -116,26 +124,55 @@ pub(crate) async fn event(
     }
 }
 
+/// How an interactivity payload was handled; the transport answers it.
+pub(crate) enum InteractionAck {
+    /// Handled, ignored or a duplicate: acknowledge (a submitted form closes).
+    Done,
+    /// Redis unreachable: leave it unacknowledged (a button press is retried by the user).
+    Unavailable,
+    /// A form with wrong fields: answer with each message under its field; it stays open.
+    Refused(Vec<FieldError>),
+}
+
 /// A verified interactivity payload: a button press is claimed once per `trigger_id` and handed
-/// to the workflow in the background; anything else is acknowledged and dropped.
-pub(crate) async fn interaction(state: &ListenerState, parsed: ParsedInteraction) -> EventAck {
-    let (trigger_id, button) = match parsed {
+/// to the workflow in the background; a submitted form likewise, but checked at once (its
+/// refusal is the answer); anything else is acknowledged and dropped.
+pub(crate) async fn interaction(
+    state: &ListenerState,
+    parsed: ParsedInteraction,
+) -> InteractionAck {
+    match parsed {
         ParsedInteraction::Ignored { kind } => {
             state.metrics.request(&kind, "ignored");
-            return EventAck::Done;
+            InteractionAck::Done
         }
-        ParsedInteraction::Button { trigger_id, button } => (trigger_id, button),
-    };
-    match claim(&state.idempotency, &keys::slack_trigger(&trigger_id)).await {
-        Claim::Duplicate => {
-            state.metrics.request("block_actions", "duplicate");
-            EventAck::Done
+        ParsedInteraction::Button { trigger_id, button } => {
+            match claim(&state.idempotency, &keys::slack_trigger(&trigger_id)).await {
+                Claim::Duplicate => {
+                    state.metrics.request("block_actions", "duplicate");
+                    InteractionAck::Done
+                }
+                Claim::Unavailable => InteractionAck::Unavailable,
+                Claim::Mine => {
+                    let workflow = state.workflow.clone();
+                    workflow.clone().spawn(async move { workflow.on_button(button).await });
+                    InteractionAck::Done
+                }
+            }
         }
-        Claim::Unavailable => EventAck::Unavailable,
-        Claim::Mine => {
-            let workflow = state.workflow.clone();
-            workflow.clone().spawn(async move { workflow.on_button(button).await });
-            EventAck::Done
+        ParsedInteraction::Form { trigger_id, form } => {
+            // Slack does not redeliver a submission (each has its own trigger); the claim guards
+            // a replay. Without Redis the request itself reports the outage, so the form is
+            // taken either way.
+            let claimed = claim(&state.idempotency, &keys::slack_trigger(&trigger_id)).await;
+            if let Claim::Duplicate = claimed {
+                state.metrics.request("view_submission", "duplicate");
+                return InteractionAck::Done;
+            }
+            match state.workflow.on_form(form) {
+                FormAnswer::Accepted => InteractionAck::Done,
+                FormAnswer::Refused(errors) => InteractionAck::Refused(errors),
+            }
         }
     }
 }

@@ -7,8 +7,9 @@
 //! Redis, `url_verification`, the hand-off to the workflow) is [`super::dispatch`], shared with
 //! Socket Mode. It must not decide anything about access.
 
-use super::dispatch::{self, parse_event, CommandAck, EventAck, ListenerState};
+use super::dispatch::{self, parse_event, CommandAck, EventAck, InteractionAck, ListenerState};
 use super::reject_log::{RejectLine, RejectLog, REJECT_LOG_INTERVAL};
+use crate::slack::modal;
 use crate::slack::render::Rendered;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
@@ -119,7 +120,7 @@ async fn command(State(state): State<ListenerState>, body: Bytes) -> Response {
         return StatusCode::BAD_REQUEST.into_response();
     };
     match dispatch::command(&state, cmd).await {
-        CommandAck::Duplicate => StatusCode::OK.into_response(),
+        CommandAck::Duplicate | CommandAck::Empty => StatusCode::OK.into_response(),
         CommandAck::Unavailable => {
             let text = UNAVAILABLE_TEXT;
             Json(Rendered::text(text).response_json(false)).into_response()
@@ -145,8 +146,9 @@ async fn event(State(state): State<ListenerState>, headers: HeaderMap, body: Byt
     }
 }
 
-/// The request message's Approve and Deny buttons (`block_actions`); other interactive
-/// payloads are acknowledged and dropped. A body that is not Slack's form is answered 400.
+/// The bot's buttons (`block_actions`) and the request form (`view_submission`: a refused form
+/// is answered with `response_action: errors`); other interactive payloads are acknowledged
+/// and dropped. A body that is not Slack's form is answered 400.
 async fn interactivity(State(state): State<ListenerState>, body: Bytes) -> Response {
     let parsed = match super::interaction::parse_interaction(&body) {
         Ok(p) => p,
@@ -156,8 +158,9 @@ async fn interactivity(State(state): State<ListenerState>, body: Bytes) -> Respo
         }
     };
     match dispatch::interaction(&state, parsed).await {
-        EventAck::Unavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        _ => StatusCode::OK.into_response(),
+        InteractionAck::Unavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        InteractionAck::Done => StatusCode::OK.into_response(),
+        InteractionAck::Refused(errors) => Json(modal::errors_response(&errors)).into_response(),
     }
 }
 

@@ -1,19 +1,32 @@
-//! Interactive components (`/slack/interactivity`): the request message's Approve and Deny
-//! buttons arrive as `block_actions` payloads. Parsed here without I/O; [`super::dispatch`]
-//! claims each press once (Slack's `trigger_id`) and hands it to the workflow, which decides as
-//! for a reaction.
+//! Interactive components (`/slack/interactivity`): the bot's buttons arrive as `block_actions`
+//! payloads, a submitted request form as a `view_submission`. Parsed here without I/O;
+//! [`super::dispatch`] claims each once (Slack's `trigger_id`) and hands it to the workflow,
+//! which decides a button as it would a reaction, and a form as it would a typed command.
 //!
 //! Owns the payload's shape (a form field `payload` holding JSON). Anything that is not one of
-//! our buttons on a channel message is ignored, never an error Slack would show.
+//! our buttons or our form is ignored, never an error Slack would show.
 
-use crate::workflow::ButtonInput;
+use crate::access::FormValues;
+use crate::slack::modal::{self, CALLBACK_ID};
+use crate::workflow::{ButtonInput, FormInput};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// What an interactivity body asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ParsedInteraction {
-    Button { trigger_id: String, button: ButtonInput },
-    Ignored { kind: String },
+    Button {
+        trigger_id: String,
+        button: ButtonInput,
+    },
+    /// The request form, submitted.
+    Form {
+        trigger_id: String,
+        form: FormInput,
+    },
+    Ignored {
+        kind: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -30,6 +43,32 @@ struct Payload {
     container: Option<Container>,
     #[serde(default)]
     actions: Vec<Action>,
+    view: Option<View>,
+}
+
+#[derive(Deserialize)]
+struct View {
+    callback_id: Option<String>,
+    private_metadata: Option<String>,
+    state: Option<ViewState>,
+}
+
+#[derive(Deserialize)]
+struct ViewState {
+    /// block_id -> action_id -> what the input holds.
+    #[serde(default)]
+    values: HashMap<String, HashMap<String, InputValue>>,
+}
+
+#[derive(Deserialize)]
+struct InputValue {
+    value: Option<String>,
+    selected_option: Option<SelectedOption>,
+}
+
+#[derive(Deserialize)]
+struct SelectedOption {
+    value: String,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +100,9 @@ pub fn parse_interaction(body: &[u8]) -> Result<ParsedInteraction, String> {
 /// Parses the payload's JSON (Socket Mode sends it as is).
 pub fn parse_payload(json: &str) -> Result<ParsedInteraction, String> {
     let p: Payload = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    if p.kind == "view_submission" {
+        return Ok(form(p));
+    }
     if p.kind != "block_actions" {
         return Ok(ParsedInteraction::Ignored { kind: p.kind });
     }
@@ -85,6 +127,33 @@ pub fn parse_payload(json: &str) -> Result<ParsedInteraction, String> {
         value: action.value.clone(),
     };
     Ok(ParsedInteraction::Button { trigger_id, button })
+}
+
+/// A `view_submission` of our form: each field's text or chosen option, by block id.
+fn form(p: Payload) -> ParsedInteraction {
+    let ignored = || ParsedInteraction::Ignored { kind: "view_submission".into() };
+    let (Some(trigger_id), Some(user), Some(view)) = (p.trigger_id, p.user, p.view) else {
+        return ignored();
+    };
+    if view.callback_id.as_deref() != Some(CALLBACK_ID) {
+        return ignored();
+    }
+    let mut values = FormValues::default();
+    for (block, actions) in view.state.map(|s| s.values).unwrap_or_default() {
+        let Some(field) = modal::field_of(&block) else { continue };
+        let Some(input) = actions.into_values().next() else { continue };
+        let value = input.value.or(input.selected_option.map(|o| o.value));
+        let slot = match field {
+            crate::access::FormField::Target => &mut values.target,
+            crate::access::FormField::Level => &mut values.level,
+            crate::access::FormField::Incident => &mut values.incident,
+            crate::access::FormField::Duration => &mut values.duration,
+            crate::access::FormField::Reason => &mut values.reason,
+        };
+        *slot = value;
+    }
+    let channel = view.private_metadata.unwrap_or_default();
+    ParsedInteraction::Form { trigger_id, form: FormInput { user: user.id, channel, values } }
 }
 
 #[cfg(test)]
@@ -120,10 +189,47 @@ mod tests {
             parse_interaction(&body(&modal)),
             Ok(ParsedInteraction::Ignored { kind: "view_submission".into() })
         );
+        let mut other = press.clone();
+        other["type"] = "message_action".into();
+        assert_eq!(
+            parse_interaction(&body(&other)),
+            Ok(ParsedInteraction::Ignored { kind: "message_action".into() })
+        );
         let mut two = press.clone();
         two["actions"] = serde_json::json!([press["actions"][0], press["actions"][0]]);
         assert!(matches!(parse_interaction(&body(&two)), Ok(ParsedInteraction::Ignored { .. })));
         assert!(parse_interaction(b"payload=%7Bnot json").is_err());
         assert!(parse_interaction(b"nothing=1").is_err());
+    }
+
+    #[test]
+    fn a_submitted_form_is_read_by_block_and_another_view_ignored() {
+        let submission = serde_json::json!({
+            "type": "view_submission", "trigger_id": "1.2.fake",
+            "user": { "id": "U0APP00002" },
+            "view": { "id": "V1", "callback_id": CALLBACK_ID, "private_metadata": "C0AUDIT001",
+                "state": { "values": {
+                    "pgroles_level": { "value": { "type": "radio_buttons",
+                        "selected_option": { "text": { "type": "plain_text", "text": "ro" },
+                                             "value": "rw" } } },
+                    "pgroles_incident": { "value": { "type": "plain_text_input",
+                                                     "value": "INC-9" } },
+                    "pgroles_duration": { "value": { "type": "plain_text_input", "value": null } },
+                    "stray": { "x": { "type": "plain_text_input", "value": "ignored" } }
+                } } }
+        });
+        let Ok(ParsedInteraction::Form { form, .. }) = parse_interaction(&body(&submission)) else {
+            panic!("not a form");
+        };
+        assert_eq!((form.user.as_str(), form.channel.as_str()), ("U0APP00002", "C0AUDIT001"));
+        assert_eq!(form.values.level.as_deref(), Some("rw"));
+        assert_eq!(form.values.incident.as_deref(), Some("INC-9"));
+        assert_eq!((form.values.duration, form.values.reason), (None, None));
+        let mut foreign = submission.clone();
+        foreign["view"]["callback_id"] = "someone_else".into();
+        assert!(matches!(
+            parse_interaction(&body(&foreign)),
+            Ok(ParsedInteraction::Ignored { .. })
+        ));
     }
 }

@@ -10,10 +10,11 @@
 //! immediate reply; an event is acked once claimed, and left unacked (Slack redelivers) while
 //! Redis is unreachable. It must not hold request logic, and never logs payloads or tokens.
 
-use super::dispatch::{self, parse_event, CommandAck, EventAck, ListenerState};
+use super::dispatch::{self, parse_event, CommandAck, EventAck, InteractionAck, ListenerState};
 use super::http::UNAVAILABLE_TEXT;
 use crate::config::SlackConfig;
 use crate::slack::https::https_connector;
+use crate::slack::modal;
 use crate::slack::render::Rendered;
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -119,7 +120,8 @@ async fn on_command(
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let state = state_of(&states).await?;
     let reply = match dispatch::command(&state, cmd).await {
-        CommandAck::Duplicate => return Err(Box::new(Skipped::Duplicate)),
+        // Acked without a payload (Slack shows nothing; a form opens, or it was handled).
+        CommandAck::Duplicate | CommandAck::Empty => return Err(Box::new(Skipped::Duplicate)),
         CommandAck::Unavailable => Rendered::text(UNAVAILABLE_TEXT),
         CommandAck::Reply(reply) => reply,
     };
@@ -150,19 +152,22 @@ fn callback_body(event: &SlackPushEventCallback) -> serde_json::Result<Vec<u8>> 
     serde_json::to_vec(&body)
 }
 
-/// An `interactive` envelope: the payload as the HTTP route would read it (the Approve and
-/// Deny buttons), then the same dispatch.
+/// An `interactive` envelope: the payload as the HTTP route would read it (the buttons, the
+/// request form), then the same dispatch; a refused form's errors ride on the ack's payload.
 async fn on_interaction(
     event: SlackInteractionEvent,
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
-) -> UserCallbackResult<()> {
+) -> UserCallbackResult<SlackInteractionResponse> {
     let state = state_of(&states).await?;
     let payload = serde_json::to_string(&event)?;
     let parsed = super::interaction::parse_payload(&payload).map_err(Skipped::Malformed)?;
     match dispatch::interaction(&state, parsed).await {
-        EventAck::Challenge(_) | EventAck::Done => Ok(()),
-        EventAck::Unavailable => Err(Box::new(Skipped::Unavailable)),
+        InteractionAck::Done => Ok(SlackInteractionResponse::Empty),
+        InteractionAck::Refused(errors) => {
+            Ok(SlackInteractionResponse::ViewSubmission(modal::errors_response(&errors)))
+        }
+        InteractionAck::Unavailable => Err(Box::new(Skipped::Unavailable)),
     }
 }
 

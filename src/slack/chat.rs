@@ -7,8 +7,9 @@
 //! `notifier`'s and `client`'s. No secret passes through here (the password DM is
 //! `grant_events`').
 
-use crate::access::{MessageRef, Request};
+use crate::access::{CommandRules, MessageRef, Request};
 use crate::slack::client::{SlackApi, SlackError};
+use crate::slack::modal;
 use crate::slack::notifier::SlackBot;
 use crate::slack::outbox::NoteTarget;
 use crate::slack::render::{self, Rendered};
@@ -109,6 +110,9 @@ impl Chat for SlackBot {
     }
 
     async fn respond(&self, response_url: &str, channel: &str, user: &str, reply: &Reply) {
+        if *reply == Reply::Nothing {
+            return;
+        }
         SlackBot::respond(self, response_url, channel, user, &Rendered::from(reply)).await
     }
 
@@ -126,6 +130,16 @@ impl Chat for SlackBot {
         let msg = Rendered::from(reply);
         self.api().post_message(channel, &msg.text, &msg.blocks, None).await?;
         Ok(())
+    }
+
+    async fn open_request_form(
+        &self,
+        trigger_id: &str,
+        channel: &str,
+        rules: &CommandRules,
+    ) -> Result<(), ChatError> {
+        let view = modal::request_form(rules, channel);
+        Ok(self.api().open_view(trigger_id, view).await?)
     }
 }
 

@@ -156,6 +156,16 @@ impl SlackApi {
         Ok(())
     }
 
+    /// `views.open` of a modal for the user behind `trigger_id`.
+    pub async fn open_view(&self, trigger_id: &str, view: SlackView) -> Result<(), SlackError> {
+        let req = &SlackApiViewsOpenRequest::new(trigger_id.into(), view);
+        self.call("views.open", || async move {
+            self.client.open_session(&self.token).views_open(req).await
+        })
+        .await?;
+        Ok(())
+    }
+
     /// `chat.update` of a message the bot posted.
     pub async fn update_message(
         &self,

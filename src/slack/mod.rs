@@ -1,4 +1,5 @@
-//! The outbound Slack adapter: the Web API client, Block Kit rendering, the bot's notifier
+//! The outbound Slack adapter: the Web API client, Block Kit rendering (`render`; the request
+//! form's modal in `modal`), the bot's notifier
 //! (`notifier`, `grant_events`) and the delivery of the durable outbox (`outbox`). The password
 //! DM's text and body are built in zeroizing memory (`secret_body`) and sent by the project's
 //! own JSON POST (`json_post`).
@@ -15,6 +16,7 @@ pub mod client;
 mod grant_events;
 pub(crate) mod https;
 mod json_post;
+pub mod modal;
 pub mod notifier;
 pub mod oncall;
 pub mod outbox;

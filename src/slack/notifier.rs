@@ -225,13 +225,15 @@ impl SlackBot {
         self.api.post_ephemeral_secret(&dm, user, msg).await.inspect_err(|e| self.failed(e))
     }
 
-    /// Answers a slash command later: through its response_url, else `chat.postEphemeral` in
-    /// the channel it came from, else the user's DM.
+    /// Answers a slash command later: through its response_url (if it has one: a submitted
+    /// form has none), else `chat.postEphemeral` in the channel it came from, else the user's DM.
     pub async fn respond(&self, response_url: &str, channel: &str, user: &str, msg: &Rendered) {
-        match self.post_response_url(response_url, msg).await {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "response_url failed; trying chat.postEphemeral")
+        if !response_url.is_empty() {
+            match self.post_response_url(response_url, msg).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "response_url failed; trying chat.postEphemeral")
+                }
             }
         }
         if self.api.post_ephemeral(channel, user, &msg.text, &msg.blocks).await.is_ok() {

@@ -65,6 +65,7 @@ impl From<&Reply> for Rendered {
             Reply::Blocks { text, blocks } => {
                 Rendered { text: text.clone(), blocks: blocks.clone() }
             }
+            Reply::Nothing => Rendered { text: String::new(), blocks: Vec::new() },
         }
     }
 }

@@ -31,6 +31,7 @@ impl Workflow {
         };
         let label = label(&cmd);
         match cmd {
+            Command::Form => self.open_form(input),
             Command::Help => {
                 self.inner.metrics.request(label, "ok");
                 Reply::Sections(firefighter_help(&s.access))
@@ -118,6 +119,7 @@ fn label(cmd: &Command) -> &'static str {
     match cmd {
         Command::Request { level: Level::Ro, .. } => "ro",
         Command::Request { level: Level::Rw, .. } => "rw",
+        Command::Form => "form",
         Command::Status => "status",
         Command::Revoke { .. } => "revoke",
         Command::Resend => "resend",

@@ -9,7 +9,7 @@
 //! errors' `user_message`), and never sees a password: the grant service hands it straight to
 //! the notifier.
 //!
-//! Map: [`commands`] (slash commands), [`fleet`] (the targets served), `holders` (status, revoke, resend, activity), [`open`] (a new request), [`reactions`] (approvals and
+//! Map: [`commands`] (slash commands), `form` (the request form: open, submit), [`fleet`] (the targets served), `holders` (status, revoke, resend, activity), [`open`] (a new request), [`reactions`] (approvals and
 //! what follows), `notes` (what a stored change says, committed with it), [`timeout`] (the
 //! ApprovalTimeout timer), `break_glass` (issued at once, the loud trail, review reminders), `verify` (`/pgroles verify`), [`approvers`] (the approver group,
 //! cached), `oncall` (on-call auto-approval through [`port::OnCall`]), [`port`] (what the
@@ -20,6 +20,7 @@ mod break_glass;
 pub mod commands;
 mod extend;
 pub mod fleet;
+mod form;
 mod history;
 mod holders;
 mod home;
@@ -47,7 +48,28 @@ pub struct CommandInput {
     pub text: String,
     pub user: String,
     pub channel: String,
+    /// Empty for a request from the form (answers go to `channel` as ephemeral messages).
     pub response_url: String,
+    /// Slack's handle for opening a modal for this user (3 s); empty where there is none.
+    pub trigger_id: String,
+}
+
+/// A submitted request form, as the listener hands it over (already signature-checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormInput {
+    pub user: String,
+    /// Where the form was opened (the view's private metadata); the answers go there.
+    pub channel: String,
+    pub values: crate::access::FormValues,
+}
+
+/// How a submitted form was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormAnswer {
+    /// Valid: the form closes and the request goes on as a typed one would.
+    Accepted,
+    /// Each wrong field with why: shown under the fields, the form stays open.
+    Refused(Vec<crate::access::FieldError>),
 }
 
 /// A `reaction_added` / `reaction_removed` on a message.

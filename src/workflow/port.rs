@@ -25,6 +25,8 @@ pub enum Reply {
     Sections(String),
     /// A fallback text and ready Block Kit blocks (the verify report).
     Blocks { text: String, blocks: Vec<SlackBlock> },
+    /// Nothing to show: the answer is elsewhere (the request form, opened as a modal).
+    Nothing,
 }
 
 /// A note decided together with a state change: committed to the outbox with the change
@@ -126,6 +128,15 @@ pub trait Chat: Send + Sync {
 
     /// Posts `reply` in `channel` for everyone to see.
     async fn post_in_channel(&self, channel: &str, reply: &Reply) -> Result<(), ChatError>;
+
+    /// Opens the request form for the person behind `trigger_id` (a slash command's, valid for
+    /// 3 s); its answers come back as a submission naming `channel`.
+    async fn open_request_form(
+        &self,
+        trigger_id: &str,
+        channel: &str,
+        rules: &crate::access::CommandRules,
+    ) -> Result<(), ChatError>;
 }
 
 /// Who is on call (PagerDuty, issue 17): the schedule of `level` in which `user` is on call

@@ -75,7 +75,7 @@ async fn unknown_subcommand_malformed_incident_and_long_duration_are_explained()
         // The configured pattern is applied exactly: no silent upper-casing.
         ("ro inc-12", "does not look like an incident id"),
         ("ro INC-42 3h", "The longest access you can request is 1h"),
-        ("", "/firefighter gives you temporary PostgreSQL access"),
+        ("help", "/firefighter gives you temporary PostgreSQL access"),
     ];
     for (text, expected) in cases {
         let ack = bot.command(REQUESTER, text).await;

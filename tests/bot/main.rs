@@ -12,6 +12,7 @@ mod buttons;
 mod commands;
 mod drill;
 mod fleet;
+mod form;
 mod groups;
 mod helpers;
 mod holders;

@@ -9,7 +9,7 @@ use crate::support::{self, model::Model, pg};
 use pgroles::config::{Config, DbAuth, SslMode};
 use pgroles::server::{Application, Deps};
 use secrecy::SecretString;
-use slack_fake::{FakeSlack, SocketAck};
+use slack_fake::{FakeSlack, SocketAck, ViewOutcome};
 
 struct SocketBot {
     fake: FakeSlack,
@@ -189,6 +189,35 @@ async fn socket_mode_takes_commands_and_approvals_over_the_socket_and_survives_r
     let logs = logs();
     assert!(!logs.contains(&bot.fake.app_token()), "app token in the logs");
     assert!(!logs.contains(&bot.fake.bot_token()), "bot token in the logs");
+    if let Some(model) = bot.model.take() {
+        model.drop().await;
+    }
+}
+
+/// The request form over the socket: `/firefighter` alone is acked bare and the form opens; a
+/// wrong form's errors ride on the envelope's ack (the modal stays open), a right one closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_mode_opens_the_form_and_answers_a_wrong_one_on_the_ack() {
+    let mut bot = spawn_socket_bot().await;
+    bot.fake.wait_socket_connections(1, WAIT).await.expect("the bot connects");
+    let ack = bot.command(REQUESTER, "").await;
+    assert_eq!(ack.payload, None, "acked bare: the form is the answer");
+    bot.fake.wait_for(|ws| ws.modal(REQUESTER), WAIT).await.expect("the form opens");
+
+    let wrong = [("pgroles_level", "ro"), ("pgroles_incident", "INC 7")];
+    let payload = bot.fake.view_submission(REQUESTER, &wrong).expect("submittable");
+    let (ack, outcome) = bot.fake.socket_view_submission(&payload).await.expect("acked");
+    assert!(ack.elapsed < std::time::Duration::from_secs(3), "ack took {:?}", ack.elapsed);
+    let ViewOutcome::Errors(errors) = outcome else { panic!("errors on the ack: {outcome:?}") };
+    assert!(errors["pgroles_incident"].contains("cannot contain spaces"), "{errors:?}");
+
+    let right = [("pgroles_level", "ro"), ("pgroles_incident", "INC-7")];
+    let payload = bot.fake.view_submission(REQUESTER, &right).expect("submittable");
+    let (_, outcome) = bot.fake.socket_view_submission(&payload).await.expect("acked");
+    assert_eq!(outcome, ViewOutcome::Closed);
+    bot.ephemeral(REQUESTER, "Asking the approvers").await;
+    let request = bot.fake.wait_for(|ws| ws.messages(AUDIT).first().cloned(), WAIT).await;
+    assert!(text_of(&request.expect("posted")).contains("requests ro access for INC-7"));
     if let Some(model) = bot.model.take() {
         model.drop().await;
     }

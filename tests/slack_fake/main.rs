@@ -43,5 +43,6 @@ pub(crate) fn section(text: &str) -> SlackBlock {
 mod client;
 mod drive;
 mod limits;
+mod modal;
 mod secret;
 mod spec;

@@ -8,29 +8,42 @@
 //!
 //! - [`state`]: the workspace model and read helpers.
 //! - [`spec`]: argument types and required arguments of every Web API method, from Slack's
-//!   spec; `methods`: Web API method rules; `server`: HTTP, auth, faults.
+//!   spec; `methods`: Web API method rules; `blocks`: Block Kit's checks; `server`: HTTP,
+//!   auth, faults.
 //! - [`signer`]: request signing and payload builders; [`sender`]: posts them to the bot;
 //!   `ack`: the bot's answer ([`SentResponse`]), the 3 s deadline and what the user is shown.
+//! - `payloads`: button presses and `app_home_opened` as Slack sends them.
 //! - `socket`: Socket Mode (`apps.connections.open`, the WebSocket, envelopes and acks).
+//! - `modal`: trigger_ids, `views.open` and each user's open modal; `modal_view`: what a modal
+//!   view must be; `submission`: `view_submission` payloads and what Slack makes of the answer
+//!   ([`ViewOutcome`]).
 
 mod ack;
+mod blocks;
+mod failure;
 mod methods;
+mod modal;
+mod modal_view;
+mod payloads;
 pub mod sender;
 mod server;
 pub mod signer;
 mod socket;
 pub mod spec;
 pub mod state;
+mod submission;
 mod views;
 
 pub use ack::SentResponse;
 pub use methods::{MAX_BLOCKS, MAX_HEADER_CHARS, MAX_SECTION_TEXT_CHARS, MAX_TEXT_CHARS};
+pub use modal::TRIGGER_TTL;
+pub use modal_view::{MAX_MODAL_BLOCKS, MAX_MODAL_TITLE_CHARS};
 pub use sender::SlackEventSender;
 pub use signer::{ReactionEvent, SlackSigner, SlashCommand};
 pub use socket::{SocketAck, DEFAULT_APP_TOKEN};
 pub use state::{EphemeralSource, FakeEphemeral, FakeFault, FakeMessage, RecordedCall, Workspace};
+pub use submission::{ViewOutcome, CONNECTION_TROUBLE};
 
-use serde_json::Value;
 use state::{Channel, Hook};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -206,149 +219,13 @@ impl FakeSlack {
         channel: &str,
     ) -> SlashCommand {
         let response_url = self.new_response_url(channel, user);
-        let (team, seq) = {
+        let (team, trigger_id) = {
             let mut ws = self.shared.lock();
-            (ws.team_id.clone(), ws.next_seq())
+            (ws.team_id.clone(), ws.new_trigger(user))
         };
         SlashCommand::new(command, text, user, channel, &response_url)
             .with_team(&team)
-            .with_trigger_id(&format!("{seq}.{}.fake", rand::random::<u32>()))
-    }
-
-    /// The `block_actions` payload Slack sends when `user` presses the button `action_id` of
-    /// the message `ts` in `channel` (a fresh `trigger_id`, `action_ts` now). Slack sends one
-    /// only for a button the message shows: `Err` if it has no such button.
-    pub fn block_action(
-        &self,
-        user: &str,
-        channel: &str,
-        ts: &str,
-        action_id: &str,
-    ) -> anyhow::Result<Value> {
-        let (team, seq, message) = {
-            let mut ws = self.shared.lock();
-            (ws.team_id.clone(), ws.next_seq(), ws.message(channel, ts))
-        };
-        let message = message.ok_or_else(|| anyhow::anyhow!("no message {ts} in {channel}"))?;
-        let blocks = message.blocks.clone().unwrap_or(Value::Null);
-        let (block_id, button) = blocks
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "actions")
-            .flat_map(|b| {
-                let id = b["block_id"].clone();
-                b["elements"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(move |e| (id.clone(), e))
-            })
-            .find(|(_, e)| e["type"] == "button" && e["action_id"] == action_id)
-            .ok_or_else(|| anyhow::anyhow!("message {ts} shows no button {action_id}"))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        Ok(serde_json::json!({
-            "type": "block_actions",
-            "user": { "id": user, "username": user.to_lowercase(), "team_id": team },
-            "api_app_id": "A0FAKE0001",
-            "token": "fake-verification-token",
-            "container": { "type": "message", "message_ts": ts, "channel_id": channel,
-                           "is_ephemeral": false },
-            "trigger_id": format!("{seq}.{}.fake", rand::random::<u32>()),
-            "team": { "id": team, "domain": "fake-workspace" },
-            "channel": { "id": channel },
-            "message": { "type": "message", "ts": ts, "text": message.text, "blocks": blocks },
-            "response_url": self.new_response_url(channel, user),
-            "actions": [{
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": button["text"],
-                "value": button["value"],
-                "style": button["style"],
-                "type": "button",
-                "action_ts": format!("{now:.6}"),
-            }],
-        }))
-    }
-
-    /// The `block_actions` payload Slack sends when `user` presses the button `action_id` on
-    /// their ephemeral message `message_ts` (an ephemeral of theirs that shows that button;
-    /// anything else is an error, as Slack could not send it).
-    pub fn ephemeral_block_action(
-        &self,
-        user: &str,
-        message_ts: &str,
-        action_id: &str,
-    ) -> anyhow::Result<Value> {
-        let (team, seq, found) = {
-            let mut ws = self.shared.lock();
-            let found = ws
-                .ephemerals
-                .iter()
-                .find(|e| e.user == user && e.message_ts.as_deref() == Some(message_ts))
-                .cloned();
-            (ws.team_id.clone(), ws.next_seq(), found)
-        };
-        let e = found.ok_or_else(|| anyhow::anyhow!("no ephemeral {message_ts} for {user}"))?;
-        let button = e
-            .blocks
-            .as_ref()
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "actions")
-            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-            .find(|el| el["type"] == "button" && el["action_id"] == action_id)
-            .ok_or_else(|| anyhow::anyhow!("ephemeral {message_ts} shows no button {action_id}"))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        Ok(serde_json::json!({
-            "type": "block_actions",
-            "user": { "id": user, "username": user.to_lowercase(), "team_id": team },
-            "api_app_id": "A0FAKE0001",
-            "token": "fake-verification-token",
-            "container": { "type": "message", "message_ts": message_ts, "channel_id": e.channel,
-                           "is_ephemeral": true },
-            "trigger_id": format!("{seq}.{}.fake", rand::random::<u32>()),
-            "team": { "id": team, "domain": "fake-workspace" },
-            "channel": { "id": e.channel, "name": "directmessage" },
-            "response_url": format!("https://hooks.slack.com/actions/T0FAKE/{seq}/fake"),
-            "actions": [{
-                "action_id": action_id, "block_id": "pgroles_holder",
-                "text": button["text"], "value": button["value"], "type": "button",
-                "action_ts": format!("{now:.6}"),
-            }],
-        }))
-    }
-
-    /// An `app_home_opened` callback (the Home tab) for `user`, with a fresh event id.
-    pub fn app_home_opened(&self, user: &str) -> serde_json::Value {
-        let (team, bot, seq, dm) = {
-            let mut ws = self.shared.lock();
-            let dm = ws.dm_of(user).0;
-            (ws.team_id.clone(), ws.bot_user_id.clone(), ws.next_seq(), dm)
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        serde_json::json!({
-            "token": "fakeVerificationToken0000",
-            "team_id": team,
-            "api_app_id": "A0FAKE0001",
-            "event": {
-                "type": "app_home_opened", "user": user, "channel": dm, "tab": "home",
-                "event_ts": format!("{now}.000200"),
-            },
-            "type": "event_callback",
-            "event_id": format!("Ev{seq:010}"),
-            "event_time": now,
-            "authorizations": [{ "enterprise_id": null, "team_id": team, "user_id": bot,
-                "is_bot": true, "is_enterprise_install": false }],
-        })
+            .with_trigger_id(&trigger_id)
     }
 
     /// The view last published to `user`'s App Home (`views.publish`).

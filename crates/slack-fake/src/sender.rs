@@ -1,12 +1,14 @@
 //! Drives the bot over HTTP the way Slack does: signed slash commands to `/slack/commands`,
 //! signed Events API callbacks to `/slack/events` (with Slack's retry headers when asked),
-//! signed interactivity payloads to `/slack/interactivity`.
+//! signed interactivity payloads to `/slack/interactivity` (modal submissions included).
 //!
 //! Owns the outgoing HTTP requests and their timing. It must not judge the bot's answers;
-//! it returns them, and the fake ([`super::FakeSlack::record_command_ack`]) shows acks to users.
+//! it returns them, and the fake shows them to users ([`super::FakeSlack::record_command_ack`],
+//! [`super::FakeSlack::view_answer`]).
 
 use super::ack::SentResponse;
 use super::signer::{SlackSigner, SlashCommand};
+use super::submission::ViewOutcome;
 use super::FakeSlack;
 use anyhow::Context;
 use axum::body::Body;
@@ -77,6 +79,22 @@ impl SlackEventSender {
             &[],
         )
         .await
+    }
+
+    /// Submits a modal: POSTs the `view_submission` `payload` (from
+    /// [`FakeSlack::view_submission`]) like [`Self::send_interaction`], then applies the bot's
+    /// answer in the attached fake as Slack does ([`FakeSlack::view_answer`]). Needs
+    /// [`Self::with_fake`]: what the answer does depends on the modal the fake has open.
+    pub async fn submit_view(
+        &self,
+        payload: &Value,
+    ) -> anyhow::Result<(SentResponse, ViewOutcome)> {
+        let Some(fake) = &self.fake else {
+            anyhow::bail!("submit_view needs the fake attached (SlackEventSender::with_fake)");
+        };
+        let resp = self.send_interaction(payload).await?;
+        let outcome = fake.view_answer(payload, &resp);
+        Ok((resp, outcome))
     }
 
     /// POSTs an Events API payload to `/slack/events`, signed now.

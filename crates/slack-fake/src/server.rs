@@ -3,10 +3,12 @@
 //!
 //! Owns authentication (`Authorization: Bearer`, or a `token` form field, as Slack accepts),
 //! body parsing (JSON, form, query string), call recording and fault injection. It must not
-//! hold method rules: those are in `spec` (argument types, from Slack's spec) and `methods` (and Socket Mode's in `socket`, whose WebSocket
-//! is served here at `/socket/{ticket}`).
+//! hold method rules: those are in `spec` (argument types, from Slack's spec) and `methods`
+//! (`views` for `views.publish`, `modal` for `views.open`, and Socket Mode's in `socket`, whose
+//! WebSocket is served here at `/socket/{ticket}`).
 
 use super::methods::{self, ApiFailure};
+use super::modal;
 use super::socket;
 use super::spec;
 use super::state::{EphemeralSource, FakeFault, RecordedCall};
@@ -169,6 +171,7 @@ async fn api(
             } else {
                 spec::check(&method, &params, is_json).and_then(|()| match method.as_str() {
                     "views.publish" => views::publish_home(&mut shared.lock(), &params),
+                    "views.open" => modal::open(&mut shared.lock(), &params),
                     _ => methods::dispatch(&mut shared.lock(), &method, &params),
                 })
             };

@@ -1,7 +1,7 @@
 //! The fake's Socket Mode face: `apps.connections.open` (app-level `xapp-` token only) hands
 //! out a one-use `ws://127.0.0.1:<port>/socket/<ticket>` URL; the WebSocket there greets with
-//! `hello`, carries the envelopes a test pushes (`slash_commands`, `events_api`, `disconnect`)
-//! and records the bot's acknowledgements.
+//! `hello`, carries the envelopes a test pushes (`slash_commands`, `events_api`, `interactive`,
+//! `disconnect`) and records the bot's acknowledgements.
 //!
 //! Owns tickets, live connections, pushed envelopes and acks. It must not judge the bot's
 //! answers: tests read them through [`SocketAck`]. Stricter than Slack in one place: an
@@ -9,6 +9,7 @@
 
 use super::ack::{SentResponse, ACK_DEADLINE};
 use super::signer::{SlashCommand, FAKE_APP_ID};
+use super::submission::ViewOutcome;
 use super::{FakeSlack, Shared, WaitTimeout};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -295,6 +296,23 @@ impl FakeSlack {
     ) -> anyhow::Result<SocketAck> {
         let id = self.push_envelope("events_api", payload.clone(), retry_attempt)?;
         Ok(self.wait_ack(&id, ACK_DEADLINE).await?)
+    }
+
+    /// Submits a modal over the socket: pushes the `view_submission` `payload` in an
+    /// `interactive` envelope, waits for the ack (up to twice the 3 s deadline, so a late ack
+    /// is judged late rather than lost) and applies its payload as the answer, as
+    /// [`FakeSlack::view_answer`] does for HTTP (an ack without payload closes the modal).
+    pub async fn socket_view_submission(
+        &self,
+        payload: &Value,
+    ) -> anyhow::Result<(SocketAck, ViewOutcome)> {
+        let id = self.push_envelope("interactive", payload.clone(), 0)?;
+        let ack = self.wait_ack(&id, ACK_DEADLINE * 2).await?;
+        let body = ack.payload.as_ref().filter(|p| !p.is_null()).map(Value::to_string);
+        let answer =
+            SentResponse { status: 200, body: body.unwrap_or_default(), elapsed: ack.elapsed };
+        let outcome = self.view_answer(payload, &answer);
+        Ok((ack, outcome))
     }
 
     /// Sends Slack's `disconnect` envelope (`refresh_requested`, `warning`, ...) on the newest

@@ -1,12 +1,13 @@
 //! The fake Slack's world: registered users, channels, user groups and DMs, the messages the
-//! bot posted, ephemerals per user, response_url posts, every API call, and pending faults.
+//! bot posted, ephemerals per user, response_url posts, every API call, pending faults, the
+//! trigger_ids handed out and the modal each user has open.
 //!
 //! Owns the model and its read helpers. It must not do I/O; the HTTP layer (`server`) and the
 //! method semantics (`methods`) mutate it under one lock.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A fault to inject into the next call(s) of one method.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +86,30 @@ pub(crate) struct Hook {
     pub posts: Vec<Value>,
 }
 
+/// A `trigger_id` handed out with an interaction: whose it is, when it was issued (plus any
+/// age a test added), and whether a `views.open` already exchanged it.
+#[derive(Debug, Clone)]
+pub(crate) struct Trigger {
+    pub user: String,
+    pub issued: Instant,
+    pub aged: Duration,
+    pub exchanged: bool,
+}
+
+impl Trigger {
+    pub(crate) fn age(&self) -> Duration {
+        self.issued.elapsed() + self.aged
+    }
+}
+
+/// One view of a user's modal (as stored, with its id) and the errors last shown on it by a
+/// `response_action: errors` answer.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenView {
+    pub view: Value,
+    pub errors: Option<BTreeMap<String, String>>,
+}
+
 /// The whole fake workspace.
 #[derive(Debug)]
 pub struct Workspace {
@@ -106,6 +131,10 @@ pub struct Workspace {
     pub(crate) hooks: BTreeMap<String, Hook>,
     /// The last view published to each user's App Home (`views.publish`).
     pub(crate) homes: BTreeMap<String, serde_json::Value>,
+    /// Every trigger_id handed out, by id.
+    pub(crate) triggers: BTreeMap<String, Trigger>,
+    /// Each user's open modal: its view stack, the visible view last.
+    pub(crate) modals: BTreeMap<String, Vec<OpenView>>,
     last_ts_micros: u64,
     counter: u64,
 }
@@ -128,6 +157,8 @@ impl Workspace {
             faults: HashMap::new(),
             hooks: BTreeMap::new(),
             homes: BTreeMap::new(),
+            triggers: BTreeMap::new(),
+            modals: BTreeMap::new(),
             last_ts_micros: 0,
             counter: 0,
         }
@@ -181,6 +212,19 @@ impl Workspace {
         self.counter
     }
 
+    /// A fresh `trigger_id` for an interaction of `user`, recorded as issued now.
+    pub(crate) fn new_trigger(&mut self, user: &str) -> String {
+        let id = format!("{}.{}.fake", self.next_seq(), rand::random::<u32>());
+        let trigger = Trigger {
+            user: user.to_string(),
+            issued: Instant::now(),
+            aged: Duration::ZERO,
+            exchanged: false,
+        };
+        self.triggers.insert(id.clone(), trigger);
+        id
+    }
+
     /// The DM channel with `user`, created on first use (stable afterwards).
     pub(crate) fn dm_of(&mut self, user: &str) -> (String, bool) {
         if let Some(id) = self.dms.get(user) {
@@ -209,12 +253,22 @@ impl Workspace {
         &self.team_id
     }
 
-    /// Top-level messages in `channel`, oldest first.
     /// The view last published to `user`'s App Home.
     pub fn home(&self, user: &str) -> Option<serde_json::Value> {
         self.homes.get(user).cloned()
     }
 
+    /// The modal view `user` sees now (as stored, with its id), if one is open.
+    pub fn modal(&self, user: &str) -> Option<Value> {
+        self.modals.get(user).and_then(|s| s.last()).map(|v| v.view.clone())
+    }
+
+    /// The errors last shown on `user`'s open modal (`response_action: errors`), by block_id.
+    pub fn view_errors(&self, user: &str) -> Option<BTreeMap<String, String>> {
+        self.modals.get(user).and_then(|s| s.last()).and_then(|v| v.errors.clone())
+    }
+
+    /// Top-level messages in `channel`, oldest first.
     pub fn messages(&self, channel: &str) -> Vec<FakeMessage> {
         self.messages
             .iter()

@@ -11,6 +11,7 @@ pub fn firefighter_help(cfg: &AccessConfig) -> String {
         |n: u32| if n == 1 { "1 approval".to_owned() } else { format!("{n} approvals") };
     [
         "/firefighter gives you temporary PostgreSQL access for an incident.".to_owned(),
+        "/firefighter alone: a form to fill in (level, incident, duration, reason)".to_owned(),
         format!(
             "/firefighter ro {ex} [duration]: read-only access (needs {})",
             approvals(cfg.approvals_ro)

@@ -18,6 +18,7 @@
 //! - [`break_glass`]: the break-glass notice, DMs, review and reminders.
 //! - [`dm`]: DMs to the requester and the failed-issue alert.
 //! - [`extend`]: `/firefighter extend` (the ask, its answers and notes).
+//! - [`form`]: the request form (`/firefighter` alone): labels, hints, inline errors.
 //! - [`history`]: `/firefighter history` (heading, refusals, escaping).
 //! - [`home`]: the App Home tab.
 //! - [`errors`]: what users are told when the grant service or the database fails.
@@ -29,6 +30,7 @@ pub mod break_glass;
 pub mod dm;
 pub mod errors;
 pub mod extend;
+pub mod form;
 pub mod grant;
 pub mod help;
 pub mod history;
