@@ -48,7 +48,7 @@ fn manifest_declares_exactly_the_commands_and_events_the_bot_handles() {
     const COMMANDS: [(&str, &str); 2] = [
         (
             "/firefighter",
-            "ro|rw [target] <incident> [duration] [reason] | status | done | extend <duration> | revoke ro|rw [@user] | resend | activity [@user] | history | help",
+            "(alone: a request form) | ro|rw [target] <incident> [duration] [reason] | status | done | extend <duration> | revoke ro|rw [@user] | resend | activity [@user] | history | help",
         ),
         ("/pgroles", "verify [target|all] [post] | help"),
     ];
