@@ -22,10 +22,12 @@ pub mod transcript;
 
 use crate::model::Names;
 use anyhow::Context;
+use slack_fake::Workspace;
 use slack_text::Directory;
 use stage::{BotSetup, Target, APPROVAL_WINDOW_SECS, GRANT_SECS, REMINDER_SECS};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use transcript::Transcript;
 
 /// The people and the channel of the demo workspace.
@@ -187,6 +189,9 @@ async fn drill(
     let watcher = t.watch(&bot.fake);
     incident::play(t, &bot, target, names).await;
     watcher.abort();
+    // Calls still in flight are printed once answered (bounded: a hung call is left out).
+    let answered = |ws: &Workspace| ws.all_calls().iter().all(|c| c.outcome != "pending");
+    let _ = bot.fake.wait_for(|ws| answered(ws).then_some(()), Duration::from_secs(3)).await;
     t.sync(&bot.fake);
     Ok(())
 }

@@ -52,7 +52,11 @@ async fn a_filled_form_is_the_typed_request_and_approvers_issue_it() {
 
     bot.react(APPROVER1, APPROVE, &request.ts).await;
     bot.react(APPROVER2, APPROVE, &request.ts).await;
-    bot.ephemeral(REQUESTER, "Password: `").await;
+    let dm = bot.ephemeral(REQUESTER, "Password: `").await;
+    let password = password_in(&dm);
+    assert_eq!(Some(dm.channel), bot.fake.with(|ws| ws.dm_channel(REQUESTER)), "in the DM");
+    assert!(!bot.everything_but_dms(REQUESTER).contains(&password), "password outside the DM");
+    assert!(!bot.redis_dump().await.contains(&password), "password in Redis");
     bot.model.drop().await;
 }
 

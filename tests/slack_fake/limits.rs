@@ -147,3 +147,27 @@ async fn fake_answers_carry_the_fields_slack_documents() {
         }
     }
 }
+
+/// Whoever sees a posted message sees its call answered: the method's effect and its outcome
+/// land together (the demo's transcript prints calls only once answered, and lost a note that
+/// was visible while its call still showed as pending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_message_is_never_seen_beside_its_call_still_pending() {
+    let fake = workspace().await;
+    let slack = SlackApi::new(&fake.api_url(), &SecretString::from(fake.bot_token()))
+        .unwrap()
+        .with_retry(fast_retry());
+    for n in 0..20 {
+        let watcher = fake.clone();
+        let seen = tokio::spawn(async move {
+            let probe = |ws: &slack_fake::Workspace| {
+                ws.messages(OPS)
+                    .get(n)
+                    .map(|_| ws.all_calls().iter().filter(|c| c.outcome == "pending").count())
+            };
+            watcher.wait_for(probe, std::time::Duration::from_secs(5)).await
+        });
+        slack.post_message(OPS, &format!("note {n}"), &[], None).await.unwrap();
+        assert_eq!(seen.await.unwrap().unwrap(), 0, "message {n} seen beside a pending call");
+    }
+}

@@ -11,7 +11,7 @@ use super::methods::{self, ApiFailure};
 use super::modal;
 use super::socket;
 use super::spec;
-use super::state::{EphemeralSource, FakeFault, RecordedCall};
+use super::state::{EphemeralSource, FakeFault, RecordedCall, Workspace};
 use super::views;
 use super::Shared;
 use axum::body::Bytes;
@@ -163,32 +163,50 @@ async fn api(
         }
         None => None,
     };
-    let (outcome, response) = match early {
-        Some(done) => done,
+    let response = match early {
+        Some((outcome, response)) => {
+            settle(&mut shared.lock(), index, outcome);
+            response
+        }
+        None if method == socket::OPEN_METHOD => {
+            let body = socket::open_connection(&shared);
+            let mut ws = shared.lock();
+            answer(&mut ws, index, Ok(body))
+        }
         None => {
-            let result = if method == socket::OPEN_METHOD {
-                Ok(socket::open_connection(&shared))
-            } else {
+            // The method's effect and its outcome land under one lock: whoever sees the
+            // message also sees the call answered (never a "pending" call behind it).
+            let mut ws = shared.lock();
+            let result =
                 spec::check(&method, &params, is_json).and_then(|()| match method.as_str() {
-                    "views.publish" => views::publish_home(&mut shared.lock(), &params),
-                    "views.open" => modal::open(&mut shared.lock(), &params),
-                    _ => methods::dispatch(&mut shared.lock(), &method, &params),
-                })
-            };
-            match result {
-                Ok(mut body) => {
-                    body["ok"] = Value::Bool(true);
-                    ("ok".to_string(), slack_json(StatusCode::OK, body))
-                }
-                Err(f) => (f.code.clone(), slack_json(StatusCode::OK, failure(&f))),
-            }
+                    "views.publish" => views::publish_home(&mut ws, &params),
+                    "views.open" => modal::open(&mut ws, &params),
+                    _ => methods::dispatch(&mut ws, &method, &params),
+                });
+            answer(&mut ws, index, result)
         }
     };
-    if let Some(call) = shared.lock().calls.get_mut(index) {
-        call.outcome = outcome;
-    }
     shared.bump();
     response
+}
+
+/// Records the outcome of call `index` and builds Slack's answer.
+fn answer(ws: &mut Workspace, index: usize, result: Result<Value, ApiFailure>) -> Response {
+    let (outcome, response) = match result {
+        Ok(mut body) => {
+            body["ok"] = Value::Bool(true);
+            ("ok".to_string(), slack_json(StatusCode::OK, body))
+        }
+        Err(f) => (f.code.clone(), slack_json(StatusCode::OK, failure(&f))),
+    };
+    settle(ws, index, outcome);
+    response
+}
+
+fn settle(ws: &mut Workspace, index: usize, outcome: String) {
+    if let Some(call) = ws.calls.get_mut(index) {
+        call.outcome = outcome;
+    }
 }
 
 /// A post to a slash command's response_url: shown to the user (ephemeral) or, with
