@@ -18,9 +18,10 @@
 //! binds the configured address (port 0 in tests) and exposes [`Application::port`], so tests
 //! and benchmarks run exactly what production runs. The inbound Slack side is in its
 //! submodules: [`http`] (signatures, the routes), `socket_mode`, and [`dispatch`] (the one
-//! command and event dispatch both share). None of it holds request logic (that is
-//! [`crate::workflow`]).
+//! command and event dispatch both share); the seams tests replace are `deps`' [`Deps`]. None
+//! of it holds request logic (that is [`crate::workflow`]).
 
+mod deps;
 pub mod dispatch;
 mod health;
 pub mod http;
@@ -34,17 +35,16 @@ use crate::access::{parse_user_ids, CommandRules, IncidentId, ReactionEmojis};
 use crate::config::Config;
 use crate::grants::{self, ExpiryWatch, GrantSettings};
 use crate::metrics::Metrics;
-use crate::slack::client::{RetryPolicy, SlackApi};
+use crate::slack::client::SlackApi;
 use crate::slack::notifier::SlackBot;
-use crate::slack::outbox::{NoteSender, OutboxPolicy};
-use crate::timers::{
-    self, Clock, CommitHook, DocStore, Idempotency, RequestStore, SystemClock, TimerQueue,
-};
+use crate::slack::outbox::NoteSender;
+use crate::timers::{self, DocStore, Idempotency, RequestStore, TimerQueue};
 use crate::workflow::timeout::ApprovalTimeoutHandler;
 use crate::workflow::{Workflow, WorkflowParts, WorkflowSettings};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
+pub use deps::Deps;
 use dispatch::ListenerState;
 pub(crate) use lifecycle::shutdown_signal;
 use lifecycle::{close_idle_connections, refresh_instances, supervise_worker, WORKER_MAX_AGE};
@@ -56,77 +56,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 type StopFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// What [`Application::build`] takes besides the configuration: the seams tests and benchmarks
-/// replace. `Default` is production.
-#[derive(Clone)]
-pub struct Deps {
-    pub clock: Arc<dyn Clock>,
-    /// Retries of Slack Web API calls (tests use short waits).
-    pub slack_retry: RetryPolicy,
-    /// Tuning of the grants worker (tests poll faster); `None`: from `[access]`.
-    pub grant_settings: Option<GrantSettings>,
-    /// How long the approver group's members are cached.
-    pub approver_cache_ttl: Duration,
-    /// Run the timer worker in this process (off for a bench that only measures HTTP).
-    pub run_worker: bool,
-    /// Delivery and retry timing of the Slack outbox.
-    pub outbox: OutboxPolicy,
-    /// How long shutdown waits for in-flight requests (an issue, a revoke) to finish; keep it
-    /// well under the pod's termination grace period.
-    pub drain_timeout: Duration,
-    /// Test hook: notifying it aborts the timer worker task, as a crash would.
-    pub worker_kill: Option<Arc<tokio::sync::Notify>>,
-    /// Test seam: runs after every stored request change (see `RequestStore::with_commit_hook`).
-    pub commit_hook: Option<CommitHook>,
-}
-
-impl Default for Deps {
-    fn default() -> Self {
-        Deps {
-            clock: Arc::new(SystemClock),
-            slack_retry: RetryPolicy::default(),
-            grant_settings: None,
-            approver_cache_ttl: Duration::from_secs(300),
-            run_worker: true,
-            outbox: OutboxPolicy::default(),
-            drain_timeout: Duration::from_secs(20),
-            worker_kill: None,
-            commit_hook: None,
-        }
-    }
-}
-
-impl Deps {
-    /// Fast timer polling and short Slack retries, for drills on loopback: the demo and the test
-    /// suites. Production uses [`Deps::default`] (settings from `[access]`).
-    pub fn for_local_drill(access: &crate::config::AccessConfig) -> Deps {
-        let grant_settings = GrantSettings {
-            reminder_before: Duration::from_secs(access.reminder_before_secs),
-            poll_interval: Duration::from_millis(50),
-            retry_base: Duration::from_millis(200),
-            retry_max: Duration::from_secs(1),
-            ..GrantSettings::from_access(access)
-        };
-        Deps {
-            slack_retry: RetryPolicy {
-                max_attempts: 2,
-                max_wait: Duration::from_secs(1),
-                backoff: Duration::from_millis(50),
-                call_timeout: Duration::from_secs(3),
-            },
-            grant_settings: Some(grant_settings),
-            outbox: OutboxPolicy {
-                poll_interval: Duration::from_millis(200),
-                backoff: Duration::from_millis(200),
-                max_backoff: Duration::from_secs(2),
-                call_timeout: Duration::from_secs(3),
-                ..OutboxPolicy::default()
-            },
-            ..Deps::default()
-        }
-    }
-}
 
 /// The built bot, bound to its port, not yet serving.
 pub struct Application {
