@@ -37,6 +37,38 @@ pub struct FormValues {
     pub reason: Option<String>,
 }
 
+/// A valid form: the request it asks for (never break-glass: that stays a typed act).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormRequest {
+    pub level: Level,
+    /// The target (fleet only; `None` without `[targets]`).
+    pub target: Option<String>,
+    pub incident: IncidentId,
+    pub duration: GrantDuration,
+    pub reason: Option<Reason>,
+}
+
+impl From<FormRequest> for Command {
+    /// The typed command that asks for the same.
+    fn from(f: FormRequest) -> Command {
+        let FormRequest { level, target, incident, duration, reason } = f;
+        Command::Request { level, target, incident, duration, reason, break_glass: false }
+    }
+}
+
+impl FormValues {
+    /// Where `field`'s value goes.
+    pub fn slot(&mut self, field: FormField) -> &mut Option<String> {
+        match field {
+            FormField::Target => &mut self.target,
+            FormField::Level => &mut self.level,
+            FormField::Incident => &mut self.incident,
+            FormField::Duration => &mut self.duration,
+            FormField::Reason => &mut self.reason,
+        }
+    }
+}
+
 /// Why a field was refused: the domain's own rejection, worded for a form by
 /// `text::form::field_error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,9 +96,9 @@ impl CommandRules {
         }
     }
 
-    /// Validates a submitted form into a [`Command::Request`] (never break-glass), or every
-    /// field that is wrong, in form order.
-    pub fn request_from_form(&self, form: &FormValues) -> Result<Command, Vec<FieldError>> {
+    /// Validates a submitted form into the request it asks for, or every field that is wrong,
+    /// in form order.
+    pub fn request_from_form(&self, form: &FormValues) -> Result<FormRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         let e = &mut errors;
         let target = check(e, FormField::Target, self.form_target(form.target.as_deref()));
@@ -91,14 +123,7 @@ impl CommandRules {
             (Some(target), Some(level), Some(incident), Some(duration), Some(reason))
                 if errors.is_empty() =>
             {
-                Ok(Command::Request {
-                    level,
-                    target,
-                    incident,
-                    duration,
-                    reason,
-                    break_glass: false,
-                })
+                Ok(FormRequest { level, target, incident, duration, reason })
             }
             _ => Err(errors),
         }

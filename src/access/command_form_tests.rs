@@ -23,14 +23,16 @@ fn fields(errors: &[FieldError]) -> Vec<FormField> {
 #[test]
 fn a_filled_form_is_the_typed_request_and_never_break_glass() {
     let typed = Command::parse_with("/firefighter", "rw INC-42 90m replica lag on db2", &rules());
-    let filled = rules().request_from_form(&form("rw", "INC-42", "90m", "replica lag on db2"));
+    let filled = rules()
+        .request_from_form(&form("rw", "INC-42", "90m", "replica lag on db2"))
+        .map(Command::from);
     assert_eq!(filled.clone().ok(), typed.ok());
     assert!(matches!(filled, Ok(Command::Request { break_glass: false, .. })));
 }
 
 #[test]
 fn an_empty_duration_is_the_default_and_an_empty_reason_none() {
-    let Ok(Command::Request { duration, reason, .. }) =
+    let Ok(FormRequest { duration, reason, .. }) =
         rules().request_from_form(&form("ro", "INC-7", " ", ""))
     else {
         panic!("a request");
@@ -81,7 +83,7 @@ fn a_fleet_form_needs_one_of_its_targets_and_a_single_target_form_ignores_it() {
     f.target = Some("billing".into());
     assert!(matches!(
         fleet.request_from_form(&f),
-        Ok(Command::Request { target: Some(t), .. }) if t == "billing"
+        Ok(FormRequest { target: Some(t), .. }) if t == "billing"
     ));
-    assert!(matches!(rules().request_from_form(&f), Ok(Command::Request { target: None, .. })));
+    assert!(matches!(rules().request_from_form(&f), Ok(FormRequest { target: None, .. })));
 }

@@ -42,7 +42,7 @@ pub mod settings;
 pub mod targets;
 pub mod text;
 
-pub use command::form::{FieldError, FormField, FormValues, MAX_DURATION_CHARS};
+pub use command::form::{FieldError, FormField, FormRequest, FormValues, MAX_DURATION_CHARS};
 pub use command::{Command, CommandRules, VerifyScope, MAX_COMMAND_CHARS};
 pub use duration::GrantDuration;
 pub use grant::{can_request, can_revoke, no_pending_request, Grant};

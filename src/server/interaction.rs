@@ -142,15 +142,7 @@ fn form(p: Payload) -> ParsedInteraction {
     for (block, actions) in view.state.map(|s| s.values).unwrap_or_default() {
         let Some(field) = modal::field_of(&block) else { continue };
         let Some(input) = actions.into_values().next() else { continue };
-        let value = input.value.or(input.selected_option.map(|o| o.value));
-        let slot = match field {
-            crate::access::FormField::Target => &mut values.target,
-            crate::access::FormField::Level => &mut values.level,
-            crate::access::FormField::Incident => &mut values.incident,
-            crate::access::FormField::Duration => &mut values.duration,
-            crate::access::FormField::Reason => &mut values.reason,
-        };
-        *slot = value;
+        *values.slot(field) = input.value.or(input.selected_option.map(|o| o.value));
     }
     let channel = view.private_metadata.unwrap_or_default();
     ParsedInteraction::Form { trigger_id, form: FormInput { user: user.id, channel, values } }

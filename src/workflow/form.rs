@@ -9,7 +9,7 @@ use super::open::Ask;
 use super::port::Reply;
 use super::{CommandInput, FormAnswer, FormInput, Workflow};
 use crate::access::text::form::form_failed;
-use crate::access::{ChannelId, Command, Rejection, SlackUserId};
+use crate::access::{ChannelId, FormRequest, Rejection, SlackUserId};
 use crate::model::Level;
 
 impl Workflow {
@@ -43,12 +43,9 @@ impl Workflow {
     /// [reason]` would be, its answers arriving in the form's channel.
     pub fn on_form(&self, form: FormInput) -> FormAnswer {
         let s = &self.inner.settings;
-        let (level, target, incident, duration, reason) =
+        let FormRequest { level, target, incident, duration, reason } =
             match s.rules.request_from_form(&form.values) {
-                Ok(Command::Request { level, target, incident, duration, reason, .. }) => {
-                    (level, target, incident, duration, reason)
-                }
-                Ok(_) => return FormAnswer::Refused(Vec::new()),
+                Ok(request) => request,
                 Err(errors) => {
                     self.inner.metrics.request("form", "refused");
                     return FormAnswer::Refused(errors);
