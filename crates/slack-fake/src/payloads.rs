@@ -22,26 +22,9 @@ impl FakeSlack {
         };
         let message = message.ok_or_else(|| anyhow::anyhow!("no message {ts} in {channel}"))?;
         let blocks = message.blocks.clone().unwrap_or(Value::Null);
-        let (block_id, button) = blocks
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "actions")
-            .flat_map(|b| {
-                let id = b["block_id"].clone();
-                b["elements"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(move |e| (id.clone(), e))
-            })
-            .find(|(_, e)| e["type"] == "button" && e["action_id"] == action_id)
+        let (block_id, button) = find_button(&blocks, action_id)
             .ok_or_else(|| anyhow::anyhow!("message {ts} shows no button {action_id}"))?;
         let trigger_id = self.shared.lock().new_trigger(user);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
         Ok(serde_json::json!({
             "type": "block_actions",
             "user": { "id": user, "username": user.to_lowercase(), "team_id": team },
@@ -61,7 +44,7 @@ impl FakeSlack {
                 "value": button["value"],
                 "style": button["style"],
                 "type": "button",
-                "action_ts": format!("{now:.6}"),
+                "action_ts": action_ts(),
             }],
         }))
     }
@@ -85,20 +68,9 @@ impl FakeSlack {
             (ws.team_id.clone(), ws.next_seq(), found)
         };
         let e = found.ok_or_else(|| anyhow::anyhow!("no ephemeral {message_ts} for {user}"))?;
-        let button = e
-            .blocks
-            .as_ref()
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "actions")
-            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-            .find(|el| el["type"] == "button" && el["action_id"] == action_id)
+        let (block_id, button) = find_button(e.blocks.as_ref().unwrap_or(&Value::Null), action_id)
             .ok_or_else(|| anyhow::anyhow!("ephemeral {message_ts} shows no button {action_id}"))?;
         let trigger_id = self.shared.lock().new_trigger(user);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
         Ok(serde_json::json!({
             "type": "block_actions",
             "user": { "id": user, "username": user.to_lowercase(), "team_id": team },
@@ -111,9 +83,9 @@ impl FakeSlack {
             "channel": { "id": e.channel, "name": "directmessage" },
             "response_url": format!("https://hooks.slack.com/actions/T0FAKE/{seq}/fake"),
             "actions": [{
-                "action_id": action_id, "block_id": "pgroles_holder",
+                "action_id": action_id, "block_id": block_id,
                 "text": button["text"], "value": button["value"], "type": "button",
-                "action_ts": format!("{now:.6}"),
+                "action_ts": action_ts(),
             }],
         }))
     }
@@ -143,4 +115,27 @@ impl FakeSlack {
                 "is_bot": true, "is_enterprise_install": false }],
         })
     }
+}
+
+/// The button `action_id` among `blocks`' actions blocks, with its block's id: Slack sends a
+/// press only for a button the message shows.
+fn find_button(blocks: &Value, action_id: &str) -> Option<(Value, Value)> {
+    blocks
+        .as_array()?
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| {
+            let elements = b["elements"].as_array().into_iter().flatten();
+            elements.map(move |e| (b["block_id"].clone(), e))
+        })
+        .find(|(_, e)| e["type"] == "button" && e["action_id"] == action_id)
+        .map(|(id, e)| (id, e.clone()))
+}
+
+/// A press's `action_ts`: now, in seconds with microseconds.
+fn action_ts() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    format!("{now:.6}")
 }
